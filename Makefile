@@ -1,0 +1,19 @@
+# raftcheck: a model checker for Raft and a Raft implementation it is replayed against.
+GO ?= go
+STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: test vet staticcheck fmt explore
+
+# The test command CI runs (.ci/run) and the README gives.
+test: fmt vet staticcheck
+	$(GO) test -race ./...
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(STATICCHECK) ./...

@@ -1,0 +1,117 @@
+package model
+
+// bugID identifies a seeded bug; noBug is the correct protocol.
+type bugID uint8
+
+const (
+	noBug bugID = iota
+	bugFigure8Commit
+	bugVoteWithoutLogCheck
+	bugForgetVoteOnRestart
+	bugTruncateOnStaleAppend
+	bugCommitFromLeaderCommit
+	bugAcceptStaleTerm
+	bugStayLeaderOnHigherTerm
+	bugCountStaleVotes
+	bugCountDuplicateVotes
+	bugMatchIndexRegress
+	bugIgnoreHigherTermInResponse
+)
+
+// Bug describes one seeded bug: a named mutation that switches one rule of
+// the protocol to a known-wrong variant.
+type Bug struct {
+	// Name is what `explore check --bug NAME` takes.
+	Name string
+	// Rule is the rule of the paper the mutation breaks.
+	Rule string
+	// Mutation says what the mutated model does instead.
+	Mutation string
+	// Seen says where such a bug has been met.
+	Seen string
+	// Breaks is the property a counterexample violates first, or "" for
+	// the negative control, which must not break safety.
+	Breaks string
+	id     bugID
+}
+
+// Bugs lists every seeded bug. The last one is the negative control: a
+// liveness flaw that must not be reported as a safety violation.
+var Bugs = []Bug{
+	{Name: "figure8-commit", id: bugFigure8Commit,
+		Rule:     "§5.4.2: a leader commits only entries of its current term by counting replicas (Figure 2: log[N].term == currentTerm)",
+		Mutation: "the leader commits any index stored on a majority, whatever the entry's term",
+		Seen:     "the scenario of Figure 8 of the Raft paper; the original Raft rule before it was found",
+		Breaks:   "committed-never-lost"},
+	{Name: "vote-without-log-check", id: bugVoteWithoutLogCheck,
+		Rule:     "§5.4.1 election restriction: grant a vote only if the candidate's log is at least as up-to-date",
+		Mutation: "votes are granted without comparing logs",
+		Seen:     "a classic mistake in course implementations (the MIT 6.824 Raft lab); the reason for Leader Completeness",
+		Breaks:   "leader-completeness"},
+	{Name: "forget-vote-on-restart", id: bugForgetVoteOnRestart,
+		Rule:     "Figure 2: votedFor is persistent state, updated on stable storage before responding",
+		Mutation: "a restart forgets votedFor, so a server can vote twice in one term",
+		Seen:     "implementations that persist the log but keep term or vote in memory; etcd raft persists both in HardState for this reason",
+		Breaks:   "vote-once"},
+	{Name: "truncate-on-stale-append", id: bugTruncateOnStaleAppend,
+		Rule:     "Figure 2 AppendEntries 3: delete an existing entry and all that follow it only if it conflicts with a new one",
+		Mutation: "the follower deletes every entry after prevLogIndex before appending, even when they match",
+		Seen:     "the Students' Guide to Raft (\"the follower MUST NOT truncate its log\" on a stale AppendEntries); frequent in course implementations",
+		Breaks:   "committed-never-lost"},
+	{Name: "commit-from-leadercommit", id: bugCommitFromLeaderCommit,
+		Rule:     "Figure 2 AppendEntries 5: commitIndex = min(leaderCommit, index of last new entry)",
+		Mutation: "the follower sets commitIndex = min(leaderCommit, length of its own log)",
+		Seen:     "the Students' Guide to Raft warns against using the end of the log instead of the last new entry",
+		Breaks:   "state-machine-safety"},
+	{Name: "accept-stale-term", id: bugAcceptStaleTerm,
+		Rule:     "Figure 2: reply false if term < currentTerm (RequestVote 1, AppendEntries 1)",
+		Mutation: "requests from an earlier term are handled as if they were current",
+		Seen:     "implementations that compare terms only to step down, not to reject",
+		Breaks:   "committed-never-lost"},
+	{Name: "stay-leader-on-higher-term", id: bugStayLeaderOnHigherTerm,
+		Rule:     "Figure 2, all servers: if a message carries a term T > currentTerm, set currentTerm = T and convert to follower",
+		Mutation: "a leader adopts the higher term but keeps leading",
+		Seen:     "step-down forgotten on one of the paths that raise the term",
+		Breaks:   "election-safety"},
+	{Name: "count-stale-votes", id: bugCountStaleVotes,
+		Rule:     "Figure 2 and §5.2: a candidate wins with votes from a majority in the same term",
+		Mutation: "a candidate counts granted votes from replies of its earlier terms",
+		Seen:     "\"term confusion\" in the Students' Guide to Raft: replies to old RPCs must be checked against the current term",
+		Breaks:   "election-safety"},
+	{Name: "count-duplicate-votes", id: bugCountDuplicateVotes,
+		Rule:     "§5.2: votes from a majority of the servers (a set, as votesGranted in raft.tla)",
+		Mutation: "votes are counted as a number, so a duplicated reply counts twice",
+		Seen:     "counters instead of sets; etcd raft keeps a map of voters for this reason",
+		Breaks:   "election-safety"},
+	{Name: "match-index-regress", id: bugMatchIndexRegress,
+		Rule:     "Figure 2, leaders: matchIndex increases monotonically, and so does commitIndex",
+		Mutation: "matchIndex is taken from each reply, even a reordered older one, and the leader's commitIndex is recomputed from matchIndex",
+		Seen:     "the Students' Guide to Raft on setting matchIndex from replies; etcd raft's Progress.MaybeUpdate only raises Match",
+		Breaks:   "commit-monotonic"},
+	{Name: "ignore-higher-term-in-response", id: bugIgnoreHigherTermInResponse,
+		Rule:     "Figure 2, all servers: a response with a higher term makes the server a follower (a liveness rule here)",
+		Mutation: "responses carrying a higher term are dropped unread, so a stale leader keeps leading",
+		Seen:     "negative control: a stale leader cannot commit without a majority, so safety must hold",
+		Breaks:   ""},
+}
+
+func bugByName(name string) (Bug, bool) {
+	for _, b := range Bugs {
+		if b.Name == name {
+			return b, true
+		}
+	}
+	return Bug{}, false
+}
+
+// BugNames lists the names of the seeded bugs.
+func BugNames() []string {
+	names := make([]string, len(Bugs))
+	for i, b := range Bugs {
+		names[i] = b.Name
+	}
+	return names
+}
+
+// LookupBug returns the seeded bug of that name.
+func LookupBug(name string) (Bug, bool) { return bugByName(name) }

@@ -1,0 +1,119 @@
+package model
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/raftcheck/raftcheck/spec"
+)
+
+// Hard limits of the packed state representation.
+const (
+	// MaxServers is the largest cluster the model explores.
+	MaxServers = spec.MaxServers
+	// MaxLog is the longest log; since every client value is used once, it
+	// is also the largest number of values.
+	MaxLog = 8
+	// MaxTerm is the highest term a server may reach.
+	MaxTerm = 15
+	// MaxInFlight bounds both the number of distinct messages and the total
+	// number of copies in flight.
+	MaxInFlight = 16
+)
+
+// Config holds the bounds of the model. Every action that would leave them
+// is disabled, so every state the model produces lies within them.
+type Config struct {
+	// Servers is the cluster size, 3 to 7.
+	Servers int `json:"servers"`
+	// MaxTerm bounds currentTerm: Timeout is disabled at this term.
+	MaxTerm int `json:"max_term"`
+	// MaxValues is the number of client values; each is proposed once.
+	MaxValues int `json:"max_values"`
+	// MaxMsgs bounds the messages in flight, copies included.
+	MaxMsgs int `json:"max_msgs"`
+	// MaxCopies bounds the copies of one message. A send of a message
+	// already in flight MaxCopies times leaves the count unchanged: the
+	// network loses the extra copy, which is always an allowed behaviour.
+	MaxCopies int `json:"max_copies"`
+	// MaxRestarts, MaxPartitions, MaxDrops and MaxDups bound the faults of a
+	// run: Restart, Partition, Drop and Duplicate actions.
+	MaxRestarts   int `json:"max_restarts"`
+	MaxPartitions int `json:"max_partitions"`
+	MaxDrops      int `json:"max_drops"`
+	MaxDups       int `json:"max_dups"`
+	// Values names the client values (default "v1", "v2", ...).
+	Values []spec.Value `json:"values,omitempty"`
+	// Bug switches on one seeded bug by name ("" for the correct protocol).
+	Bug string `json:"bug,omitempty"`
+}
+
+// DefaultConfig is the configuration `make explore` checks: three servers,
+// two terms, one client value, restarts, message loss and a partition.
+func DefaultConfig() Config {
+	return Config{Servers: 3, MaxTerm: 2, MaxValues: 1, MaxMsgs: 3, MaxCopies: 1,
+		MaxRestarts: 1, MaxPartitions: 1, MaxDrops: 1, MaxDups: 0}
+}
+
+// Validate reports the first nonsensical bound, naming it.
+func (c *Config) Validate() error {
+	check := func(name string, v, lo, hi int) error {
+		if v < lo || v > hi {
+			return fmt.Errorf("%s: %d is out of range [%d, %d]", name, v, lo, hi)
+		}
+		return nil
+	}
+	for _, b := range []struct {
+		name      string
+		v, lo, hi int
+	}{
+		{"servers", c.Servers, 3, MaxServers},
+		{"max-term", c.MaxTerm, 0, MaxTerm},
+		{"max-values", c.MaxValues, 0, MaxLog},
+		{"max-msgs", c.MaxMsgs, 0, MaxInFlight},
+		{"max-copies", c.MaxCopies, 1, 255},
+		{"max-restarts", c.MaxRestarts, 0, 255},
+		{"max-partitions", c.MaxPartitions, 0, 255},
+		{"max-drops", c.MaxDrops, 0, 255},
+		{"max-dups", c.MaxDups, 0, 255},
+	} {
+		if err := check(b.name, b.v, b.lo, b.hi); err != nil {
+			return err
+		}
+	}
+	if len(c.Values) != 0 {
+		if len(c.Values) != c.MaxValues {
+			return fmt.Errorf("values: %d names given for %d values", len(c.Values), c.MaxValues)
+		}
+		for i, v := range c.Values {
+			if v == "" || slices.Contains(c.Values[:i], v) {
+				return fmt.Errorf("values: name %q is empty or repeated", v)
+			}
+		}
+	}
+	if c.Bug != "" {
+		if _, ok := bugByName(c.Bug); !ok {
+			return fmt.Errorf("bug: unknown seeded bug %q (known: %s)", c.Bug, strings.Join(BugNames(), ", "))
+		}
+	}
+	return nil
+}
+
+// ValueName returns the name of value number k (1-based).
+func (c *Config) ValueName(k int) spec.Value {
+	if k >= 1 && k <= len(c.Values) {
+		return c.Values[k-1]
+	}
+	return spec.Value(fmt.Sprintf("v%d", k))
+}
+
+// String renders the bounds compactly.
+func (c Config) String() string {
+	s := fmt.Sprintf("servers=%d max-term=%d max-values=%d max-msgs=%d max-copies=%d restarts=%d partitions=%d drops=%d dups=%d",
+		c.Servers, c.MaxTerm, c.MaxValues, c.MaxMsgs, c.MaxCopies, c.MaxRestarts, c.MaxPartitions, c.MaxDrops, c.MaxDups)
+	if c.Bug != "" {
+		s += " bug=" + c.Bug
+	}
+	return s
+}

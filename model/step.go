@@ -1,0 +1,362 @@
+package model
+
+import (
+	"math/bits"
+
+	"github.com/raftcheck/raftcheck/spec"
+)
+
+// The actions' effects. Each takes the successor state (already a copy of
+// the current one), checks the action's guard and applies its effect; a
+// false return means the guard does not hold. spec/README.md gives each
+// rule with its source in the paper.
+
+// timeout is Timeout(i): a follower or candidate whose election timer
+// fires starts an election (§5.2): it increments its term, becomes a
+// candidate, votes for itself and sends RequestVote to every peer.
+func (m *Model) timeout(s *State, id uint8) bool {
+	sv := &s.srv[id-1]
+	if !m.canTimeout(s, sv) {
+		return false
+	}
+	sv.term++
+	sv.role = candidate
+	sv.voted = id
+	sv.votes = m.selfVote(id)
+	sv.next, sv.match = [MaxServers]uint8{}, [MaxServers]uint8{}
+	var p msg
+	p[mTyp], p[mFrom], p[mTerm] = uint8(spec.RequestVote), id, sv.term
+	p[mA], p[mB] = sv.n, sv.lastTerm()
+	for j := 1; j <= m.cfg.Servers; j++ {
+		if uint8(j) != id {
+			p[mTo] = uint8(j)
+			s.send(&p, m.cfg.MaxCopies)
+		}
+	}
+	return true
+}
+
+// selfVote is a new candidate's tally: its own vote.
+func (m *Model) selfVote(id uint8) uint8 {
+	if m.bug == bugCountDuplicateVotes {
+		return 1
+	}
+	return 1 << (id - 1)
+}
+
+// heartbeat is Heartbeat(i): a leader sends each peer j an AppendEntries
+// with every entry from nextIndex[j] on (none if it is up to date), the
+// preceding index and term, and its commitIndex (§5.3). Replication and
+// commit notification both happen at heartbeats.
+func (m *Model) heartbeat(s *State, id uint8) bool {
+	sv := &s.srv[id-1]
+	n := m.cfg.Servers
+	if sv.role != leader || int(s.total)+n-1 > m.cfg.MaxMsgs {
+		return false
+	}
+	for j := 1; j <= n; j++ {
+		if uint8(j) == id {
+			continue
+		}
+		next := min(max(sv.next[j-1], 1), sv.n+1)
+		var p msg
+		p[mTyp], p[mFrom], p[mTo], p[mTerm] = uint8(spec.AppendEntries), id, uint8(j), sv.term
+		p[mA] = next - 1
+		p[mB] = sv.termAt(next - 1)
+		p[mC] = sv.commit
+		p[mN] = sv.n - (next - 1)
+		for k, e := range sv.log[next-1 : sv.n] {
+			p[mEnts+k] = uint8(e)
+		}
+		s.send(&p, m.cfg.MaxCopies)
+	}
+	return true
+}
+
+// clientRequest is ClientRequest(i, v): a leader appends a new entry with
+// value v in its current term (§5.3). Each value is proposed once.
+func (m *Model) clientRequest(s *State, id, v uint8) bool {
+	sv := &s.srv[id-1]
+	if sv.role != leader || v == 0 || int(v) > m.cfg.MaxValues || s.used&(1<<(v-1)) != 0 || sv.n >= MaxLog {
+		return false
+	}
+	s.used |= 1 << (v - 1)
+	sv.log[sv.n] = mkEntry(sv.term, v)
+	sv.n++
+	return true
+}
+
+// drop is Drop(m): the network loses one copy of m.
+func (m *Model) drop(s *State, k int) bool {
+	if k >= int(s.nmsg) || int(s.drops) >= m.cfg.MaxDrops {
+		return false
+	}
+	s.remove(k)
+	s.drops++
+	return true
+}
+
+// duplicate is Duplicate(m): the network delivers one more copy of m
+// later.
+func (m *Model) duplicate(s *State, k int) bool {
+	if k >= int(s.nmsg) || int(s.dups) >= m.cfg.MaxDups || int(s.total) >= m.cfg.MaxMsgs || int(s.cnt[k]) >= m.cfg.MaxCopies {
+		return false
+	}
+	s.cnt[k]++
+	s.total++
+	s.dups++
+	return true
+}
+
+// restart is Restart(i): server i crashes and restarts. currentTerm,
+// votedFor and the log are persistent and survive; role, commitIndex and
+// leader and candidate state are volatile and reset (Figure 2).
+func (m *Model) restart(s *State, id uint8) bool {
+	if int(s.restarts) >= m.cfg.MaxRestarts {
+		return false
+	}
+	sv := &s.srv[id-1]
+	sv.role, sv.commit, sv.votes = follower, 0, 0
+	sv.next, sv.match = [MaxServers]uint8{}, [MaxServers]uint8{}
+	if m.bug == bugForgetVoteOnRestart {
+		sv.voted = 0
+	}
+	s.restarts++
+	return true
+}
+
+// stepDown makes a server a follower of term t, with no vote if the term
+// is new, and forgets leader and candidate state.
+func stepDown(sv *server, t uint8) {
+	if t > sv.term {
+		sv.term, sv.voted = t, 0
+	}
+	sv.role, sv.votes = follower, 0
+	sv.next, sv.match = [MaxServers]uint8{}, [MaxServers]uint8{}
+}
+
+// deliver is Deliver(m): the receiver handles one copy of m atomically and
+// sends its reply in the same step. A message whose sender and receiver are
+// on different sides of the partition cannot be delivered.
+func (m *Model) deliver(s *State, k int) bool {
+	if k >= int(s.nmsg) {
+		return false
+	}
+	p := s.msgs[k]
+	from, to := p[mFrom], p[mTo]
+	if s.group[from-1] != s.group[to-1] {
+		return false
+	}
+	s.remove(k)
+	sv := &s.srv[to-1]
+	typ := p.typ()
+	response := typ == spec.RequestVoteResponse || typ == spec.AppendEntriesResponse
+	// Figure 2, all servers: a higher term in any message makes the
+	// receiver adopt it and become a follower, then handle the message.
+	if p[mTerm] > sv.term {
+		switch {
+		case m.bug == bugIgnoreHigherTermInResponse && response:
+			return true
+		case m.bug == bugStayLeaderOnHigherTerm && sv.role == leader:
+			sv.term, sv.voted = p[mTerm], 0
+		default:
+			stepDown(sv, p[mTerm])
+		}
+	}
+	switch typ {
+	case spec.RequestVote:
+		m.handleRequestVote(s, sv, &p)
+	case spec.RequestVoteResponse:
+		m.handleRequestVoteResponse(s, sv, &p)
+	case spec.AppendEntries:
+		m.handleAppendEntries(s, sv, &p)
+	case spec.AppendEntriesResponse:
+		m.handleAppendEntriesResponse(s, sv, &p)
+	}
+	m.observe(s, to)
+	return true
+}
+
+// reply sends a response from the receiver of req back to its sender.
+func (m *Model) reply(s *State, req *msg, typ spec.MsgType, term, a, b uint8) {
+	var p msg
+	p[mTyp], p[mFrom], p[mTo], p[mTerm], p[mA], p[mB] = uint8(typ), req[mTo], req[mFrom], term, a, b
+	s.send(&p, m.cfg.MaxCopies)
+}
+
+// handleRequestVote is Figure 2, RequestVote receiver: reply false if the
+// request's term is stale; grant if votedFor is None or the candidate and
+// the candidate's log is at least as up-to-date (§5.4.1).
+func (m *Model) handleRequestVote(s *State, sv *server, p *msg) {
+	cand := p[mFrom]
+	current := p[mTerm] == sv.term || (m.bug == bugAcceptStaleTerm && p[mTerm] < sv.term)
+	logOK := m.bug == bugVoteWithoutLogCheck ||
+		p[mB] > sv.lastTerm() || (p[mB] == sv.lastTerm() && p[mA] >= sv.n)
+	grant := current && logOK && (sv.voted == 0 || sv.voted == cand)
+	if grant {
+		sv.voted = cand
+	}
+	m.reply(s, p, spec.RequestVoteResponse, sv.term, b2u(grant), 0)
+}
+
+// handleRequestVoteResponse tallies a vote of the candidate's current term
+// (stale replies are dropped) and makes the candidate leader once a
+// majority, itself included, has granted it (§5.2). A new leader's
+// nextIndex is its last index + 1 and its matchIndex 0.
+func (m *Model) handleRequestVoteResponse(s *State, sv *server, p *msg) {
+	stale := p[mTerm] < sv.term
+	if sv.role != candidate || p[mA] == 0 || (stale && m.bug != bugCountStaleVotes) {
+		return
+	}
+	var votes int
+	if m.bug == bugCountDuplicateVotes {
+		sv.votes++
+		votes = int(sv.votes)
+	} else {
+		sv.votes |= 1 << (p[mFrom] - 1)
+		votes = bits.OnesCount8(sv.votes)
+	}
+	if votes < m.quorum {
+		return
+	}
+	sv.role, sv.votes = leader, 0
+	for j := range m.cfg.Servers {
+		sv.next[j], sv.match[j] = sv.n+1, 0
+	}
+	sv.next[p[mTo]-1] = 0
+}
+
+// handleAppendEntries is Figure 2, AppendEntries receiver. A stale request
+// is refused. In the current term a candidate returns to follower (§5.2);
+// then the consistency check on prevLogIndex/prevLogTerm, the merge that
+// truncates only on a conflicting entry, and commitIndex = min(leaderCommit,
+// index of last new entry), never lowered.
+func (m *Model) handleAppendEntries(s *State, sv *server, p *msg) {
+	if p[mTerm] < sv.term && m.bug != bugAcceptStaleTerm {
+		m.reply(s, p, spec.AppendEntriesResponse, sv.term, 0, 0)
+		return
+	}
+	if sv.role == leader {
+		// Another leader of the same term: unreachable unless Election
+		// Safety is already broken; the request is ignored, as etcd raft does.
+		return
+	}
+	if sv.role == candidate {
+		stepDown(sv, sv.term)
+	}
+	prev := p[mA]
+	if prev > 0 && (prev > sv.n || sv.termAt(prev) != p[mB]) {
+		m.reply(s, p, spec.AppendEntriesResponse, sv.term, 0, min(prev-1, sv.n))
+		return
+	}
+	ents := p.ents()
+	if m.bug == bugTruncateOnStaleAppend {
+		sv.n = prev
+	}
+	for k, e := range ents {
+		idx := prev + uint8(k) // 0-based position of the entry
+		if idx < sv.n {
+			// Figure 2: a conflict is the same index with a different
+			// term; by Log Matching an equal term means an equal entry.
+			if sv.log[idx].term() == entry(e).term() {
+				continue
+			}
+			clear(sv.log[idx:sv.n])
+			sv.n = idx
+		}
+		sv.log[sv.n] = entry(e)
+		sv.n++
+	}
+	clear(sv.log[sv.n:])
+	// Only a seeded bug truncates committed entries; commitIndex then
+	// falls with the log, which commit-monotonic reports.
+	sv.commit = min(sv.commit, sv.n)
+	lastNew := prev + uint8(len(ents))
+	var c uint8
+	if m.bug == bugCommitFromLeaderCommit {
+		c = min(p[mC], sv.n)
+	} else {
+		c = min(p[mC], lastNew)
+	}
+	sv.commit = max(sv.commit, c)
+	m.reply(s, p, spec.AppendEntriesResponse, sv.term, 1, lastNew)
+}
+
+// handleAppendEntriesResponse is Figure 2, leaders: on success raise
+// matchIndex (never lowered by a reordered reply) and set nextIndex past
+// it, then commit the highest index N of the current term that a majority
+// has matched (§5.3, §5.4.2). On failure move nextIndex back to the
+// follower's hint, never below matchIndex+1.
+func (m *Model) handleAppendEntriesResponse(s *State, sv *server, p *msg) {
+	if p[mTerm] < sv.term || sv.role != leader {
+		return
+	}
+	j := p[mFrom] - 1
+	if p[mB] > sv.n {
+		// Claims more than this leader's log: no reply to its requests can
+		// (unreachable in Raft; defends against corrupt input).
+		return
+	}
+	if p[mA] == 0 {
+		sv.next[j] = max(sv.match[j]+1, min(sv.next[j], p[mB]+1))
+		return
+	}
+	if m.bug == bugMatchIndexRegress {
+		sv.match[j] = p[mB]
+	} else {
+		sv.match[j] = max(sv.match[j], p[mB])
+	}
+	sv.next[j] = sv.match[j] + 1
+	m.advanceCommit(sv, p[mTo])
+}
+
+// advanceCommit is the leader's commit rule: the largest N stored by a
+// majority (the leader counts its own log) with log[N].term ==
+// currentTerm.
+func (m *Model) advanceCommit(sv *server, self uint8) {
+	lo := sv.commit + 1
+	if m.bug == bugMatchIndexRegress {
+		lo = 1
+	}
+	for n := sv.n; n >= lo; n-- {
+		if sv.log[n-1].term() != sv.term && m.bug != bugFigure8Commit {
+			if m.bug == bugMatchIndexRegress {
+				continue
+			}
+			break // earlier entries have lower terms still
+		}
+		count := 1
+		for j := range m.cfg.Servers {
+			if uint8(j+1) != self && sv.match[j] >= n {
+				count++
+			}
+		}
+		if count >= m.quorum {
+			sv.commit = n
+			return
+		}
+	}
+}
+
+// observe updates the history after server id changed (spec.History.Observe
+// restricted to that server): a leader of a term without one is recorded,
+// and a committed prefix that extends the committed history consistently
+// is appended to it.
+func (m *Model) observe(s *State, id uint8) {
+	sv := &s.srv[id-1]
+	if sv.role == leader && s.leaderOf[sv.term] == 0 {
+		s.leaderOf[sv.term] = id
+	}
+	if sv.commit <= s.hlen {
+		return
+	}
+	for k := range s.hlen {
+		if sv.log[k] != s.hist[k] {
+			return
+		}
+	}
+	for k := s.hlen; k < sv.commit; k++ {
+		s.hist[k], s.htermAt[k] = sv.log[k], sv.term
+	}
+	s.hlen = sv.commit
+}

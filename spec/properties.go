@@ -1,0 +1,309 @@
+package spec
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Invariant is a safety property of a single state: it must hold in every
+// reachable state. Check returns nil when it holds and otherwise an error
+// that explains the violation.
+type Invariant struct {
+	Name  string
+	Paper string // where the property comes from
+	Check func(s *State) error
+}
+
+// TransitionProperty is a safety property of a single step: it must hold
+// for every (before, action, after) the system can take.
+type TransitionProperty struct {
+	Name  string
+	Paper string
+	Check func(before *State, a *Action, after *State) error
+}
+
+// Invariants lists the state invariants, in the order they are checked.
+var Invariants = []Invariant{
+	{"election-safety", "Figure 3, Election Safety", ElectionSafety},
+	{"log-matching", "Figure 3, Log Matching", LogMatching},
+	{"leader-completeness", "Figure 3, Leader Completeness", LeaderCompleteness},
+	{"state-machine-safety", "Figure 3, State Machine Safety", StateMachineSafety},
+	{"commit-quorum", "§5.3-5.4: an entry is committed once a majority stores it", CommitOnlyWithQuorum},
+}
+
+// TransitionProperties lists the transition properties, in the order they
+// are checked.
+var TransitionProperties = []TransitionProperty{
+	{"leader-append-only", "Figure 3, Leader Append-Only", LeaderAppendOnly},
+	{"committed-never-lost", "§5.4: committed entries are durable", CommittedNeverLost},
+	{"vote-once", "Figure 2, RequestVote rule 2 and votedFor on stable storage", VoteOnce},
+	{"term-monotonic", "Figure 2, currentTerm increases monotonically", TermMonotonic},
+	{"commit-monotonic", "Figure 2, commitIndex increases monotonically (volatile)", CommitMonotonic},
+}
+
+// PropertyNames lists the names of all invariants and transition properties.
+func PropertyNames() []string {
+	var names []string
+	for _, p := range Invariants {
+		names = append(names, p.Name)
+	}
+	for _, p := range TransitionProperties {
+		names = append(names, p.Name)
+	}
+	return names
+}
+
+// ElectionSafety: "at most one leader can be elected in a given term"
+// (Figure 3). Over the whole run, not just the current state: every current
+// leader must be the server recorded in History.LeaderOf for its term, so a
+// second leader of a term is caught even after the first stepped down.
+func ElectionSafety(s *State) error {
+	for i := range s.Servers {
+		v := &s.Servers[i]
+		if v.Role != Leader {
+			continue
+		}
+		first := s.History.LeaderIn(v.Term)
+		if first == None {
+			return fmt.Errorf("%v leads term %d but the history records no leader for it", v.ID, v.Term)
+		}
+		if first != v.ID {
+			return fmt.Errorf("two leaders in term %d: %v and %v", v.Term, first, v.ID)
+		}
+	}
+	return nil
+}
+
+// LogMatching: "if two logs contain an entry with the same index and term,
+// then the logs are identical in all entries up through the given index"
+// (Figure 3).
+func LogMatching(s *State) error {
+	for i := range s.Servers {
+		for j := i + 1; j < len(s.Servers); j++ {
+			a, b := s.Servers[i].Log, s.Servers[j].Log
+			for k := min(len(a), len(b)) - 1; k >= 0; k-- {
+				if a[k].Term != b[k].Term {
+					continue
+				}
+				for p := k; p >= 0; p-- {
+					if a[p] != b[p] {
+						return fmt.Errorf("%v and %v agree on the term at index %d but differ at index %d (%v vs %v)",
+							s.Servers[i].ID, s.Servers[j].ID, k+1, p+1, a[p], b[p])
+					}
+				}
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// LeaderCompleteness: "if a log entry is committed in a given term, then
+// that entry will be present in the logs of the leaders for all
+// higher-numbered terms" (Figure 3). Checked against the committed history:
+// every current leader holds each committed entry whose commit term is
+// below its own term.
+func LeaderCompleteness(s *State) error {
+	for i := range s.Servers {
+		v := &s.Servers[i]
+		if v.Role != Leader {
+			continue
+		}
+		for k, c := range s.History.Committed {
+			if c.CommitTerm >= v.Term {
+				continue
+			}
+			if k >= len(v.Log) || v.Log[k] != c.Entry {
+				return fmt.Errorf("leader %v of term %d lacks entry %v at index %d, committed in term %d",
+					v.ID, v.Term, c.Entry, k+1, c.CommitTerm)
+			}
+		}
+	}
+	return nil
+}
+
+// StateMachineSafety: "if a server has applied a log entry at a given index
+// to its state machine, no other server will ever apply a different log
+// entry for the same index" (Figure 3). Applied means committed here: every
+// server's committed prefix agrees with every other's and with the history
+// of everything ever committed.
+func StateMachineSafety(s *State) error {
+	for i := range s.Servers {
+		a := s.Servers[i].Committed()
+		for k := range min(len(a), len(s.History.Committed)) {
+			if a[k] != s.History.Committed[k].Entry {
+				return fmt.Errorf("%v committed %v at index %d where %v was committed before",
+					s.Servers[i].ID, a[k], k+1, s.History.Committed[k].Entry)
+			}
+		}
+		for j := i + 1; j < len(s.Servers); j++ {
+			b := s.Servers[j].Committed()
+			for k := range min(len(a), len(b)) {
+				if a[k] != b[k] {
+					return fmt.Errorf("%v and %v committed different entries at index %d (%v vs %v)",
+						s.Servers[i].ID, s.Servers[j].ID, k+1, a[k], b[k])
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// CommitOnlyWithQuorum: an entry is committed only once a majority stores
+// it (§5.3: "a log entry is committed once the leader that created the
+// entry has replicated it on a majority of the servers"). Every index at or
+// below any server's commitIndex is held, with the same term, by a majority.
+func CommitOnlyWithQuorum(s *State) error {
+	q := Quorum(len(s.Servers))
+	for i := range s.Servers {
+		v := &s.Servers[i]
+		if int(v.CommitIndex) > len(v.Log) {
+			return fmt.Errorf("%v has commitIndex %d beyond its log of %d entries", v.ID, v.CommitIndex, len(v.Log))
+		}
+		for k := range int(v.CommitIndex) {
+			if n := holders(s, k, v.Log[k].Term); n < q {
+				return fmt.Errorf("%v has committed %v at index %d but only %d of %d servers hold it",
+					v.ID, v.Log[k], k+1, n, len(s.Servers))
+			}
+		}
+	}
+	return nil
+}
+
+// holders counts the servers whose log has an entry of term t at 0-based
+// position k.
+func holders(s *State, k int, t Term) int {
+	n := 0
+	for j := range s.Servers {
+		if l := s.Servers[j].Log; k < len(l) && l[k].Term == t {
+			n++
+		}
+	}
+	return n
+}
+
+// LeaderAppendOnly: "a leader never overwrites or deletes entries in its
+// log; it only appends new entries" (Figure 3). A server that is leader of
+// the same term before and after a step keeps its old log as a prefix.
+func LeaderAppendOnly(before *State, _ *Action, after *State) error {
+	for i := range before.Servers {
+		b, a := &before.Servers[i], &after.Servers[i]
+		if b.Role != Leader || a.Role != Leader || b.Term != a.Term {
+			continue
+		}
+		if len(a.Log) < len(b.Log) || !slices.Equal(b.Log, a.Log[:len(b.Log)]) {
+			return fmt.Errorf("leader %v of term %d changed its log from %s to %s",
+				b.ID, b.Term, formatLog(b.Log, 0), formatLog(a.Log, 0))
+		}
+	}
+	return nil
+}
+
+// CommittedNeverLost: an entry once committed is never lost. Every entry
+// committed before a step (History.Committed) is, after it, still stored
+// by a majority of servers, so that every later leader, elected by a
+// majority, can hold it (§5.4.2 and the Leader Completeness argument of
+// §5.4.3). Unlike commit-quorum this does not rely on commitIndex, which a
+// restart forgets.
+func CommittedNeverLost(before *State, _ *Action, after *State) error {
+	q := Quorum(len(after.Servers))
+	for k, c := range before.History.Committed {
+		if n := holders(after, k, c.Term); n < q {
+			return fmt.Errorf("committed entry %v at index %d is now held by only %d of %d servers",
+				c.Entry, k+1, n, len(after.Servers))
+		}
+	}
+	return nil
+}
+
+// VoteOnce: a server votes for at most one candidate in a term (Figure 2,
+// RequestVote: "If votedFor is null or candidateId ... grant vote"), and
+// votedFor is on stable storage, so the vote survives a restart. Within an
+// unchanged term, a vote once cast never changes, not even back to None.
+func VoteOnce(before *State, _ *Action, after *State) error {
+	for i := range before.Servers {
+		b, a := &before.Servers[i], &after.Servers[i]
+		if b.Term == a.Term && b.VotedFor != None && a.VotedFor != b.VotedFor {
+			return fmt.Errorf("%v changed its vote in term %d from %v to %v", b.ID, b.Term, b.VotedFor, a.VotedFor)
+		}
+	}
+	return nil
+}
+
+// TermMonotonic: currentTerm "increases monotonically" (Figure 2) and is on
+// stable storage, so no step lowers it.
+func TermMonotonic(before *State, _ *Action, after *State) error {
+	for i := range before.Servers {
+		if after.Servers[i].Term < before.Servers[i].Term {
+			return fmt.Errorf("%v's term went down from %d to %d", before.Servers[i].ID, before.Servers[i].Term, after.Servers[i].Term)
+		}
+	}
+	return nil
+}
+
+// CommitMonotonic: commitIndex "increases monotonically" (Figure 2). It is
+// volatile, so a Restart of the server resets it to 0; no other step may
+// lower it.
+func CommitMonotonic(before *State, a *Action, after *State) error {
+	for i := range before.Servers {
+		b, x := before.Servers[i].CommitIndex, after.Servers[i].CommitIndex
+		if x >= b {
+			continue
+		}
+		if a != nil && a.Kind == Restart && a.Server == before.Servers[i].ID && x == 0 {
+			continue
+		}
+		return fmt.Errorf("%v's commitIndex went down from %d to %d", before.Servers[i].ID, b, x)
+	}
+	return nil
+}
+
+// CheckAll evaluates the named invariants on s (all of them when names is
+// nil) and returns the first violation as "name: explanation".
+func CheckAll(s *State, names []string) error {
+	for _, p := range Invariants {
+		if selected(names, p.Name) {
+			if err := p.Check(s); err != nil {
+				return fmt.Errorf("%s: %w", p.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// CheckStep evaluates the named transition properties on one step (all of
+// them when names is nil) and returns the first violation.
+func CheckStep(before *State, a *Action, after *State, names []string) error {
+	for _, p := range TransitionProperties {
+		if selected(names, p.Name) {
+			if err := p.Check(before, a, after); err != nil {
+				return fmt.Errorf("%s: %w", p.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func selected(names []string, name string) bool {
+	return names == nil || slices.Contains(names, name)
+}
+
+// ParsePropertyList splits a comma-separated list of property names and
+// checks each one; an empty list or "all" selects every property (nil).
+func ParsePropertyList(list string) ([]string, error) {
+	list = strings.TrimSpace(list)
+	if list == "" || list == "all" {
+		return nil, nil
+	}
+	known := PropertyNames()
+	var names []string
+	for _, n := range strings.Split(list, ",") {
+		n = strings.TrimSpace(n)
+		if !slices.Contains(known, n) {
+			return nil, fmt.Errorf("unknown property %q (known: %s)", n, strings.Join(known, ", "))
+		}
+		names = append(names, n)
+	}
+	return names, nil
+}

@@ -1,0 +1,247 @@
+package spec
+
+import (
+	"strings"
+	"testing"
+)
+
+// e is shorthand for an entry.
+func e(t Term, v Value) Entry { return Entry{Term: t, Value: v} }
+
+// cluster builds a state of followers with the given logs, terms 1.
+func cluster(logs ...[]Entry) State {
+	var s State
+	for i, l := range logs {
+		s.Servers = append(s.Servers, View{ID: ServerID(i + 1), Term: 1, Log: l})
+	}
+	return s
+}
+
+func TestInvariantsHoldOnAHealthyState(t *testing.T) {
+	s := cluster([]Entry{e(1, "a"), e(2, "b")}, []Entry{e(1, "a"), e(2, "b")}, []Entry{e(1, "a")})
+	s.Servers[0].Role, s.Servers[0].Term = Leader, 2
+	s.Servers[0].CommitIndex = 2
+	s.Servers[1].CommitIndex = 1
+	s.History.Observe(s.Servers)
+	if err := CheckAll(&s, nil); err != nil {
+		t.Fatalf("healthy state reported: %v", err)
+	}
+	if got := len(s.History.Committed); got != 2 {
+		t.Fatalf("history holds %d committed entries, want 2", got)
+	}
+	if s.History.LeaderIn(2) != 1 || s.History.LeaderIn(1) != None {
+		t.Fatalf("leader history = %v", s.History.LeaderOf)
+	}
+}
+
+// Each invariant has a hand-built state that violates it, so none is
+// vacuous; the error must name what is wrong.
+func TestEveryInvariantHasAViolation(t *testing.T) {
+	cases := map[string]func() State{
+		"election-safety": func() State {
+			s := cluster(nil, nil, nil)
+			s.Servers[0].Role, s.Servers[0].Term = Leader, 2
+			s.History.Observe(s.Servers)
+			// S1 stepped down; S2 becomes leader of the same term later.
+			s.Servers[0].Role = Follower
+			s.Servers[1].Role, s.Servers[1].Term = Leader, 2
+			s.History.Observe(s.Servers)
+			return s
+		},
+		"log-matching": func() State {
+			return cluster([]Entry{e(1, "a"), e(2, "b")}, []Entry{e(1, "x"), e(2, "b")}, nil)
+		},
+		"leader-completeness": func() State {
+			s := cluster([]Entry{e(1, "a")}, []Entry{e(1, "a")}, nil)
+			s.Servers[0].CommitIndex = 1
+			s.History.Observe(s.Servers)
+			s.Servers[2].Role, s.Servers[2].Term = Leader, 3
+			s.History.Observe(s.Servers)
+			return s
+		},
+		"state-machine-safety": func() State {
+			s := cluster([]Entry{e(1, "a")}, []Entry{e(2, "b")}, []Entry{e(2, "b")})
+			s.Servers[0].CommitIndex = 1
+			s.Servers[1].CommitIndex = 1
+			return s
+		},
+		"commit-quorum": func() State {
+			s := cluster([]Entry{e(1, "a")}, nil, nil)
+			s.Servers[0].CommitIndex = 1
+			return s
+		},
+	}
+	for _, p := range Invariants {
+		build, ok := cases[p.Name]
+		if !ok {
+			t.Errorf("invariant %s has no violating example", p.Name)
+			continue
+		}
+		s := build()
+		err := p.Check(&s)
+		if err == nil {
+			t.Errorf("%s: violating state not reported", p.Name)
+			continue
+		}
+		if err := CheckAll(&s, []string{p.Name}); err == nil || !strings.HasPrefix(err.Error(), p.Name+":") {
+			t.Errorf("CheckAll does not name %s: %v", p.Name, err)
+		}
+		t.Logf("%s: %v", p.Name, err)
+	}
+}
+
+func TestStateMachineSafetyUsesHistory(t *testing.T) {
+	// S1 committed "a" at 1 and then restarted (commitIndex 0); no server
+	// shows it committed now, but S2 committing "b" at 1 still violates.
+	s := cluster([]Entry{e(1, "a")}, []Entry{e(1, "a")}, []Entry{e(2, "b")})
+	s.Servers[0].CommitIndex = 1
+	s.History.Observe(s.Servers)
+	s.Servers[0].CommitIndex = 0
+	s.Servers[2].CommitIndex = 1
+	s.History.Observe(s.Servers)
+	if err := StateMachineSafety(&s); err == nil {
+		t.Fatal("commit of a different entry after a restart not reported")
+	}
+	if len(s.History.Committed) != 1 || s.History.Committed[0].Value != "a" {
+		t.Fatalf("inconsistent prefix entered the history: %v", s.History.Committed)
+	}
+}
+
+func TestLeaderCompletenessIgnoresLowerTermLeaders(t *testing.T) {
+	// Committed in term 3; a stale leader of term 2 need not hold it.
+	s := cluster([]Entry{e(1, "a")}, []Entry{e(1, "a")}, nil)
+	s.Servers[0].Term, s.Servers[0].CommitIndex = 3, 1
+	s.History.Observe(s.Servers)
+	s.Servers[2].Role, s.Servers[2].Term = Leader, 2
+	s.History.Observe(s.Servers)
+	if err := LeaderCompleteness(&s); err != nil {
+		t.Fatalf("stale leader reported: %v", err)
+	}
+}
+
+func TestEveryTransitionPropertyHasAViolation(t *testing.T) {
+	type step struct {
+		before, after State
+		action        Action
+	}
+	cases := map[string]func() step{
+		"leader-append-only": func() step {
+			b := cluster([]Entry{e(1, "a"), e(1, "b")}, nil, nil)
+			b.Servers[0].Role = Leader
+			a := b.Clone()
+			a.Servers[0].Log = a.Servers[0].Log[:1]
+			return step{b, a, Action{Kind: Deliver}}
+		},
+		"committed-never-lost": func() step {
+			b := cluster([]Entry{e(1, "a")}, []Entry{e(1, "a")}, nil)
+			b.Servers[0].CommitIndex = 1
+			b.History.Observe(b.Servers)
+			a := b.Clone()
+			a.Servers[1].Log = nil
+			return step{b, a, Action{Kind: Deliver}}
+		},
+		"vote-once": func() step {
+			b := cluster(nil, nil, nil)
+			b.Servers[0].VotedFor = 2
+			a := b.Clone()
+			a.Servers[0].VotedFor = None
+			return step{b, a, Action{Kind: Restart, Server: 1}}
+		},
+		"term-monotonic": func() step {
+			b := cluster(nil, nil, nil)
+			a := b.Clone()
+			a.Servers[2].Term = 0
+			return step{b, a, Action{Kind: Restart, Server: 3}}
+		},
+		"commit-monotonic": func() step {
+			b := cluster([]Entry{e(1, "a")}, []Entry{e(1, "a")}, nil)
+			b.Servers[1].CommitIndex = 1
+			a := b.Clone()
+			a.Servers[1].CommitIndex = 0
+			// A restart of S1 does not excuse S2's commitIndex going down.
+			return step{b, a, Action{Kind: Restart, Server: 1}}
+		},
+	}
+	for _, p := range TransitionProperties {
+		build, ok := cases[p.Name]
+		if !ok {
+			t.Errorf("transition property %s has no violating example", p.Name)
+			continue
+		}
+		st := build()
+		if err := p.Check(&st.before, &st.action, &st.after); err == nil {
+			t.Errorf("%s: violating step not reported", p.Name)
+		} else {
+			t.Logf("%s: %v", p.Name, err)
+		}
+		// The same step with nothing changed holds.
+		if err := CheckStep(&st.before, &st.action, &st.before, []string{p.Name}); err != nil {
+			t.Errorf("%s: stutter step reported: %v", p.Name, err)
+		}
+	}
+}
+
+func TestCommitMonotonicAllowsRestart(t *testing.T) {
+	b := cluster([]Entry{e(1, "a")}, []Entry{e(1, "a")}, nil)
+	b.Servers[1].CommitIndex = 1
+	a := b.Clone()
+	a.Servers[1].CommitIndex = 0
+	if err := CommitMonotonic(&b, &Action{Kind: Restart, Server: 2}, &a); err != nil {
+		t.Fatalf("restart reported: %v", err)
+	}
+}
+
+func TestParsePropertyList(t *testing.T) {
+	if names, err := ParsePropertyList(""); err != nil || names != nil {
+		t.Fatalf("empty list: %v %v", names, err)
+	}
+	names, err := ParsePropertyList("vote-once, log-matching")
+	if err != nil || len(names) != 2 {
+		t.Fatalf("two names: %v %v", names, err)
+	}
+	if _, err := ParsePropertyList("log-matching,nope"); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Fatalf("unknown name: %v", err)
+	}
+}
+
+func TestUpToDate(t *testing.T) {
+	log := []Entry{e(1, "a"), e(2, "b")}
+	for _, c := range []struct {
+		term  Term
+		index Index
+		want  bool
+	}{{2, 2, true}, {2, 1, false}, {3, 0, true}, {1, 5, false}, {2, 3, true}} {
+		if got := UpToDate(c.term, c.index, log); got != c.want {
+			t.Errorf("UpToDate(%d, %d) = %v, want %v", c.term, c.index, got, c.want)
+		}
+	}
+}
+
+func TestActionValidate(t *testing.T) {
+	good := []Action{
+		{Kind: Timeout, Server: 1},
+		{Kind: ClientRequest, Server: 3, Value: "x"},
+		{Kind: Deliver, Message: &Message{Type: RequestVote, From: 1, To: 2, Term: 1}},
+		{Kind: Partition, Groups: [][]ServerID{{1, 2}, {3}}},
+		{Kind: Heal},
+	}
+	for _, a := range good {
+		if err := a.Validate(3); err != nil {
+			t.Errorf("%v: %v", a, err)
+		}
+	}
+	bad := map[string]Action{
+		"server":  {Kind: Timeout, Server: 4},
+		"value":   {Kind: ClientRequest, Server: 1},
+		"message": {Kind: Drop},
+		"groups":  {Kind: Partition, Groups: [][]ServerID{{1, 2}, {2, 3}}},
+		"kind":    {Kind: 42},
+		"granted": {Kind: Deliver, Message: &Message{Type: AppendEntries, From: 1, To: 2, Term: 1, Granted: true}},
+	}
+	for want, a := range bad {
+		err := a.Validate(3)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v: error %v does not name %q", a, err, want)
+		}
+	}
+}
