@@ -53,8 +53,19 @@ func (m *Model) Encode(dst []byte, s *State) []byte {
 
 var errShort = errors.New("truncated state encoding")
 
-// Decode parses an encoding made by Encode (or Canonical) into s.
+// Decode parses an encoding made by Encode (or Canonical) into s and
+// refuses any encoding of an ill-formed state (CheckWellFormed).
 func (m *Model) Decode(src []byte, s *State) error {
+	if err := m.DecodeTrusted(src, s); err != nil {
+		return err
+	}
+	return m.CheckWellFormed(s)
+}
+
+// DecodeTrusted is Decode without the full well-formedness check, for
+// encodings this process made itself (the explorer's frontier). It still
+// never reads or writes out of bounds.
+func (m *Model) DecodeTrusted(src []byte, s *State) error {
 	*s = State{}
 	r := reader{b: src}
 	n := m.cfg.Servers
@@ -114,7 +125,7 @@ func (m *Model) Decode(src []byte, s *State) error {
 	if len(r.b) != 0 {
 		return fmt.Errorf("%d trailing bytes after the state", len(r.b))
 	}
-	return m.CheckWellFormed(s)
+	return nil
 }
 
 type reader struct {
@@ -207,48 +218,51 @@ func (m *Model) Permute(s *State, sigma []uint8, out *State) {
 	}
 }
 
-// signature summarises server i of s in a way that does not depend on the
-// names of the servers, so sorting by it is the same for every renaming.
-func (m *Model) signature(s *State, i int) (hi, lo uint64) {
-	sv := &s.srv[i]
-	id := uint8(i + 1)
-	var votedClass uint64
-	switch sv.voted {
-	case 0:
-	case id:
-		votedClass = 1
-	default:
-		votedClass = 2
-	}
-	var led, from, to uint64
-	for t := range s.leaderOf {
-		if s.leaderOf[t] == id {
-			led++
-		}
-	}
+// signatures summarises each server of s in a way that does not depend on
+// the names of the servers, so sorting by it is the same for every
+// renaming.
+func (m *Model) signatures(s *State, his, los *[MaxServers]uint64) {
+	n := m.cfg.Servers
+	var from, to, led [MaxServers + 1]uint64
 	for k := range int(s.nmsg) {
-		w := uint64(s.cnt[k]) << (4 * (s.msgs[k][mTyp] - 1))
-		if s.msgs[k][mFrom] == id {
-			from += w
-		}
-		if s.msgs[k][mTo] == id {
-			to += w
+		p := &s.msgs[k]
+		w := uint64(s.cnt[k]) << (4 * (p[mTyp] - 1))
+		from[p[mFrom]] += w
+		to[p[mTo]] += w
+	}
+	for _, id := range s.leaderOf[1 : m.cfg.MaxTerm+1] {
+		led[id]++
+	}
+	var sizes [MaxServers]uint64
+	partitioned := s.partitioned()
+	if partitioned {
+		for i := range n {
+			sizes[s.group[i]]++
 		}
 	}
-	var groupSize uint64
-	if s.partitioned() {
-		for j := range m.cfg.Servers {
-			if s.group[j] == s.group[i] {
-				groupSize++
-			}
+	for i := range n {
+		sv := &s.srv[i]
+		id := uint8(i + 1)
+		var votedClass uint64
+		switch sv.voted {
+		case 0:
+		case id:
+			votedClass = 1
+		default:
+			votedClass = 2
 		}
+		var groupSize uint64
+		if partitioned {
+			groupSize = sizes[s.group[i]]
+		}
+		his[i] = uint64(sv.term)<<56 | uint64(sv.role)<<54 | uint64(sv.commit)<<50 | uint64(sv.n)<<46 |
+			votedClass<<44 | (led[id]&0xf)<<40 | groupSize<<36 | (from[id]&0xffff)<<16 | (to[id] & 0xffff)
+		var lo uint64
+		for k := range sv.n {
+			lo = lo<<8 | uint64(sv.log[k])
+		}
+		los[i] = lo
 	}
-	hi = uint64(sv.term)<<56 | uint64(sv.role)<<54 | uint64(sv.commit)<<50 | uint64(sv.n)<<46 |
-		votedClass<<44 | (led&0xf)<<40 | groupSize<<36 | (from&0xffff)<<16 | (to & 0xffff)
-	for k := range sv.n {
-		lo = lo<<8 | uint64(sv.log[k])
-	}
-	return hi, lo
 }
 
 // Canonical appends the encoding of the representative of s's class under
@@ -259,8 +273,8 @@ func (m *Model) Canonical(dst []byte, s *State) []byte {
 	n := m.cfg.Servers
 	var his, los [MaxServers]uint64
 	var sigma [MaxServers]uint8
+	m.signatures(s, &his, &los)
 	for i := range n {
-		his[i], los[i] = m.signature(s, i)
 		sigma[i] = uint8(i)
 	}
 	lessSig := func(a, b uint8) bool {
@@ -284,6 +298,15 @@ func (m *Model) Canonical(dst []byte, s *State) []byte {
 			nt++
 		}
 		i = j
+	}
+	if nt == 0 {
+		identity := true
+		for i := range n {
+			identity = identity && sigma[i] == uint8(i)
+		}
+		if identity {
+			return m.Encode(dst, s)
+		}
 	}
 	var tmp State
 	if nt == 0 {

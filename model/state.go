@@ -108,6 +108,12 @@ type State struct {
 	htermAt                           [MaxLog]uint8      // history: term each was committed in
 }
 
+// SameServers reports whether a and b agree on everything the properties
+// read: the servers and the history.
+func SameServers(a, b *State) bool {
+	return a.srv == b.srv && a.leaderOf == b.leaderOf && a.hlen == b.hlen && a.hist == b.hist && a.htermAt == b.htermAt
+}
+
 // partitioned reports whether the network is split.
 func (s *State) partitioned() bool { return s.group != [MaxServers]uint8{} }
 
@@ -159,6 +165,19 @@ func (s *State) remove(k int) {
 // View fills dst with the spec view of s: what the properties check and
 // what replay compares with the implementation. dst's slices are reused.
 func (m *Model) View(s *State, dst *spec.State) {
+	m.PropertyView(s, dst)
+	dst.Network = dst.Network[:0]
+	for k := 0; k < int(s.nmsg); k++ {
+		dst.Network = append(dst.Network, spec.InFlight{Message: m.specMsg(&s.msgs[k]), Count: int(s.cnt[k])})
+	}
+	spec.SortInFlight(dst.Network)
+	dst.Partition = m.groups(s)
+}
+
+// PropertyView fills only what the properties read: the servers and the
+// history (not the network or the partition). It allocates nothing once
+// dst's slices have grown.
+func (m *Model) PropertyView(s *State, dst *spec.State) {
 	n := m.cfg.Servers
 	if cap(dst.Servers) < n {
 		dst.Servers = make([]spec.View, n)
@@ -167,12 +186,6 @@ func (m *Model) View(s *State, dst *spec.State) {
 	for i := range n {
 		m.fillView(s, i, &dst.Servers[i])
 	}
-	dst.Network = dst.Network[:0]
-	for k := 0; k < int(s.nmsg); k++ {
-		dst.Network = append(dst.Network, spec.InFlight{Message: m.specMsg(&s.msgs[k]), Count: int(s.cnt[k])})
-	}
-	spec.SortInFlight(dst.Network)
-	dst.Partition = m.groups(s)
 	h := &dst.History
 	h.LeaderOf = h.LeaderOf[:0]
 	top := 0

@@ -200,16 +200,17 @@ func LeaderAppendOnly(before *State, _ *Action, after *State) error {
 	return nil
 }
 
-// CommittedNeverLost: an entry once committed is never lost. Every entry
-// committed before a step (History.Committed) is, after it, still stored
-// by a majority of servers, so that every later leader, elected by a
-// majority, can hold it (§5.4.2 and the Leader Completeness argument of
-// §5.4.3). Unlike commit-quorum this does not rely on commitIndex, which a
-// restart forgets.
+// CommittedNeverLost: an entry once committed is never lost. A committed
+// entry is stored by a majority (commit-quorum), so every later leader,
+// elected by a majority, can hold it (§5.4.2 and the Leader Completeness
+// argument of §5.4.3); no step may take an entry committed before it
+// (History.Committed) from a majority of holders to fewer. Unlike
+// commit-quorum this does not rely on commitIndex, which a restart
+// forgets, and a step that changes no server cannot violate it.
 func CommittedNeverLost(before *State, _ *Action, after *State) error {
 	q := Quorum(len(after.Servers))
 	for k, c := range before.History.Committed {
-		if n := holders(after, k, c.Term); n < q {
+		if n := holders(after, k, c.Term); n < q && holders(before, k, c.Term) >= q {
 			return fmt.Errorf("committed entry %v at index %d is now held by only %d of %d servers",
 				c.Entry, k+1, n, len(after.Servers))
 		}

@@ -1,0 +1,418 @@
+package checker
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// The breadth-first search is level-synchronous, in three phases per level,
+// so that its results do not depend on the number of workers:
+//
+//  1. Expand (parallel): workers take units of the frontier in order and
+//     compute every successor; each is checked against the transition
+//     properties, and, if its fingerprint is not yet in the visited set
+//     (read-only in this phase), against the invariants and goals, and kept
+//     as a candidate. Candidates are grouped by fingerprint shard.
+//  2. Insert (parallel by shard): each shard's candidates are inserted in
+//     the global order of units and candidates, so the first occurrence of
+//     a state in that order is the one marked new, whatever the workers.
+//  3. Collect (in order): new states get consecutive ids, their parent links
+//     go to the parent file and their encodings to the next frontier.
+//
+// The first violation in the global order is the one reported; its path is
+// a shortest one, because levels are explored in order.
+
+// candidates is the output of expanding one unit.
+type candidates struct {
+	fps      []uint64
+	parent   []uint32 // index of the parent within the unit
+	kind     []uint8  // action kind, for coverage
+	offs     []uint32 // candidate k's encoding is enc[offs[k]:offs[k+1]]
+	enc      []byte
+	order    []uint32 // candidate indices grouped by shard
+	start    [numShards + 1]uint32
+	isNew    []bool
+	goals    []goalHit
+	viol     *found
+	unitBase int64 // id of the unit's first state
+}
+
+// reset empties c for reuse, keeping its arrays.
+func (c *candidates) reset(base int64) {
+	c.fps, c.parent, c.kind, c.offs, c.enc = c.fps[:0], c.parent[:0], c.kind[:0], c.offs[:0], c.enc[:0]
+	c.order, c.isNew, c.goals, c.viol, c.unitBase = c.order[:0], c.isNew[:0], c.goals[:0], nil, base
+	c.start = [numShards + 1]uint32{}
+}
+
+type goalHit struct {
+	goal int
+	hit  hit
+}
+
+// worker is one goroutine's scratch space.
+type worker[S, A any] struct {
+	props     Properties[S, A]
+	cur, next S
+	acts      []A
+	key       []byte
+	cov       Coverage
+	generated int64
+}
+
+func (r *run[S, A]) newWorker() *worker[S, A] {
+	return &worker[S, A]{props: r.props(), cov: newCoverage(r.m.ActionKinds())}
+}
+
+func (r *run[S, A]) bfs() error {
+	dir := r.opts.TempDir
+	budget := r.opts.FrontierMemory
+	if budget <= 0 {
+		budget = 1 << 30
+	}
+	var err error
+	if r.parents, err = newRecords(dir); err != nil {
+		return err
+	}
+
+	// Level 1: the initial states.
+	level := newFrontier(dir, budget)
+	w0 := r.newWorker()
+	for _, s := range r.m.Init() {
+		r.generated.Add(1)
+		w0.key = r.key(w0.key[:0], &s)
+		fp := hashKey(w0.key)
+		if r.table.contains(fp) {
+			continue
+		}
+		if k, err := checkInvariants(&w0.props, &s); err != nil {
+			r.res.Generated = r.generated.Load()
+			return r.violation(&found{prop: w0.props.Invariants[k].Name, kind: InvariantProperty, err: err,
+				parent: noParent, fp: fp, index: k})
+		}
+		if !r.within(&s) {
+			continue
+		}
+		r.table.insert(fp)
+		for g := range w0.props.Goals {
+			if r.goalHit[g] == nil && w0.props.Goals[g].reachedBy(nil, *new(A), &s) {
+				r.goalHit[g] = &hit{parent: noParent, fp: fp}
+			}
+		}
+		if err := r.parents.add(fp, noParent); err != nil {
+			return err
+		}
+		if err := level.add(w0.key); err != nil {
+			return err
+		}
+	}
+	r.res.Depth = 1
+	var base int64 // id of the first state of the level
+	defer func() { r.res.Generated = r.generated.Load() }()
+	for level.count > 0 {
+		r.distinct.Store(r.table.len())
+		r.depth.Store(int64(r.res.Depth))
+		r.queue.Store(level.count)
+		if r.opts.MaxDepth > 0 && r.res.Depth >= r.opts.MaxDepth {
+			r.res.Stopped = "max-depth"
+			level.close()
+			return nil
+		}
+		if r.opts.MaxStates > 0 && r.table.len() >= r.opts.MaxStates {
+			r.res.Stopped = "max-states"
+			level.close()
+			return nil
+		}
+		next, viol, stopped, err := r.expandLevel(level, base)
+		level.close()
+		switch {
+		case err != nil:
+			return err
+		case viol != nil:
+			r.res.Generated = r.generated.Load()
+			return r.violation(viol)
+		case stopped:
+			r.res.Stopped = "time-limit"
+			return nil
+		}
+		base += level.count
+		if next.count > 0 {
+			r.res.Depth++
+		}
+		level = next
+	}
+	r.res.Complete = true
+	return nil
+}
+
+// expandLevel runs the three phases on one level and returns the next
+// level, or the first violation, or stopped when the time limit cut the
+// level short.
+func (r *run[S, A]) expandLevel(level *frontier, base int64) (next *frontier, viol *found, stopped bool, err error) {
+	outs, stopped, err := r.expandPhase(level, base)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	for _, c := range outs {
+		if c.viol != nil {
+			return nil, c.viol, false, nil
+		}
+	}
+	if stopped {
+		return nil, nil, true, nil
+	}
+	if r.workers > 1 {
+		r.insertPhase(outs)
+	}
+	next = newFrontier(r.opts.TempDir, level.budget)
+	if err := r.collectPhase(outs, next); err != nil {
+		next.close()
+		return nil, nil, false, err
+	}
+	r.spare = append(r.spare, outs...)
+	return next, nil, false, nil
+}
+
+// grow returns s resized to n elements, reusing its array when it can.
+func grow[T any](s []T, n int) []T {
+	if cap(s) >= n {
+		return s[:n]
+	}
+	return make([]T, n)
+}
+
+// expandPhase is phase 1. It returns the candidates of every unit in unit
+// order.
+func (r *run[S, A]) expandPhase(level *frontier, base int64) ([]*candidates, bool, error) {
+	var (
+		mu        sync.Mutex // guards the unit dispenser and outs
+		pending   []unit
+		nextBlock int
+		nextIndex int
+		blockBase = base
+		outs      []*candidates
+	)
+	fetch := func() (unit, bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		for len(pending) == 0 {
+			if nextBlock == len(level.blocks) {
+				return unit{}, false, nil
+			}
+			data, err := level.load(nextBlock)
+			if err != nil {
+				return unit{}, false, err
+			}
+			n := level.blocks[nextBlock].n
+			if pending, err = splitUnits(pending, data, n, blockBase, nextIndex); err != nil {
+				return unit{}, false, err
+			}
+			nextIndex += len(pending)
+			blockBase += int64(n)
+			nextBlock++
+		}
+		u := pending[0]
+		pending = pending[1:]
+		return u, true, nil
+	}
+	var (
+		violUnit atomic.Int64 // lowest unit index with a violation
+		stopped  atomic.Bool
+		errOnce  sync.Once
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	violUnit.Store(1 << 62)
+	workers := make([]*worker[S, A], r.workers)
+	for wi := range workers {
+		w := r.newWorker()
+		workers[wi] = w
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				u, ok, err := fetch()
+				if err != nil {
+					errOnce.Do(func() { firstErr = err })
+					return
+				}
+				if !ok {
+					return
+				}
+				mu.Lock()
+				var c *candidates
+				if n := len(r.spare); n > 0 {
+					c, r.spare = r.spare[n-1], r.spare[:n-1]
+				} else {
+					c = &candidates{}
+				}
+				mu.Unlock()
+				c.reset(u.base)
+				switch {
+				case int64(u.index) > violUnit.Load() || stopped.Load():
+				case r.timeUp():
+					stopped.Store(true)
+				default:
+					if err := r.expandUnit(w, u, c); err != nil {
+						errOnce.Do(func() { firstErr = err })
+						return
+					}
+				}
+				if c.viol != nil {
+					for cur := violUnit.Load(); int64(u.index) < cur && !violUnit.CompareAndSwap(cur, int64(u.index)); {
+						cur = violUnit.Load()
+					}
+				}
+				mu.Lock()
+				for len(outs) <= u.index {
+					outs = append(outs, nil)
+				}
+				outs[u.index] = c
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, w := range workers {
+		r.res.Coverage.add(&w.cov)
+	}
+	return outs, stopped.Load(), firstErr
+}
+
+// expandUnit computes the successors of every state of u into c.
+func (r *run[S, A]) expandUnit(w *worker[S, A], u unit, c *candidates) error {
+	goals := w.props.Goals
+	var goalSeen uint64 // goals already hit in this unit (first 64)
+	for i, item := range u.items {
+		if err := r.m.Decode(item, &w.cur); err != nil {
+			return fmt.Errorf("decoding a frontier state: %w", err)
+		}
+		parent := uint64(u.base) + uint64(i)
+		w.acts = r.m.Actions(&w.cur, w.acts[:0])
+		for _, a := range w.acts {
+			kind := r.m.ActionKind(a)
+			w.cov.Enabled[kind]++
+			if !r.m.Next(&w.cur, a, &w.next) {
+				continue
+			}
+			w.cov.Fired[kind]++
+			w.generated++
+			w.key = r.key(w.key[:0], &w.next)
+			fp := hashKey(w.key)
+			if k, err := checkTransitions(&w.props, &w.cur, a, &w.next); err != nil {
+				c.viol = &found{prop: w.props.Transitions[k].Name, kind: TransitionProperty, err: err, parent: parent, fp: fp, index: k}
+				r.generated.Add(w.generated)
+				w.generated = 0
+				return nil
+			}
+			for g := range goals {
+				if goals[g].Step == nil || goalSeen&(1<<(g&63)) != 0 || r.goalHit[g] != nil || !goals[g].Step(&w.cur, a, &w.next) {
+					continue
+				}
+				goalSeen |= 1 << (g & 63)
+				c.goals = append(c.goals, goalHit{goal: g, hit: hit{parent: parent, fp: fp}})
+			}
+			if r.table.contains(fp) {
+				continue
+			}
+			if k, err := checkInvariants(&w.props, &w.next); err != nil {
+				c.viol = &found{prop: w.props.Invariants[k].Name, kind: InvariantProperty, err: err, parent: parent, fp: fp, index: k}
+				r.generated.Add(w.generated)
+				w.generated = 0
+				return nil
+			}
+			if !r.within(&w.next) {
+				continue
+			}
+			for g := range goals {
+				if goals[g].Step != nil || goalSeen&(1<<(g&63)) != 0 || r.goalHit[g] != nil || !goals[g].Reached(&w.next) {
+					continue
+				}
+				goalSeen |= 1 << (g & 63)
+				c.goals = append(c.goals, goalHit{goal: g, hit: hit{parent: parent, fp: fp}})
+			}
+			if r.workers == 1 && !r.table.insert(fp) {
+				// One worker inserts at once, in the global order itself, while
+				// the slot is in cache; the insert phase is then skipped.
+				continue
+			}
+			c.fps = append(c.fps, fp)
+			c.parent = append(c.parent, uint32(i))
+			c.kind = append(c.kind, uint8(kind))
+			c.offs = append(c.offs, uint32(len(c.enc)))
+			c.enc = append(c.enc, w.key...)
+		}
+	}
+	c.offs = append(c.offs, uint32(len(c.enc)))
+	// Group the candidates by shard (a counting sort keeps their order).
+	for _, fp := range c.fps {
+		c.start[shardOf(fp)+1]++
+	}
+	for s := range numShards {
+		c.start[s+1] += c.start[s]
+	}
+	c.order = grow(c.order, len(c.fps))
+	pos := c.start
+	for k, fp := range c.fps {
+		s := shardOf(fp)
+		c.order[pos[s]] = uint32(k)
+		pos[s]++
+	}
+	c.isNew = grow(c.isNew, len(c.fps))
+	for k := range c.isNew {
+		c.isNew[k] = r.workers == 1
+	}
+	r.generated.Add(w.generated)
+	w.generated = 0
+	return nil
+}
+
+// insertPhase is phase 2.
+func (r *run[S, A]) insertPhase(outs []*candidates) {
+	var nextShard atomic.Int64
+	var wg sync.WaitGroup
+	for range r.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				s := int(nextShard.Add(1) - 1)
+				if s >= numShards {
+					return
+				}
+				sh := &r.table.shards[s]
+				for _, c := range outs {
+					for _, k := range c.order[c.start[s]:c.start[s+1]] {
+						c.isNew[k] = sh.insert(c.fps[k])
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// collectPhase is phase 3.
+func (r *run[S, A]) collectPhase(outs []*candidates, next *frontier) error {
+	for _, c := range outs {
+		for k := range c.fps {
+			if !c.isNew[k] {
+				continue
+			}
+			r.res.Coverage.New[c.kind[k]]++
+			if err := r.parents.add(c.fps[k], uint64(c.unitBase)+uint64(c.parent[k])); err != nil {
+				return err
+			}
+			if err := next.add(c.enc[c.offs[k]:c.offs[k+1]]); err != nil {
+				return err
+			}
+		}
+		for _, gh := range c.goals {
+			if r.goalHit[gh.goal] == nil {
+				h := gh.hit
+				r.goalHit[gh.goal] = &h
+			}
+		}
+	}
+	return nil
+}

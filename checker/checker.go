@@ -1,0 +1,259 @@
+// Package checker is a generic explicit-state model checker. It knows
+// nothing of Raft: a model gives initial states, the actions enabled in a
+// state, the successor under an action and a canonical byte encoding; the
+// caller gives named state invariants, transition properties and
+// reachability goals. The checker enumerates every reachable state
+// (breadth-first, depth-first) or samples runs (random walks), checks every
+// property, and returns the shortest counterexample it can as a path of
+// actions from an initial state.
+//
+// The visited set keeps only 64-bit fingerprints of states in a compact
+// open-addressing table; the breadth-first frontier holds encoded states
+// and spills to disk past a memory budget; parent links are written to a
+// temporary file, so a counterexample is rebuilt by replaying actions from
+// an initial state and matching fingerprints, as TLC does.
+package checker
+
+import (
+	"fmt"
+	"time"
+)
+
+// Model is a transition system to explore. S is the state type (a value
+// the checker copies) and A the action type.
+type Model[S, A any] interface {
+	// Init returns the initial states.
+	Init() []S
+	// Actions appends the actions enabled in s to dst, in a fixed order.
+	Actions(s *S, dst []A) []A
+	// Next writes the successor of s under a into out and reports whether
+	// a was enabled. It must not modify s.
+	Next(s *S, a A, out *S) bool
+	// Encode appends an encoding of s to dst: equal states, equal bytes.
+	Encode(dst []byte, s *S) []byte
+	// Decode parses an encoding made by Encode or Canonical.
+	Decode(src []byte, s *S) error
+	// ActionKind returns the index of a's kind in ActionKinds, for coverage.
+	ActionKind(a A) int
+	// ActionKinds names the kinds of action.
+	ActionKinds() []string
+}
+
+// Symmetric is a model with a symmetry reduction: Canonical appends the
+// encoding of a representative of s's equivalence class (equal for every
+// member of the class), which Decode must accept.
+type Symmetric[S any] interface {
+	Canonical(dst []byte, s *S) []byte
+}
+
+// Constrained is a model with a state constraint, with TLC's semantics: a
+// state outside the constraint is checked against the invariants but is
+// neither stored nor explored.
+type Constrained[S any] interface {
+	Within(s *S) bool
+}
+
+// Invariant is a named property every reachable state must satisfy; Check
+// returns nil or an explanation of the violation.
+type Invariant[S any] struct {
+	Name  string
+	Check func(s *S) error
+}
+
+// Transition is a named property every step must satisfy.
+type Transition[S, A any] struct {
+	Name  string
+	Check func(before *S, a A, after *S) error
+}
+
+// Goal is a named reachability ("sometimes") property: the checker reports
+// whether some reachable state satisfies Reached, or some step satisfies
+// Step (exactly one of the two is set), with a path to the first one.
+type Goal[S, A any] struct {
+	Name    string
+	Reached func(s *S) bool
+	Step    func(before *S, a A, after *S) bool
+}
+
+// reachedBy reports whether the step (before, a, after) reaches g; before
+// is nil for an initial state.
+func (g *Goal[S, A]) reachedBy(before *S, a A, after *S) bool {
+	if g.Step != nil {
+		return before != nil && g.Step(before, a, after)
+	}
+	return g.Reached(after)
+}
+
+// Properties is what a run checks. A run calls the Properties factory once
+// per worker, so the functions may keep scratch space of their own.
+type Properties[S, A any] struct {
+	Invariants  []Invariant[S]
+	Transitions []Transition[S, A]
+	Goals       []Goal[S, A]
+}
+
+// Strategy is a search order.
+type Strategy int
+
+// The strategies.
+const (
+	// BFS explores level by level; counterexamples are shortest. It runs on
+	// every worker, level-synchronously, with results independent of the
+	// number of workers.
+	BFS Strategy = iota
+	// DFS explores depth-first on one worker with a stack of states; memory
+	// is the visited set plus the stack.
+	DFS
+	// Random runs seeded random walks; for state spaces too large to
+	// exhaust. It never reports a run complete.
+	Random
+)
+
+// ParseStrategy parses "bfs", "dfs" or "random".
+func ParseStrategy(s string) (Strategy, error) {
+	switch s {
+	case "bfs":
+		return BFS, nil
+	case "dfs":
+		return DFS, nil
+	case "random":
+		return Random, nil
+	}
+	return 0, fmt.Errorf("unknown strategy %q (want bfs, dfs or random)", s)
+}
+
+// String returns the strategy's flag name.
+func (s Strategy) String() string {
+	return [...]string{"bfs", "dfs", "random"}[s]
+}
+
+// Options configures a run.
+type Options struct {
+	Strategy Strategy
+	// Workers is the number of goroutines (BFS and Random); 0 means 1.
+	Workers int
+	// Symmetry uses the model's Canonical encoding when it has one.
+	Symmetry bool
+	// MaxStates stops the search once this many distinct states are known
+	// (at the end of that BFS level); 0 for no limit.
+	MaxStates int64
+	// MaxDepth bounds the depth (initial states are at depth 1); states at
+	// it are not expanded. For Random it is the length of a walk. 0 for no
+	// limit (Random: 100).
+	MaxDepth int
+	// TimeLimit stops the search after this long; 0 for no limit.
+	TimeLimit time.Duration
+	// Seed and Walks configure Random.
+	Seed  uint64
+	Walks int
+	// FrontierMemory is how many bytes of BFS frontier stay in memory
+	// before the rest spills to disk; 0 means 1 GiB.
+	FrontierMemory int64
+	// TempDir holds spill and parent files ("" for the system default).
+	TempDir string
+	// Progress, if set, is called about every ProgressEvery (default 1s)
+	// from a separate goroutine while the run goes on.
+	Progress      func(Progress)
+	ProgressEvery time.Duration
+}
+
+// Progress is a snapshot of a running search.
+type Progress struct {
+	Distinct, Generated int64
+	Queue               int64
+	Depth               int
+	Elapsed             time.Duration
+	TableBytes          int64
+}
+
+// Result is the outcome of a run.
+type Result[S, A any] struct {
+	Distinct  int64 // distinct states stored
+	Generated int64 // initial states plus every successor computed
+	Depth     int   // deepest level reached; initial states are level 1
+	Complete  bool  // every reachable state within the bounds was explored
+	// Stopped says which limit ended an incomplete run: "max-states",
+	// "max-depth", "time-limit", "walks" or "violation".
+	Stopped string
+	Elapsed time.Duration
+	// CollisionProbability estimates the chance that two distinct states
+	// shared a fingerprint, computed as TLC's optimistic estimate
+	// n·(g−n)/2^64 for n distinct and g generated states.
+	CollisionProbability float64
+	// TableBytes is the memory of the visited set at the end.
+	TableBytes int64
+	Coverage   Coverage
+	Goals      []GoalResult[S, A]
+	Violation  *Violation[S, A]
+}
+
+// Coverage counts, per action kind, how often an action of that kind was
+// enabled in an expanded state, fired (its successor computed), and led to
+// a state not seen before.
+type Coverage struct {
+	Kinds   []string
+	Enabled []int64
+	Fired   []int64
+	New     []int64
+}
+
+func newCoverage(kinds []string) Coverage {
+	n := len(kinds)
+	return Coverage{Kinds: kinds, Enabled: make([]int64, n), Fired: make([]int64, n), New: make([]int64, n)}
+}
+
+func (c *Coverage) add(o *Coverage) {
+	for i := range c.Kinds {
+		c.Enabled[i] += o.Enabled[i]
+		c.Fired[i] += o.Fired[i]
+		c.New[i] += o.New[i]
+	}
+}
+
+// GoalResult says whether a goal was reached, and how.
+type GoalResult[S, A any] struct {
+	Name    string
+	Reached bool
+	Path    *Path[S, A] // shortest known path to a state reaching the goal
+}
+
+// PropertyKind distinguishes invariants from transition properties.
+type PropertyKind int
+
+// The kinds of property.
+const (
+	InvariantProperty PropertyKind = iota
+	TransitionProperty
+)
+
+// Violation is a property that failed, with a path from an initial state
+// to the state (or through the step) that violates it.
+type Violation[S, A any] struct {
+	Property string
+	Kind     PropertyKind
+	Err      error // the property's explanation
+	Path     Path[S, A]
+}
+
+// Path is a run of the model: an initial state and the steps from it.
+type Path[S, A any] struct {
+	Init  S
+	Steps []Step[S, A]
+}
+
+// Step is one action and the state after it.
+type Step[S, A any] struct {
+	Action A
+	State  S
+}
+
+// Len is the number of steps of the path.
+func (p *Path[S, A]) Len() int { return len(p.Steps) }
+
+// Last returns the final state of the path.
+func (p *Path[S, A]) Last() *S {
+	if len(p.Steps) == 0 {
+		return &p.Init
+	}
+	return &p.Steps[len(p.Steps)-1].State
+}

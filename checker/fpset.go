@@ -1,0 +1,130 @@
+package checker
+
+import (
+	"math/bits"
+)
+
+// The visited set is an open-addressing table of 64-bit fingerprints,
+// split into shards by the top bits so that shards grow independently and
+// can be filled in parallel, each by one goroutine, in a fixed order.
+//
+// Within a shard the home slot of a fingerprint is a multiply-shift of its
+// remaining bits onto the table size (which need not be a power of two),
+// and collisions probe linearly. A shard grows by a quarter when it is 80%
+// full, so its load stays between 64% and 80%: 10 to 12.5 bytes per
+// fingerprint.
+const (
+	shardBits = 6
+	numShards = 1 << shardBits
+	maxLoad   = 0.80
+	growth    = 1.25
+	minSlots  = 1024
+)
+
+type fpShard struct {
+	slots []uint64
+	count int
+	limit int // grow when count reaches it
+}
+
+type fpSet struct {
+	shards [numShards]fpShard
+}
+
+func newFPSet() *fpSet {
+	s := &fpSet{}
+	for i := range s.shards {
+		s.shards[i].resize(minSlots)
+	}
+	return s
+}
+
+func shardOf(fp uint64) int { return int(fp >> (64 - shardBits)) }
+
+func (sh *fpShard) home(fp uint64) int {
+	hi, _ := bits.Mul64(fp<<shardBits, uint64(len(sh.slots)))
+	return int(hi)
+}
+
+// contains reports whether fp is in the set. Safe for concurrent use as
+// long as no insert runs at the same time.
+func (s *fpSet) contains(fp uint64) bool {
+	sh := &s.shards[shardOf(fp)]
+	slots := sh.slots
+	for i := sh.home(fp); ; {
+		switch slots[i] {
+		case fp:
+			return true
+		case 0:
+			return false
+		}
+		i++
+		if i == len(slots) {
+			i = 0
+		}
+	}
+}
+
+// insert adds fp to its shard and reports whether it was new. Only one
+// goroutine may insert into a shard at a time.
+func (sh *fpShard) insert(fp uint64) bool {
+	if sh.count >= sh.limit {
+		sh.resize(int(float64(len(sh.slots)) * growth))
+	}
+	slots := sh.slots
+	for i := sh.home(fp); ; {
+		switch slots[i] {
+		case fp:
+			return false
+		case 0:
+			slots[i] = fp
+			sh.count++
+			return true
+		}
+		i++
+		if i == len(slots) {
+			i = 0
+		}
+	}
+}
+
+func (sh *fpShard) resize(n int) {
+	old := sh.slots
+	sh.slots = make([]uint64, n)
+	sh.limit = int(float64(n) * maxLoad)
+	sh.count = 0
+	for _, fp := range old {
+		if fp != 0 {
+			sh.insert(fp)
+		}
+	}
+}
+
+// insert adds fp and reports whether it was new (single goroutine).
+func (s *fpSet) insert(fp uint64) bool { return s.shards[shardOf(fp)].insert(fp) }
+
+// len is the number of fingerprints stored.
+func (s *fpSet) len() int64 {
+	var n int64
+	for i := range s.shards {
+		n += int64(s.shards[i].count)
+	}
+	return n
+}
+
+// bytes is the memory held by the table.
+func (s *fpSet) bytes() int64 {
+	var n int64
+	for i := range s.shards {
+		n += int64(len(s.shards[i].slots)) * 8
+	}
+	return n
+}
+
+// fingerprint maps a hash to a non-zero fingerprint (0 marks an empty slot).
+func fingerprint(h uint64) uint64 {
+	if h == 0 {
+		return 1
+	}
+	return h
+}

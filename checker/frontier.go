@@ -1,0 +1,205 @@
+package checker
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+)
+
+// blockSize is the size of a frontier block; a block is the unit of
+// spilling to disk.
+const blockSize = 1 << 20
+
+// frontier is one BFS level: a sequence of encoded states, each prefixed
+// with its length (uvarint), in blocks. Past the memory budget, finished
+// blocks are written to a spill file and read back when the level is
+// expanded, so only fingerprints need to stay in memory.
+type frontier struct {
+	dir     string
+	budget  int64
+	blocks  []*block
+	mem     int64 // bytes of blocks held in memory
+	count   int64
+	spill   *os.File
+	spillAt int64
+	spilled int64 // bytes written to disk
+}
+
+type block struct {
+	data []byte // nil once spilled
+	n    int    // states in the block
+	off  int64  // position in the spill file
+	size int
+}
+
+func newFrontier(dir string, budget int64) *frontier {
+	return &frontier{dir: dir, budget: budget}
+}
+
+// add appends one encoded state.
+func (f *frontier) add(enc []byte) error {
+	var cur *block
+	if len(f.blocks) > 0 {
+		cur = f.blocks[len(f.blocks)-1]
+	}
+	need := len(enc) + binary.MaxVarintLen32
+	if cur == nil || cur.data == nil || len(cur.data)+need > cap(cur.data) {
+		if cur != nil && cur.data != nil {
+			if err := f.maybeSpill(); err != nil {
+				return err
+			}
+		}
+		cur = &block{data: make([]byte, 0, max(blockSize, need))}
+		f.blocks = append(f.blocks, cur)
+		f.mem += int64(cap(cur.data))
+	}
+	cur.data = binary.AppendUvarint(cur.data, uint64(len(enc)))
+	cur.data = append(cur.data, enc...)
+	cur.n++
+	f.count++
+	return nil
+}
+
+// maybeSpill writes finished in-memory blocks to disk while the frontier
+// holds more than its budget.
+func (f *frontier) maybeSpill() error {
+	if f.mem <= f.budget {
+		return nil
+	}
+	if f.spill == nil {
+		file, err := os.CreateTemp(f.dir, "raftcheck-frontier-*")
+		if err != nil {
+			return fmt.Errorf("frontier spill file: %w", err)
+		}
+		os.Remove(file.Name()) // unlinked: disappears with the process
+		f.spill = file
+	}
+	for _, b := range f.blocks {
+		if b.data == nil {
+			continue
+		}
+		if _, err := f.spill.WriteAt(b.data, f.spillAt); err != nil {
+			return fmt.Errorf("frontier spill: %w", err)
+		}
+		b.off, b.size = f.spillAt, len(b.data)
+		f.spillAt += int64(len(b.data))
+		f.spilled += int64(len(b.data))
+		f.mem -= int64(cap(b.data))
+		b.data = nil
+		if f.mem <= f.budget/2 {
+			break
+		}
+	}
+	return nil
+}
+
+// load returns the data of block i, reading it back from disk if spilled.
+func (f *frontier) load(i int) ([]byte, error) {
+	b := f.blocks[i]
+	if b.data != nil {
+		return b.data, nil
+	}
+	data := make([]byte, b.size)
+	if _, err := f.spill.ReadAt(data, b.off); err != nil {
+		return nil, fmt.Errorf("frontier read-back: %w", err)
+	}
+	return data, nil
+}
+
+// close releases the spill file.
+func (f *frontier) close() {
+	if f.spill != nil {
+		f.spill.Close()
+		f.spill = nil
+	}
+	f.blocks = nil
+}
+
+// unit is a slice of a frontier level handed to one worker: states
+// base .. base+len(items)-1, in order.
+type unit struct {
+	index int
+	base  int64
+	items [][]byte
+}
+
+// unitSize is the number of states per unit of work.
+const unitSize = 256
+
+// units splits block data into units, appending to dst.
+func splitUnits(dst []unit, data []byte, n int, base int64, index int) ([]unit, error) {
+	items := make([][]byte, 0, n)
+	for len(data) > 0 {
+		l, k := binary.Uvarint(data)
+		if k <= 0 || int(l) > len(data)-k {
+			return dst, fmt.Errorf("frontier block corrupt")
+		}
+		items = append(items, data[k:k+int(l)])
+		data = data[k+int(l):]
+	}
+	if len(items) != n {
+		return dst, fmt.Errorf("frontier block holds %d states, want %d", len(items), n)
+	}
+	for i := 0; i < len(items); i += unitSize {
+		j := min(i+unitSize, len(items))
+		dst = append(dst, unit{index: index, base: base + int64(i), items: items[i:j]})
+		index++
+	}
+	return dst, nil
+}
+
+// records is the file of parent links: for state id k, at offset 16k, its
+// fingerprint and its parent's id (noParent for initial states). It is
+// written in id order and read only to rebuild a path.
+type records struct {
+	f *os.File
+	w *bufio.Writer
+	n int64
+}
+
+const noParent = ^uint64(0)
+
+func newRecords(dir string) (*records, error) {
+	f, err := os.CreateTemp(dir, "raftcheck-parents-*")
+	if err != nil {
+		return nil, fmt.Errorf("parent file: %w", err)
+	}
+	os.Remove(f.Name())
+	return &records{f: f, w: bufio.NewWriterSize(f, 1<<20)}, nil
+}
+
+func (r *records) add(fp, parent uint64) error {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], fp)
+	binary.LittleEndian.PutUint64(b[8:], parent)
+	_, err := r.w.Write(b[:])
+	r.n++
+	return err
+}
+
+// chain returns the fingerprints from the initial state to state id.
+func (r *records) chain(id uint64) ([]uint64, error) {
+	if err := r.w.Flush(); err != nil {
+		return nil, fmt.Errorf("parent file: %w", err)
+	}
+	var fps []uint64
+	for id != noParent {
+		var b [16]byte
+		if _, err := r.f.ReadAt(b[:], int64(id)*16); err != nil && err != io.EOF {
+			return nil, fmt.Errorf("parent file: %w", err)
+		}
+		fps = append(fps, binary.LittleEndian.Uint64(b[:8]))
+		id = binary.LittleEndian.Uint64(b[8:])
+		if len(fps) > 1<<24 {
+			return nil, fmt.Errorf("parent file: cycle")
+		}
+	}
+	for i, j := 0, len(fps)-1; i < j; i, j = i+1, j-1 {
+		fps[i], fps[j] = fps[j], fps[i]
+	}
+	return fps, nil
+}
+
+func (r *records) close() { r.f.Close() }

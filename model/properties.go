@@ -1,0 +1,177 @@
+package model
+
+import (
+	"slices"
+
+	"github.com/raftcheck/raftcheck/spec"
+)
+
+// The safety properties evaluated directly on packed states. The spec
+// functions (package spec) are the definitions; these are fast equivalents
+// for the explorer, which evaluates them billions of times. Each mirrors
+// the spec function of the same name, and TestNativePropertiesAgree checks
+// on random runs of every seeded bug that both always give the same verdict.
+// The explorer calls the spec function to explain a violation, and reports
+// a disagreement as an internal error.
+
+// StateCheck is a native invariant check: true when the property holds.
+type StateCheck func(m *Model, s *State) bool
+
+// StepCheck is a native transition property check: true when it holds.
+type StepCheck func(m *Model, before *State, a Action, after *State) bool
+
+// NativeInvariants maps spec invariant names to their native checks.
+var NativeInvariants = map[string]StateCheck{
+	"election-safety":      electionSafety,
+	"log-matching":         logMatching,
+	"leader-completeness":  leaderCompleteness,
+	"state-machine-safety": stateMachineSafety,
+	"commit-quorum":        commitQuorum,
+}
+
+// NativeTransitions maps spec transition property names to their native
+// checks.
+var NativeTransitions = map[string]StepCheck{
+	"leader-append-only":   leaderAppendOnly,
+	"committed-never-lost": committedNeverLost,
+	"vote-once":            voteOnce,
+	"term-monotonic":       termMonotonic,
+	"commit-monotonic":     commitMonotonic,
+}
+
+func electionSafety(m *Model, s *State) bool {
+	for i := range m.cfg.Servers {
+		if sv := &s.srv[i]; sv.role == leader && s.leaderOf[sv.term] != uint8(i+1) {
+			return false
+		}
+	}
+	return true
+}
+
+func logMatching(m *Model, s *State) bool {
+	n := m.cfg.Servers
+	for i := range n {
+		a := &s.srv[i]
+		for j := i + 1; j < n; j++ {
+			b := &s.srv[j]
+			for k := int(min(a.n, b.n)) - 1; k >= 0; k-- {
+				if a.log[k].term() == b.log[k].term() {
+					if !slices.Equal(a.log[:k+1], b.log[:k+1]) {
+						return false
+					}
+					break
+				}
+			}
+		}
+	}
+	return true
+}
+
+func leaderCompleteness(m *Model, s *State) bool {
+	for i := range m.cfg.Servers {
+		sv := &s.srv[i]
+		if sv.role != leader {
+			continue
+		}
+		for k := range s.hlen {
+			if s.htermAt[k] < sv.term && (k >= sv.n || sv.log[k] != s.hist[k]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func stateMachineSafety(m *Model, s *State) bool {
+	n := m.cfg.Servers
+	for i := range n {
+		a := &s.srv[i]
+		ca := min(a.commit, a.n)
+		if !slices.Equal(a.log[:min(ca, s.hlen)], s.hist[:min(ca, s.hlen)]) {
+			return false
+		}
+		for j := i + 1; j < n; j++ {
+			b := &s.srv[j]
+			c := min(ca, b.commit, b.n)
+			if !slices.Equal(a.log[:c], b.log[:c]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// holders counts the servers with an entry of term t at 0-based position k.
+func holders(m *Model, s *State, k uint8, t uint8) int {
+	c := 0
+	for j := range m.cfg.Servers {
+		if sv := &s.srv[j]; k < sv.n && sv.log[k].term() == t {
+			c++
+		}
+	}
+	return c
+}
+
+func commitQuorum(m *Model, s *State) bool {
+	for i := range m.cfg.Servers {
+		sv := &s.srv[i]
+		if sv.commit > sv.n {
+			return false
+		}
+		for k := range sv.commit {
+			if holders(m, s, k, sv.log[k].term()) < m.quorum {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func leaderAppendOnly(m *Model, b *State, _ Action, a *State) bool {
+	for i := range m.cfg.Servers {
+		x, y := &b.srv[i], &a.srv[i]
+		if x.role == leader && y.role == leader && x.term == y.term && (y.n < x.n || !slices.Equal(y.log[:x.n], x.log[:x.n])) {
+			return false
+		}
+	}
+	return true
+}
+
+func committedNeverLost(m *Model, b *State, _ Action, a *State) bool {
+	for k := range b.hlen {
+		t := b.hist[k].term()
+		if holders(m, a, k, t) < m.quorum && holders(m, b, k, t) >= m.quorum {
+			return false
+		}
+	}
+	return true
+}
+
+func voteOnce(m *Model, b *State, _ Action, a *State) bool {
+	for i := range m.cfg.Servers {
+		x, y := &b.srv[i], &a.srv[i]
+		if x.term == y.term && x.voted != 0 && y.voted != x.voted {
+			return false
+		}
+	}
+	return true
+}
+
+func termMonotonic(m *Model, b *State, _ Action, a *State) bool {
+	for i := range m.cfg.Servers {
+		if a.srv[i].term < b.srv[i].term {
+			return false
+		}
+	}
+	return true
+}
+
+func commitMonotonic(m *Model, b *State, act Action, a *State) bool {
+	for i := range m.cfg.Servers {
+		x, y := b.srv[i].commit, a.srv[i].commit
+		if y < x && !(act.Kind == spec.Restart && act.Server == uint8(i+1) && y == 0) {
+			return false
+		}
+	}
+	return true
+}
