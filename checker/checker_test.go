@@ -59,7 +59,7 @@ func (m *counters) Decode(src []byte, s *cstate) error {
 	return nil
 }
 
-func (m *counters) ActionKind(a inc) int   { return 0 }
+func (m *counters) ActionKind(a inc) int  { return 0 }
 func (m *counters) ActionKinds() []string { return []string{"Inc"} }
 
 // symCounters adds a symmetry reduction: counters sorted.
