@@ -17,3 +17,7 @@ vet:
 
 staticcheck:
 	$(STATICCHECK) ./...
+
+# The main job on its embedded default configuration.
+explore:
+	$(GO) run ./cmd/explore check

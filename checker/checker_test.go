@@ -17,7 +17,6 @@ import (
 type counters struct {
 	n, max int
 	wrap   bool
-	sym    bool
 }
 
 type cstate struct{ c [6]uint8 }

@@ -32,7 +32,13 @@ type Bug struct {
 	// Breaks is the property a counterexample violates first, or "" for
 	// the negative control, which must not break safety.
 	Breaks string
-	id     bugID
+	// Bounds are the bounds at which `explore check --bug NAME` finds it
+	// (Bug unset), with Strategy ("" for bfs); MaxLength bounds the length
+	// of the counterexample found there.
+	Bounds    Config
+	Strategy  string
+	MaxLength int
+	id        bugID
 }
 
 // Bugs lists every seeded bug. The last one is the negative control: a

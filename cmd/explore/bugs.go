@@ -1,0 +1,72 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/raftcheck/raftcheck/model"
+	"github.com/raftcheck/raftcheck/spec"
+)
+
+func cmdBugs(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("explore bugs", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	props := fs.Bool("properties", false, "list the properties instead")
+	verbose := fs.Bool("v", false, "also print the rule each bug breaks and where it was seen")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "explore bugs: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	if *props {
+		for _, p := range spec.Invariants {
+			fmt.Fprintf(stdout, "%-22s invariant   %s\n", p.Name, p.Paper)
+		}
+		for _, p := range spec.TransitionProperties {
+			fmt.Fprintf(stdout, "%-22s transition  %s\n", p.Name, p.Paper)
+		}
+		return exitOK
+	}
+	for _, b := range model.Bugs {
+		found := "breaks " + b.Breaks
+		if b.Breaks == "" {
+			found = "negative control: safety holds"
+		}
+		fmt.Fprintf(stdout, "%-31s %s; %s\n", b.Name, found, boundsLine(b))
+		if *verbose {
+			fmt.Fprintf(stdout, "    rule:     %s\n    mutation: %s\n    seen:     %s\n", b.Rule, b.Mutation, b.Seen)
+		}
+	}
+	return exitOK
+}
+
+// boundsLine renders a bug's bounds as the flags that reproduce them.
+func boundsLine(b model.Bug) string {
+	c := b.Bounds
+	flags := []string{
+		fmt.Sprintf("--servers %d --max-term %d --max-values %d --max-msgs %d", c.Servers, c.MaxTerm, c.MaxValues, c.MaxMsgs),
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"max-copies", c.MaxCopies}, {"max-restarts", c.MaxRestarts}, {"max-partitions", c.MaxPartitions}, {"max-drops", c.MaxDrops}, {"max-dups", c.MaxDups}} {
+		if f.v != 0 && !(f.name == "max-copies" && f.v == 1) {
+			flags = append(flags, fmt.Sprintf("--%s %d", f.name, f.v))
+		}
+	}
+	if b.Strategy != "" {
+		flags = append(flags, "--strategy "+b.Strategy)
+	}
+	s := "bounds " + strings.Join(flags, " ")
+	if b.MaxLength > 0 {
+		s += fmt.Sprintf(" (counterexample <= %d steps)", b.MaxLength)
+	}
+	return s
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/raftcheck/raftcheck/checker"
+)
+
+// progress shows a live line on a terminal: distinct and generated states,
+// queue, depth, rate and memory.
+type progress struct {
+	bar *progressbar.ProgressBar
+}
+
+// newProgress returns nil when no progress is to be shown: mode "off", or
+// "auto" when w is not a terminal.
+func newProgress(w io.Writer, mode string) *progress {
+	if mode == "off" {
+		return nil
+	}
+	if mode == "auto" {
+		f, ok := w.(*os.File)
+		if !ok || !term.IsTerminal(int(f.Fd())) {
+			return nil
+		}
+	}
+	bar := progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSpinnerType(14),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetDescription("exploring"),
+	)
+	return &progress{bar: bar}
+}
+
+func (p *progress) update(s checker.Progress) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	r := float64(s.Generated) / max(s.Elapsed.Seconds(), 1e-9)
+	p.bar.Describe(fmt.Sprintf("distinct %s  generated %s  queue %s  depth %d  %s states/s  mem %s",
+		human(float64(s.Distinct)), human(float64(s.Generated)), human(float64(s.Queue)), s.Depth, human(r), bytesHuman(int64(ms.Sys))))
+	_ = p.bar.Set64(s.Distinct)
+}
+
+func (p *progress) finish() {
+	if p == nil {
+		return
+	}
+	_ = p.bar.Finish()
+	_ = p.bar.Close()
+}

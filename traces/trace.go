@@ -1,0 +1,278 @@
+// Package traces is the one artefact a finding travels in: a versioned JSON
+// trace of a run in the shared vocabulary (spec.Action steps with captions,
+// expectations and the recorded model state), written by the explorer,
+// replayed on the model and on the implementation, shrunk, and shown as a
+// picture. traces/README.md specifies every field.
+package traces
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/raftcheck/raftcheck/model"
+	"github.com/raftcheck/raftcheck/spec"
+)
+
+// FormatName and Version identify the format; Read refuses others.
+const (
+	FormatName = "raftcheck-trace"
+	Version    = 1
+)
+
+// Trace is a run of the model: the configuration it ran under, what
+// produced it, the property it violates (if any) and its steps.
+type Trace struct {
+	Format  string       `json:"format"`
+	Version int          `json:"version"`
+	Title   string       `json:"title,omitempty"`
+	Config  model.Config `json:"config"`
+	// Violation is the property the trace violates, or nil.
+	Violation *Violation `json:"violation,omitempty"`
+	Producer  Producer   `json:"producer"`
+	Steps     []Step     `json:"steps"`
+}
+
+// Violation names the violated property and the step that breaks it.
+type Violation struct {
+	Property string `json:"property"`
+	// Kind is "invariant" (the state after Step violates it) or
+	// "transition" (step Step itself does).
+	Kind string `json:"kind"`
+	// Step is the 1-based number of the step after which, or at which, the
+	// property fails.
+	Step    int    `json:"step"`
+	Message string `json:"message,omitempty"`
+}
+
+// Producer records what made the trace.
+type Producer struct {
+	// Tool is e.g. "explore check", "explore shrink", "hand-written".
+	Tool string `json:"tool"`
+	// Command is the command line that reproduces the trace, if any.
+	Command  string `json:"command,omitempty"`
+	Strategy string `json:"strategy,omitempty"`
+	Seed     uint64 `json:"seed,omitempty"`
+}
+
+// Step is one action with an optional caption, optional expectations that
+// replay checks, and optionally the model's state after it as recorded
+// when the trace was made.
+type Step struct {
+	Action  spec.Action `json:"action"`
+	Caption string      `json:"caption,omitempty"`
+	Expect  *Expect     `json:"expect,omitempty"`
+	State   *spec.State `json:"state,omitempty"`
+}
+
+// Expect lists facts about the state after a step that replay checks.
+type Expect struct {
+	// Servers gives some fields of some servers' views.
+	Servers []ServerExpect `json:"servers,omitempty"`
+	// Committed lists values that must be committed (in the committed
+	// history); NotCommitted values that must not be.
+	Committed    []spec.Value `json:"committed,omitempty"`
+	NotCommitted []spec.Value `json:"not_committed,omitempty"`
+	// InFlight, if set, is the number of message copies in flight.
+	InFlight *int `json:"in_flight,omitempty"`
+}
+
+// ServerExpect gives the expected values of some fields of one server's
+// view; a nil field is not checked.
+type ServerExpect struct {
+	ID          spec.ServerID  `json:"id"`
+	Role        *string        `json:"role,omitempty"`
+	Term        *spec.Term     `json:"term,omitempty"`
+	VotedFor    *spec.ServerID `json:"voted_for,omitempty"`
+	Log         *[]spec.Entry  `json:"log,omitempty"`
+	CommitIndex *spec.Index    `json:"commit_index,omitempty"`
+}
+
+// New returns an empty trace of the current version for cfg.
+func New(cfg model.Config, producer Producer) *Trace {
+	return &Trace{Format: FormatName, Version: Version, Config: cfg, Producer: producer}
+}
+
+// Marshal renders the trace as indented JSON.
+func (t *Trace) Marshal() ([]byte, error) {
+	b, err := json.MarshalIndent(t, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encoding trace: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// WriteFile writes the trace to path.
+func (t *Trace) WriteFile(path string) error {
+	b, err := t.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("writing trace: %w", err)
+	}
+	return nil
+}
+
+// Error is a problem with a trace file, located as precisely as possible.
+type Error struct {
+	File  string
+	Step  int    // 1-based step number, 0 for the header
+	Field string // JSON path of the field, e.g. "action.message.term"
+	Err   error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+		b.WriteString(": ")
+	}
+	if e.Step > 0 {
+		fmt.Fprintf(&b, "step %d: ", e.Step)
+	}
+	if e.Field != "" {
+		b.WriteString(e.Field)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ReadFile reads and validates a trace file.
+func ReadFile(path string) (*Trace, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{File: path, Err: err}
+	}
+	t, err := Parse(b)
+	if err != nil {
+		var te *Error
+		if errors.As(err, &te) {
+			te.File = path
+			return nil, te
+		}
+		return nil, &Error{File: path, Err: err}
+	}
+	return t, nil
+}
+
+// Parse decodes and validates a trace. Unknown fields are refused, so a
+// misspelt field is reported rather than ignored. The steps are decoded one
+// by one, so an error names its step.
+func Parse(b []byte) (*Trace, error) {
+	var raw struct {
+		Trace
+		Steps []json.RawMessage `json:"steps"`
+	}
+	if err := strictDecode(b, &raw); err != nil {
+		return nil, jsonError(b, 0, err)
+	}
+	t := raw.Trace
+	t.Steps = make([]Step, len(raw.Steps))
+	for i, rs := range raw.Steps {
+		if err := strictDecode(rs, &t.Steps[i]); err != nil {
+			return nil, jsonError(rs, i+1, err)
+		}
+	}
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+func strictDecode(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("trailing data after the JSON object")
+	}
+	return nil
+}
+
+// jsonError turns a decoding error of step (0: the header) into one naming
+// the field.
+func jsonError(b []byte, step int, err error) error {
+	var ute *json.UnmarshalTypeError
+	if errors.As(err, &ute) {
+		return &Error{Step: step, Field: ute.Field, Err: fmt.Errorf("expected %v, got JSON %s", ute.Type, ute.Value)}
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		line := 1 + bytes.Count(b[:min(int(se.Offset), len(b))], []byte("\n"))
+		return &Error{Step: step, Err: fmt.Errorf("line %d: %v", line, se)}
+	}
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return &Error{Step: step, Err: fmt.Errorf("unknown field %s", f)}
+	}
+	return &Error{Step: step, Err: err}
+}
+
+// Validate checks the header and every step against the configuration,
+// naming the first problem by step and field.
+func (t *Trace) Validate() error {
+	if t.Format != FormatName {
+		return &Error{Field: "format", Err: fmt.Errorf("%q is not %q", t.Format, FormatName)}
+	}
+	if t.Version != Version {
+		return &Error{Field: "version", Err: fmt.Errorf("version %d is not supported (this build reads version %d)", t.Version, Version)}
+	}
+	if err := t.Config.Validate(); err != nil {
+		return &Error{Field: "config", Err: err}
+	}
+	if v := t.Violation; v != nil {
+		if !knownProperty(v.Property) {
+			return &Error{Field: "violation.property", Err: fmt.Errorf("unknown property %q", v.Property)}
+		}
+		if v.Kind != "invariant" && v.Kind != "transition" {
+			return &Error{Field: "violation.kind", Err: fmt.Errorf("%q is neither invariant nor transition", v.Kind)}
+		}
+		if v.Step < 0 || v.Step > len(t.Steps) || (v.Kind == "transition" && v.Step == 0) {
+			return &Error{Field: "violation.step", Err: fmt.Errorf("step %d is not a step of this %d-step trace", v.Step, len(t.Steps))}
+		}
+	}
+	n := t.Config.Servers
+	for i := range t.Steps {
+		st := &t.Steps[i]
+		if err := st.Action.Validate(n); err != nil {
+			return &Error{Step: i + 1, Field: "action", Err: err}
+		}
+		if e := st.Expect; e != nil {
+			for k, se := range e.Servers {
+				if se.ID == spec.None || int(se.ID) > n {
+					return &Error{Step: i + 1, Field: fmt.Sprintf("expect.servers[%d].id", k), Err: fmt.Errorf("%d is not a server", se.ID)}
+				}
+				if se.Role != nil {
+					if _, err := spec.ParseRole(*se.Role); err != nil {
+						return &Error{Step: i + 1, Field: fmt.Sprintf("expect.servers[%d].role", k), Err: err}
+					}
+				}
+			}
+			if e.InFlight != nil && *e.InFlight < 0 {
+				return &Error{Step: i + 1, Field: "expect.in_flight", Err: errors.New("negative count")}
+			}
+		}
+		if st.State != nil && len(st.State.Servers) != n {
+			return &Error{Step: i + 1, Field: "state.servers", Err: fmt.Errorf("%d servers recorded in a %d-server trace", len(st.State.Servers), n)}
+		}
+	}
+	return nil
+}
+
+func knownProperty(name string) bool {
+	for _, p := range spec.PropertyNames() {
+		if p == name {
+			return true
+		}
+	}
+	return false
+}
