@@ -1,0 +1,126 @@
+package raft
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/raftcheck/raftcheck/spec"
+)
+
+// Config configures one Node. The zero value of every production feature
+// is "off", so a Config with only ID and Servers set behaves exactly as the
+// protocol of spec/README.md: that is the replay path.
+type Config struct {
+	// ID is this server's id, in 1..Servers.
+	ID spec.ServerID
+	// Servers is the cluster size N; the servers are 1..N.
+	Servers int
+
+	// Restore is the persistent state recovered from storage (Storage.Load);
+	// the zero value is a fresh server.
+	Restore Persistent
+
+	// ElectionTick is the base election timeout in ticks; each timeout is
+	// drawn from [ElectionTick, 2*ElectionTick). 0 means 10.
+	ElectionTick int
+	// HeartbeatTick is how many ticks a leader waits between heartbeats.
+	// 0 means 1.
+	HeartbeatTick int
+	// Rand returns a uniform integer in [0, n). It is the node's only source
+	// of randomness, injected so that runs are reproducible. nil means a
+	// fixed PCG generator seeded with ID.
+	Rand func(n int) int
+
+	// Production features, all off on the replay path (see impl/README.md).
+
+	// MaxBatch > 1 turns on proposal batching: proposals are buffered and
+	// appended to the log together (one append, one Ready) when MaxBatch of
+	// them are waiting or at the next Ready, Tick, Heartbeat or Step.
+	MaxBatch int
+	// ReplicateOnPropose makes a leader send AppendEntries to every peer as
+	// soon as new entries are appended, instead of at the next heartbeat
+	// (it is ClientRequest followed by Heartbeat).
+	ReplicateOnPropose bool
+	// MaxInflight > 0 turns on pipelining: once a follower has acknowledged
+	// an AppendEntries, the leader sends new entries optimistically, with up
+	// to MaxInflight unacknowledged AppendEntries carrying entries per
+	// follower (flow control), and sends the rest as soon as an
+	// acknowledgement arrives.
+	MaxInflight int
+	// FastBacktrack makes a follower's failure hint skip every entry whose
+	// term is above prevLogTerm (they cannot match the leader's log), so a
+	// diverged follower is repaired in one round trip per term instead of
+	// one per entry.
+	FastBacktrack bool
+
+	// Faults are seeded bugs for tests only; never set them in production.
+	Faults Faults
+}
+
+// Faults are test-only switches, each breaking one rule of the protocol the
+// way one of the model's seeded bugs does (model.Bugs), so that tests and the
+// replay tooling can show that a broken implementation is caught. All are
+// off in the zero value; production code must never set them.
+type Faults struct {
+	// Figure8Commit: a leader commits any index stored on a majority,
+	// without the log[N].term == currentTerm check (§5.4.2; model bug
+	// figure8-commit).
+	Figure8Commit bool
+	// VoteWithoutLogCheck: votes are granted without the up-to-date check
+	// on the candidate's log (§5.4.1; model bug vote-without-log-check).
+	VoteWithoutLogCheck bool
+	// TruncateOnStaleAppend: a follower deletes every entry after
+	// prevLogIndex before appending, even entries that match, so a stale or
+	// reordered AppendEntries removes entries (model bug
+	// truncate-on-stale-append).
+	TruncateOnStaleAppend bool
+	// ForgetVoteOnRestart: votedFor is not recovered on restart (as if it
+	// were kept in memory only), so a server can vote twice in one term
+	// (model bug forget-vote-on-restart).
+	ForgetVoteOnRestart bool
+	// CommitFromLeaderCommit: a follower sets commitIndex from leaderCommit
+	// and the end of its own log instead of the index of the last new entry
+	// (Figure 2 AppendEntries rule 5; model bug commit-from-leadercommit).
+	CommitFromLeaderCommit bool
+}
+
+// Any reports whether any fault is switched on.
+func (f Faults) Any() bool { return f != Faults{} }
+
+// Default values of the timing knobs.
+const (
+	DefaultElectionTick  = 10
+	DefaultHeartbeatTick = 1
+)
+
+// validate checks the configuration and the restored state and fills in
+// defaults.
+func (c *Config) validate() error {
+	if c.Servers < 1 || c.Servers > spec.MaxServers {
+		return fmt.Errorf("servers: %d is not a cluster size in 1..%d", c.Servers, spec.MaxServers)
+	}
+	if c.ID == spec.None || int(c.ID) > c.Servers {
+		return fmt.Errorf("id: %d is not a server of a %d-server cluster", c.ID, c.Servers)
+	}
+	if c.ElectionTick < 0 || c.HeartbeatTick < 0 || c.MaxBatch < 0 || c.MaxInflight < 0 {
+		return errors.New("election_tick, heartbeat_tick, max_batch and max_inflight must not be negative")
+	}
+	if c.ElectionTick == 0 {
+		c.ElectionTick = DefaultElectionTick
+	}
+	if c.HeartbeatTick == 0 {
+		c.HeartbeatTick = DefaultHeartbeatTick
+	}
+	if c.HeartbeatTick >= c.ElectionTick {
+		return fmt.Errorf("heartbeat_tick %d must be below election_tick %d", c.HeartbeatTick, c.ElectionTick)
+	}
+	if c.Rand == nil {
+		r := rand.New(rand.NewPCG(uint64(c.ID), 0x5eed))
+		c.Rand = r.IntN
+	}
+	if err := c.Restore.validate(c.Servers); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	return nil
+}

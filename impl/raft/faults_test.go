@@ -1,0 +1,77 @@
+package raft
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/raftcheck/raftcheck/spec"
+)
+
+// Each fault switch changes exactly the rule it names: the same input gives
+// the correct result without it and the seeded bug's result with it.
+
+func TestFaultFigure8Commit(t *testing.T) {
+	for _, bug := range []bool{false, true} {
+		r := leaderOf(t, 1, 3, persistent(2, 0, e(1, "a"), e(2, "b")), func(c *Config) { c.Faults.Figure8Commit = bug })
+		step(t, r, aer(2, 1, 3, true, 2))
+		want := spec.Index(0)
+		if bug {
+			want = 2
+		}
+		if c := r.View().CommitIndex; c != want {
+			t.Fatalf("Figure8Commit=%v: commit %d, want %d", bug, c, want)
+		}
+	}
+}
+
+func TestFaultVoteWithoutLogCheck(t *testing.T) {
+	for _, bug := range []bool{false, true} {
+		r := newNode(t, 1, 3, persistent(2, 0, e(2, "a")), func(c *Config) { c.Faults.VoteWithoutLogCheck = bug })
+		step(t, r, rv(2, 1, 3, 0, 0))
+		wantMsgs(t, sent(t, r), rvr(1, 2, 3, bug))
+	}
+}
+
+func TestFaultTruncateOnStaleAppend(t *testing.T) {
+	for _, bug := range []bool{false, true} {
+		r := newNode(t, 1, 3, Persistent{}, func(c *Config) { c.Faults.TruncateOnStaleAppend = bug })
+		step(t, r, ae(2, 1, 1, 0, 0, 2, e(1, "a"), e(1, "b")))
+		step(t, r, ae(2, 1, 1, 0, 0, 0, e(1, "a"))) // stale, reordered
+		want := []spec.Entry{e(1, "a"), e(1, "b")}
+		if bug {
+			want = want[:1]
+		}
+		v := r.View()
+		if !slices.Equal(v.Log, want) || v.CommitIndex != 2 {
+			t.Fatalf("TruncateOnStaleAppend=%v: %v, want log %v commit 2", bug, v, want)
+		}
+		if rd := flush(t, r); rd.LogFrom != 1 || len(rd.CommittedEntries) != len(want) {
+			t.Fatalf("TruncateOnStaleAppend=%v: update from %d %v, committed %v", bug, rd.LogFrom, rd.Entries, rd.CommittedEntries)
+		}
+	}
+}
+
+func TestFaultForgetVoteOnRestart(t *testing.T) {
+	for _, bug := range []bool{false, true} {
+		r := newNode(t, 1, 3, persistent(4, 2), func(c *Config) { c.Faults.ForgetVoteOnRestart = bug })
+		step(t, r, rv(3, 1, 4, 0, 0))
+		wantMsgs(t, sent(t, r), rvr(1, 3, 4, bug))
+	}
+}
+
+func TestFaultCommitFromLeaderCommit(t *testing.T) {
+	for _, bug := range []bool{false, true} {
+		r := newNode(t, 1, 3, persistent(1, 0, e(1, "a"), e(1, "stale")), func(c *Config) { c.Faults.CommitFromLeaderCommit = bug })
+		step(t, r, ae(2, 1, 2, 1, 1, 2)) // only index 1 is known to agree with the leader
+		want := spec.Index(1)
+		if bug {
+			want = 2
+		}
+		if c := r.View().CommitIndex; c != want {
+			t.Fatalf("CommitFromLeaderCommit=%v: commit %d, want %d", bug, c, want)
+		}
+	}
+	if !(Faults{Figure8Commit: true}).Any() || (Faults{}).Any() {
+		t.Fatal("Faults.Any")
+	}
+}

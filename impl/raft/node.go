@@ -1,0 +1,373 @@
+package raft
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/raftcheck/raftcheck/spec"
+)
+
+// Node is one Raft server as a deterministic state machine: it has no
+// goroutines, clock, randomness (beyond Config.Rand) or I/O. Its inputs are
+// Tick, Step, Propose, Campaign and Heartbeat; its outputs are collected in
+// a Ready (see Ready and Advance). A Node is not safe for concurrent use.
+type Node struct {
+	cfg Config
+	id  spec.ServerID
+	n   int
+
+	// Persistent state (Figure 2).
+	term     spec.Term
+	votedFor spec.ServerID
+	log      []spec.Entry // entry k at index k+1
+
+	// Volatile state.
+	role   spec.Role
+	commit spec.Index
+	leader spec.ServerID // the leader of term as far as known, or None
+
+	// Candidate state: votes[j] reports a vote granted by server j.
+	votes []bool
+	// Leader state, indexed by server id (slot 0 and the own slot unused).
+	next, match []spec.Index
+	// Pipelining (MaxInflight > 0), leaders only: per peer, the last index
+	// of every unacknowledged AppendEntries carrying entries, and whether
+	// the peer is being probed (no optimistic sending until it acknowledges).
+	inflight [][]spec.Index
+	probing  []bool
+
+	// Proposals waiting to be appended as one batch (MaxBatch > 1).
+	proposals []spec.Value
+
+	electionElapsed, heartbeatElapsed, electionTimeout int
+
+	// Ready bookkeeping. saved is the hard state as of the last Advance;
+	// unstable is the lowest log index that may differ from storage (0:
+	// none) and sinceReady the same for changes after the last Ready; msgs
+	// are messages not yet handed out and advanced; applied is the last
+	// index handed out as committed and advanced.
+	saved      HardState
+	unstable   spec.Index
+	sinceReady spec.Index
+	msgs       []spec.Message
+	applied    spec.Index
+	readySeq   uint64
+	advanced   uint64
+}
+
+// New returns a node built from cfg: a follower holding the persistent
+// state cfg.Restore (a fresh server when it is zero), with commitIndex 0.
+// This is both a start and a Restart (spec/README.md: persistent state
+// survives, volatile state is reset).
+func New(cfg Config) (*Node, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("raft: config: %w", err)
+	}
+	r := &Node{cfg: cfg, id: cfg.ID, n: cfg.Servers}
+	r.saved = cfg.Restore.HardState
+	r.term, r.votedFor = cfg.Restore.Term, cfg.Restore.VotedFor
+	if cfg.Faults.ForgetVoteOnRestart {
+		r.votedFor = spec.None // the seeded bug: the vote was not recovered
+	}
+	r.log = slices.Clone(cfg.Restore.Log)
+	r.becomeFollower()
+	return r, nil
+}
+
+// ID returns the node's server id.
+func (r *Node) ID() spec.ServerID { return r.id }
+
+// Leader returns the leader of the node's current term as far as the node
+// knows (itself when leading), or None.
+func (r *Node) Leader() spec.ServerID { return r.leader }
+
+// View returns the node's observable state in the vocabulary of spec, laid
+// out as spec.View prescribes (NextIndex and MatchIndex only for a leader,
+// one slot per server with the own slot 0; Votes only for a candidate). It
+// shares nothing with the node.
+func (r *Node) View() spec.View {
+	v := spec.View{
+		ID:          r.id,
+		Term:        r.term,
+		VotedFor:    r.votedFor,
+		Role:        r.role,
+		Log:         slices.Clone(r.log),
+		CommitIndex: r.commit,
+	}
+	switch r.role {
+	case spec.Leader:
+		v.NextIndex = make([]spec.Index, r.n)
+		v.MatchIndex = make([]spec.Index, r.n)
+		for j := 1; j <= r.n; j++ {
+			if spec.ServerID(j) != r.id {
+				v.NextIndex[j-1], v.MatchIndex[j-1] = r.next[j], r.match[j]
+			}
+		}
+	case spec.Candidate:
+		for j := 1; j <= r.n; j++ {
+			if r.votes[j] {
+				v.Votes = append(v.Votes, spec.ServerID(j))
+			}
+		}
+	}
+	return v
+}
+
+// Tick advances logical time by one tick. A leader sends a heartbeat every
+// HeartbeatTick ticks; a follower or candidate that has heard from no leader
+// and granted no vote for its randomized election timeout campaigns. A
+// campaign that cannot start (the term is exhausted) is skipped.
+func (r *Node) Tick() {
+	r.flushProposals()
+	if r.role == spec.Leader {
+		r.heartbeatElapsed++
+		if r.heartbeatElapsed >= r.cfg.HeartbeatTick {
+			r.heartbeatElapsed = 0
+			r.broadcastAppend()
+		}
+		return
+	}
+	r.electionElapsed++
+	if r.electionElapsed >= r.electionTimeout {
+		_ = r.Campaign() // only ErrTermExhausted is possible here; stay put
+	}
+}
+
+// Campaign is the spec action Timeout: the election timeout fires now. The
+// node increments its term, votes for itself and sends RequestVote to every
+// other server. It fails with ErrLeader on a leader.
+func (r *Node) Campaign() error {
+	if r.role == spec.Leader {
+		return fmt.Errorf("raft: %v: campaign: %w", r.id, ErrLeader)
+	}
+	if r.term == math.MaxUint64 {
+		return fmt.Errorf("raft: %v: campaign: %w", r.id, ErrTermExhausted)
+	}
+	r.setTerm(r.term + 1)
+	r.votedFor = r.id
+	r.becomeFollower() // clears any earlier candidacy
+	r.role = spec.Candidate
+	r.votes = make([]bool, r.n+1)
+	r.votes[r.id] = true
+	for j := 1; j <= r.n; j++ {
+		if spec.ServerID(j) != r.id {
+			r.send(spec.Message{Type: spec.RequestVote, To: spec.ServerID(j),
+				LastLogIndex: r.lastIndex(), LastLogTerm: spec.LastTerm(r.log)})
+		}
+	}
+	r.maybeWin() // a one-server cluster elects itself at once
+	return nil
+}
+
+// Heartbeat is the spec action Heartbeat: a leader sends AppendEntries to
+// every other server now, with all entries from its nextIndex on. It fails
+// with a *NotLeaderError on a follower or candidate.
+func (r *Node) Heartbeat() error {
+	r.flushProposals()
+	if r.role != spec.Leader {
+		return fmt.Errorf("raft: heartbeat: %w", r.notLeader())
+	}
+	r.heartbeatElapsed = 0
+	r.broadcastAppend()
+	return nil
+}
+
+// Propose is the spec action ClientRequest: a leader appends the value to
+// its log in its current term (with batching, at the latest by the next
+// Ready). Replication happens at the next heartbeat, or at once with
+// ReplicateOnPropose. It fails with a *NotLeaderError on a follower or
+// candidate and with ErrInvalidProposal for an empty value.
+func (r *Node) Propose(v spec.Value) error {
+	if v == "" {
+		return fmt.Errorf("raft: propose: %w: empty value", ErrInvalidProposal)
+	}
+	if r.role != spec.Leader {
+		return fmt.Errorf("raft: propose %q: %w", v, r.notLeader())
+	}
+	if r.cfg.MaxBatch > 1 {
+		r.proposals = append(r.proposals, v)
+		if len(r.proposals) >= r.cfg.MaxBatch {
+			r.flushProposals()
+		}
+		return nil
+	}
+	r.appendAsLeader(v)
+	return nil
+}
+
+func (r *Node) notLeader() *NotLeaderError {
+	return &NotLeaderError{ID: r.id, Role: r.role, Term: r.term, Leader: r.leader}
+}
+
+// flushProposals appends the batched proposals as one append. Proposals
+// exist only while leading, and every input that can end leadership flushes
+// first, so none is lost to a step-down.
+func (r *Node) flushProposals() {
+	if len(r.proposals) == 0 {
+		return
+	}
+	vs := r.proposals
+	r.proposals = nil
+	if r.role == spec.Leader {
+		r.appendAsLeader(vs...)
+	}
+}
+
+func (r *Node) appendAsLeader(vs ...spec.Value) {
+	es := make([]spec.Entry, len(vs))
+	for k, v := range vs {
+		es[k] = spec.Entry{Term: r.term, Value: v}
+	}
+	r.appendLog(es...)
+	r.maybeCommit() // only a one-server cluster commits on its own append
+	if r.cfg.ReplicateOnPropose {
+		r.broadcastAppend()
+	}
+}
+
+// --- role changes -------------------------------------------------------
+
+// setTerm moves to a new term: no vote and no known leader in it yet.
+func (r *Node) setTerm(t spec.Term) {
+	r.term, r.votedFor, r.leader = t, spec.None, spec.None
+}
+
+// becomeFollower makes the node a follower of its current term, clearing
+// candidate and leader state, and restarts the election timer.
+func (r *Node) becomeFollower() {
+	r.role = spec.Follower
+	r.votes, r.next, r.match, r.inflight, r.probing = nil, nil, nil, nil, nil
+	r.proposals = nil
+	r.resetElectionTimer()
+}
+
+func (r *Node) resetElectionTimer() {
+	r.electionElapsed = 0
+	r.electionTimeout = r.cfg.ElectionTick + r.cfg.Rand(r.cfg.ElectionTick)
+}
+
+// maybeWin makes a candidate holding a majority of votes the leader (§5.2).
+func (r *Node) maybeWin() {
+	granted := 0
+	for _, v := range r.votes {
+		if v {
+			granted++
+		}
+	}
+	if r.role == spec.Candidate && granted >= spec.Quorum(r.n) {
+		r.becomeLeader()
+	}
+}
+
+// becomeLeader: nextIndex = last log index + 1 and matchIndex = 0 for every
+// peer (Figure 2, "reinitialized after election").
+func (r *Node) becomeLeader() {
+	r.role, r.leader, r.votes = spec.Leader, r.id, nil
+	r.next = make([]spec.Index, r.n+1)
+	r.match = make([]spec.Index, r.n+1)
+	r.inflight = make([][]spec.Index, r.n+1)
+	r.probing = make([]bool, r.n+1)
+	for j := 1; j <= r.n; j++ {
+		if spec.ServerID(j) != r.id {
+			r.next[j] = r.lastIndex() + 1
+			r.probing[j] = true
+		}
+	}
+	r.heartbeatElapsed = 0
+}
+
+// --- log ----------------------------------------------------------------
+
+func (r *Node) lastIndex() spec.Index { return spec.Index(len(r.log)) }
+
+// termAt is the term of the entry at index i, or 0 if there is none.
+func (r *Node) termAt(i spec.Index) spec.Term {
+	if i == 0 || i > r.lastIndex() {
+		return 0
+	}
+	return r.log[i-1].Term
+}
+
+// changed records that the log may differ from storage from index i on.
+func (r *Node) changed(i spec.Index) {
+	if r.unstable == 0 || i < r.unstable {
+		r.unstable = i
+	}
+	if r.sinceReady == 0 || i < r.sinceReady {
+		r.sinceReady = i
+	}
+}
+
+func (r *Node) appendLog(es ...spec.Entry) {
+	if len(es) == 0 {
+		return
+	}
+	r.changed(r.lastIndex() + 1)
+	r.log = append(r.log, es...)
+}
+
+// truncate keeps the first k entries.
+func (r *Node) truncate(k spec.Index) {
+	if k >= r.lastIndex() {
+		return
+	}
+	r.changed(k + 1)
+	r.log = r.log[:k]
+}
+
+// --- sending ------------------------------------------------------------
+
+// send queues m, stamped with the node as sender and its current term.
+func (r *Node) send(m spec.Message) {
+	m.From, m.Term = r.id, r.term
+	r.msgs = append(r.msgs, m)
+}
+
+func (r *Node) broadcastAppend() {
+	for j := 1; j <= r.n; j++ {
+		if spec.ServerID(j) != r.id {
+			r.sendAppend(spec.ServerID(j))
+		}
+	}
+}
+
+// sendAppend sends peer j an AppendEntries as the Heartbeat action says:
+// prevLogIndex = nextIndex[j] - 1 and every entry from nextIndex[j] on.
+// With pipelining, a peer that has acknowledged is sent new entries
+// optimistically (nextIndex moves past them at once), at most MaxInflight
+// such requests unacknowledged; with the window full it gets an empty
+// AppendEntries at its matchIndex, which keeps it from campaigning and
+// carries the commit index but changes nothing else.
+func (r *Node) sendAppend(j spec.ServerID) {
+	if !r.pipelined(j) {
+		r.send(r.appendFor(j, r.next[j]-1))
+		return
+	}
+	if len(r.inflight[j]) >= r.cfg.MaxInflight {
+		m := r.appendFor(j, r.match[j])
+		m.Entries = nil
+		r.send(m)
+		return
+	}
+	m := r.appendFor(j, r.next[j]-1)
+	if len(m.Entries) > 0 {
+		r.inflight[j] = append(r.inflight[j], r.lastIndex())
+		r.next[j] = r.lastIndex() + 1
+	}
+	r.send(m)
+}
+
+func (r *Node) pipelined(j spec.ServerID) bool { return r.cfg.MaxInflight > 0 && !r.probing[j] }
+
+// appendFor builds an AppendEntries to j after index prev, carrying every
+// entry after it.
+func (r *Node) appendFor(j spec.ServerID, prev spec.Index) spec.Message {
+	prev = min(prev, r.lastIndex())
+	m := spec.Message{Type: spec.AppendEntries, To: j, PrevLogIndex: prev,
+		PrevLogTerm: r.termAt(prev), LeaderCommit: r.commit}
+	if prev < r.lastIndex() {
+		m.Entries = slices.Clone(r.log[prev:])
+	}
+	return m
+}

@@ -1,0 +1,238 @@
+package raft
+
+import (
+	"fmt"
+
+	"github.com/raftcheck/raftcheck/spec"
+)
+
+// Step is the receiving half of the spec action Deliver: the node handles
+// one message and queues its reply, following the rules of Figure 2 as
+// spec/README.md numbers them. A message no correct server sends
+// (ErrInvalidMessage) or that would delete a committed entry
+// (ErrCommittedConflict) is refused with an error, leaving the node
+// unchanged; Step never panics.
+func (r *Node) Step(m spec.Message) error {
+	if err := r.check(&m); err != nil {
+		return fmt.Errorf("raft: %v: step %v: %w", r.id, m, err)
+	}
+	r.flushProposals()
+	// 1. Term rule (all servers).
+	if m.Term > r.term {
+		r.setTerm(m.Term)
+		r.becomeFollower()
+	}
+	switch m.Type {
+	case spec.RequestVote:
+		r.handleRequestVote(&m)
+	case spec.RequestVoteResponse:
+		r.handleRequestVoteResponse(&m)
+	case spec.AppendEntries:
+		r.handleAppendEntries(&m)
+	case spec.AppendEntriesResponse:
+		r.handleAppendEntriesResponse(&m)
+	}
+	return nil
+}
+
+// check refuses, before anything changes, messages that are malformed, not
+// for this node, or would delete a committed entry.
+func (r *Node) check(m *spec.Message) error {
+	if err := m.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+	}
+	if m.To != r.id {
+		return fmt.Errorf("%w: addressed to %v", ErrInvalidMessage, m.To)
+	}
+	if int(m.From) > r.n {
+		return fmt.Errorf("%w: sender %d is not a server of a %d-server cluster", ErrInvalidMessage, m.From, r.n)
+	}
+	if m.Type != spec.AppendEntries {
+		return nil
+	}
+	if m.PrevLogTerm > m.Term {
+		return fmt.Errorf("%w: prev_log_term %d above the message term %d", ErrInvalidMessage, m.PrevLogTerm, m.Term)
+	}
+	if err := checkLog(m.Entries, m.PrevLogTerm, m.Term); err != nil {
+		return fmt.Errorf("%w: entries: %w", ErrInvalidMessage, err)
+	}
+	if r.cfg.Faults.TruncateOnStaleAppend {
+		return nil // the seeded bug deletes entries whatever they are
+	}
+	if m.Term < r.term || (m.Term == r.term && r.role == spec.Leader) || !r.holds(m.PrevLogIndex, m.PrevLogTerm) {
+		return nil // the entries will not be merged
+	}
+	if k := r.firstConflict(m); k != 0 && k <= r.commit {
+		return fmt.Errorf("%w: index %d (commit index %d)", ErrCommittedConflict, k, r.commit)
+	}
+	return nil
+}
+
+// holds reports whether the log has an entry at index i with term t (index
+// 0 always matches): the AppendEntries consistency check.
+func (r *Node) holds(i spec.Index, t spec.Term) bool {
+	return i == 0 || (i <= r.lastIndex() && r.termAt(i) == t)
+}
+
+// firstConflict is the index of the first entry of m that conflicts with
+// the log (same index, different term), or 0.
+func (r *Node) firstConflict(m *spec.Message) spec.Index {
+	for k, e := range m.Entries {
+		i := m.PrevLogIndex + 1 + spec.Index(k)
+		if i > r.lastIndex() {
+			return 0
+		}
+		if r.termAt(i) != e.Term {
+			return i
+		}
+	}
+	return 0
+}
+
+// 2. RequestVote receiver.
+func (r *Node) handleRequestVote(m *spec.Message) {
+	granted := false
+	if m.Term == r.term && (r.votedFor == spec.None || r.votedFor == m.From) &&
+		(r.cfg.Faults.VoteWithoutLogCheck || spec.UpToDate(m.LastLogTerm, m.LastLogIndex, r.log)) {
+		granted = true
+		r.votedFor = m.From
+		r.resetElectionTimer()
+	}
+	r.send(spec.Message{Type: spec.RequestVoteResponse, To: m.From, Granted: granted})
+}
+
+// 3. RequestVoteResponse: counted only by a candidate of the same term.
+func (r *Node) handleRequestVoteResponse(m *spec.Message) {
+	if m.Term < r.term || r.role != spec.Candidate || !m.Granted {
+		return
+	}
+	r.votes[m.From] = true
+	r.maybeWin()
+}
+
+// 4. AppendEntries receiver.
+func (r *Node) handleAppendEntries(m *spec.Message) {
+	if m.Term < r.term {
+		r.send(spec.Message{Type: spec.AppendEntriesResponse, To: m.From})
+		return
+	}
+	switch r.role {
+	case spec.Leader:
+		return // a second leader of the term: Election Safety is broken already
+	case spec.Candidate:
+		r.becomeFollower()
+	}
+	r.leader = m.From
+	r.resetElectionTimer()
+	if !r.holds(m.PrevLogIndex, m.PrevLogTerm) {
+		r.send(spec.Message{Type: spec.AppendEntriesResponse, To: m.From, MatchIndex: r.hint(m)})
+		return
+	}
+	r.merge(m)
+	last := m.PrevLogIndex + spec.Index(len(m.Entries))
+	if r.cfg.Faults.CommitFromLeaderCommit {
+		last = r.lastIndex()
+	}
+	r.commit = max(r.commit, min(m.LeaderCommit, last))
+	r.send(spec.Message{Type: spec.AppendEntriesResponse, To: m.From, Success: true,
+		MatchIndex: m.PrevLogIndex + spec.Index(len(m.Entries))})
+}
+
+// hint is the failure hint: min(prevLogIndex-1, len(log)), the highest index
+// the leader may try next as prevLogIndex. With FastBacktrack it skips back
+// over every entry whose term is above prevLogTerm: the leader's entries
+// before prevLogIndex all have terms at most prevLogTerm, so those cannot
+// match.
+func (r *Node) hint(m *spec.Message) spec.Index {
+	h := min(m.PrevLogIndex-1, r.lastIndex()) // PrevLogIndex >= 1: index 0 always matches
+	if r.cfg.FastBacktrack {
+		for h > 0 && r.termAt(h) > m.PrevLogTerm {
+			h--
+		}
+	}
+	return h
+}
+
+// merge adds m's entries after the matching prevLogIndex: a conflicting
+// entry is deleted with all that follow it, missing entries are appended,
+// entries already present are kept (truncation only on conflict).
+func (r *Node) merge(m *spec.Message) {
+	if r.cfg.Faults.TruncateOnStaleAppend {
+		r.truncate(m.PrevLogIndex)
+		r.appendLog(m.Entries...)
+		return
+	}
+	for k, e := range m.Entries {
+		i := m.PrevLogIndex + 1 + spec.Index(k)
+		if i <= r.lastIndex() {
+			if r.termAt(i) == e.Term {
+				continue
+			}
+			r.truncate(i - 1)
+		}
+		r.appendLog(m.Entries[k:]...)
+		return
+	}
+}
+
+// 5. AppendEntriesResponse: handled only by a leader of the same term.
+func (r *Node) handleAppendEntriesResponse(m *spec.Message) {
+	if m.Term < r.term || r.role != spec.Leader {
+		return
+	}
+	j := m.From
+	if !m.Success {
+		// nextIndex = max(matchIndex+1, min(nextIndex, hint+1)), written so
+		// that a corrupt hint near the top of the range cannot overflow.
+		if m.MatchIndex < r.next[j]-1 {
+			r.next[j] = m.MatchIndex + 1
+		}
+		r.next[j] = max(r.next[j], r.match[j]+1)
+		if r.cfg.MaxInflight > 0 {
+			r.probing[j], r.inflight[j] = true, nil
+			r.sendAppend(j) // production: retry at once instead of at the next heartbeat
+		}
+		return
+	}
+	if m.MatchIndex > r.lastIndex() {
+		return // more than the leader holds: corrupt
+	}
+	r.match[j] = max(r.match[j], m.MatchIndex) // never lowered by a reordered reply
+	if r.cfg.MaxInflight == 0 {
+		r.next[j] = r.match[j] + 1
+		r.maybeCommit()
+		return
+	}
+	r.next[j] = max(r.next[j], r.match[j]+1)
+	r.probing[j] = false
+	k := 0
+	for k < len(r.inflight[j]) && r.inflight[j][k] <= r.match[j] {
+		k++
+	}
+	r.inflight[j] = r.inflight[j][k:]
+	r.maybeCommit()
+	if r.next[j] <= r.lastIndex() {
+		r.sendAppend(j) // production: keep the pipeline full
+	}
+}
+
+// maybeCommit advances commitIndex to the largest N stored by a majority
+// (the leader counting its own log) with log[N].term = currentTerm
+// (§5.4.2); Faults.Figure8Commit drops the term condition.
+func (r *Node) maybeCommit() {
+	for i := r.lastIndex(); i > r.commit; i-- {
+		if r.termAt(i) != r.term && !r.cfg.Faults.Figure8Commit {
+			continue
+		}
+		count := 1
+		for j := 1; j <= r.n; j++ {
+			if spec.ServerID(j) != r.id && r.match[j] >= i {
+				count++
+			}
+		}
+		if count >= spec.Quorum(r.n) {
+			r.commit = i
+			return
+		}
+	}
+}

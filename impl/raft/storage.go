@@ -1,0 +1,124 @@
+package raft
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/raftcheck/raftcheck/spec"
+)
+
+// HardState is the persistent per-server state of Figure 2 besides the log:
+// currentTerm and votedFor. It must be on stable storage before any message
+// that depends on it (a vote, an acknowledgement) is sent.
+type HardState struct {
+	Term     spec.Term     `json:"term"`
+	VotedFor spec.ServerID `json:"voted_for"`
+}
+
+// Persistent is everything a server recovers after a crash: the hard state
+// and the log (entry k at index k+1).
+type Persistent struct {
+	HardState
+	Log []spec.Entry `json:"log"`
+}
+
+// validate checks that p could have been written by a correct node of an
+// n-server cluster.
+func (p *Persistent) validate(n int) error {
+	if int(p.VotedFor) > n {
+		return fmt.Errorf("voted_for: %d is not a server of a %d-server cluster", p.VotedFor, n)
+	}
+	return checkLog(p.Log, 0, p.Term)
+}
+
+// checkLog reports an entry of log with a term of 0, below its predecessor
+// (the first entry's predecessor has term prev), or above maxTerm.
+func checkLog(log []spec.Entry, prev, maxTerm spec.Term) error {
+	for k, e := range log {
+		switch {
+		case e.Term == 0:
+			return fmt.Errorf("log[%d]: entry term 0", k+1)
+		case e.Term < prev:
+			return fmt.Errorf("log[%d]: entry term %d below the previous entry's term %d", k+1, e.Term, prev)
+		case e.Term > maxTerm:
+			return fmt.Errorf("log[%d]: entry term %d above the current term %d", k+1, e.Term, maxTerm)
+		}
+		prev = e.Term
+	}
+	return nil
+}
+
+// Update is the durable part of a Ready: what the caller must write to
+// stable storage before sending the Ready's messages.
+type Update struct {
+	// HardState is the new hard state, or nil when it is unchanged.
+	HardState *HardState
+	// LogFrom is 0 when the log is unchanged. Otherwise every stored entry
+	// at index LogFrom or above is replaced by Entries (Entries[0] gets index
+	// LogFrom): a plain append when LogFrom is one past the stored log, a
+	// truncation followed by an append when it is inside it. Entries may be
+	// empty: a truncation alone (only with Faults.TruncateOnStaleAppend).
+	LogFrom spec.Index
+	Entries []spec.Entry
+}
+
+// Empty reports whether u asks for nothing to be written.
+func (u *Update) Empty() bool { return u.HardState == nil && u.LogFrom == 0 }
+
+// ApplyTo returns log with u's log change made, reusing log's array. It
+// fails if u starts beyond the end of log (a gap).
+func (u *Update) ApplyTo(log []spec.Entry) ([]spec.Entry, error) {
+	if u.LogFrom == 0 {
+		return log, nil
+	}
+	if int(u.LogFrom) > len(log)+1 {
+		return log, fmt.Errorf("update starts at index %d, past the end of a log of %d entries", u.LogFrom, len(log))
+	}
+	return append(log[:u.LogFrom-1], u.Entries...), nil
+}
+
+// Storage is where a node's persistent state lives. The caller of a Node
+// (not the Node itself, which does no I/O) saves every Ready's Update with
+// Save, and on restart builds the node from Load.
+type Storage interface {
+	// Load returns the persistent state last saved (zero for new storage).
+	Load() (Persistent, error)
+	// Save makes u durable before it returns.
+	Save(u Update) error
+}
+
+// MemoryStorage is a Storage in memory, for tests and the replay harness:
+// it survives a Node being rebuilt, not a process crash. It is safe for
+// concurrent use.
+type MemoryStorage struct {
+	mu    sync.Mutex
+	state Persistent
+}
+
+// NewMemoryStorage returns empty storage.
+func NewMemoryStorage() *MemoryStorage { return &MemoryStorage{} }
+
+// Load implements Storage; the result shares nothing with the storage.
+func (s *MemoryStorage) Load() (Persistent, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.state
+	p.Log = slices.Clone(p.Log)
+	return p, nil
+}
+
+// Save implements Storage.
+func (s *MemoryStorage) Save(u Update) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	log, err := u.ApplyTo(s.state.Log)
+	if err != nil {
+		return fmt.Errorf("memory storage: %w", err)
+	}
+	s.state.Log = log
+	if u.HardState != nil {
+		s.state.HardState = *u.HardState
+	}
+	return nil
+}
