@@ -21,7 +21,10 @@ import (
 //     go to the parent file and their encodings to the next frontier.
 //
 // The first violation in the global order is the one reported; its path is
-// a shortest one, because levels are explored in order.
+// a shortest one, because levels are explored in order. The counts reported
+// with it cover exactly the units up to it (the units after it are dropped
+// even if some worker expanded them), so they too are independent of the
+// number of workers.
 
 // candidates is the output of expanding one unit.
 type candidates struct {
@@ -36,6 +39,11 @@ type candidates struct {
 	goals    []goalHit
 	viol     *found
 	unitBase int64 // id of the unit's first state
+	// generated and cov count this unit's work, so that a level cut short
+	// by a violation accounts exactly for the units before it, whatever
+	// the workers did after.
+	generated int64
+	cov       Coverage
 }
 
 // reset empties c for reuse, keeping its arrays.
@@ -43,6 +51,8 @@ func (c *candidates) reset(base int64) {
 	c.fps, c.parent, c.kind, c.offs, c.enc = c.fps[:0], c.parent[:0], c.kind[:0], c.offs[:0], c.enc[:0]
 	c.order, c.isNew, c.goals, c.viol, c.unitBase = c.order[:0], c.isNew[:0], c.goals[:0], nil, base
 	c.start = [numShards + 1]uint32{}
+	c.generated = 0
+	c.cov.reset()
 }
 
 type goalHit struct {
@@ -56,8 +66,8 @@ type worker[S, A any] struct {
 	cur, next S
 	acts      []A
 	key       []byte
-	cov       Coverage
-	generated int64
+	cov       Coverage // DFS only; BFS counts per unit
+	generated int64    // not yet added to run.generated
 }
 
 func (r *run[S, A]) newWorker() *worker[S, A] {
@@ -107,6 +117,7 @@ func (r *run[S, A]) bfs() error {
 		}
 	}
 	r.res.Depth = 1
+	r.levelGenerated = r.generated.Load()
 	var base int64 // id of the first state of the level
 	defer func() { r.res.Generated = r.generated.Load() }()
 	for level.count > 0 {
@@ -153,23 +164,38 @@ func (r *run[S, A]) expandLevel(level *frontier, base int64) (next *frontier, vi
 	if err != nil {
 		return nil, nil, false, err
 	}
-	for _, c := range outs {
+	defer func() { r.spare = append(r.spare, outs...) }()
+	used := outs
+	for i, c := range outs {
 		if c.viol != nil {
-			return nil, c.viol, false, nil
+			used = outs[:i+1]
+			viol = c.viol
+			break
 		}
 	}
-	if stopped {
+	gen := r.levelGenerated
+	for _, c := range used {
+		gen += c.generated
+		r.res.Coverage.add(&c.cov)
+	}
+	r.generated.Store(gen)
+	r.levelGenerated = gen
+	if stopped && viol == nil {
 		return nil, nil, true, nil
 	}
 	if r.workers > 1 {
-		r.insertPhase(outs)
+		r.insertPhase(used)
+	}
+	if viol != nil {
+		// Only the counts matter now: the path is rebuilt from the
+		// violation's parent, which is already on file.
+		return nil, viol, false, r.collectPhase(used, nil)
 	}
 	next = newFrontier(r.opts.TempDir, level.budget)
 	if err := r.collectPhase(outs, next); err != nil {
 		next.close()
 		return nil, nil, false, err
 	}
-	r.spare = append(r.spare, outs...)
 	return next, nil, false, nil
 }
 
@@ -244,7 +270,7 @@ func (r *run[S, A]) expandPhase(level *frontier, base int64) ([]*candidates, boo
 				if n := len(r.spare); n > 0 {
 					c, r.spare = r.spare[n-1], r.spare[:n-1]
 				} else {
-					c = &candidates{}
+					c = &candidates{cov: newCoverage(r.m.ActionKinds())}
 				}
 				mu.Unlock()
 				c.reset(u.base)
@@ -273,9 +299,6 @@ func (r *run[S, A]) expandPhase(level *frontier, base int64) ([]*candidates, boo
 		}()
 	}
 	wg.Wait()
-	for _, w := range workers {
-		r.res.Coverage.add(&w.cov)
-	}
 	return outs, stopped.Load(), firstErr
 }
 
@@ -283,6 +306,7 @@ func (r *run[S, A]) expandPhase(level *frontier, base int64) ([]*candidates, boo
 func (r *run[S, A]) expandUnit(w *worker[S, A], u unit, c *candidates) error {
 	goals := w.props.Goals
 	var goalSeen uint64 // goals already hit in this unit (first 64)
+expand:
 	for i, item := range u.items {
 		if err := r.m.Decode(item, &w.cur); err != nil {
 			return fmt.Errorf("decoding a frontier state: %w", err)
@@ -291,19 +315,18 @@ func (r *run[S, A]) expandUnit(w *worker[S, A], u unit, c *candidates) error {
 		w.acts = r.m.Actions(&w.cur, w.acts[:0])
 		for _, a := range w.acts {
 			kind := r.m.ActionKind(a)
-			w.cov.Enabled[kind]++
+			c.cov.Enabled[kind]++
 			if !r.m.Next(&w.cur, a, &w.next) {
 				continue
 			}
-			w.cov.Fired[kind]++
+			c.cov.Fired[kind]++
+			c.generated++
 			w.generated++
 			w.key = r.key(w.key[:0], &w.next)
 			fp := hashKey(w.key)
 			if k, err := checkTransitions(&w.props, &w.cur, a, &w.next); err != nil {
 				c.viol = &found{prop: w.props.Transitions[k].Name, kind: TransitionProperty, err: err, parent: parent, fp: fp, index: k}
-				r.generated.Add(w.generated)
-				w.generated = 0
-				return nil
+				break expand
 			}
 			for g := range goals {
 				if goals[g].Step == nil || goalSeen&(1<<(g&63)) != 0 || r.goalHit[g] != nil || !goals[g].Step(&w.cur, a, &w.next) {
@@ -317,9 +340,7 @@ func (r *run[S, A]) expandUnit(w *worker[S, A], u unit, c *candidates) error {
 			}
 			if k, err := checkInvariants(&w.props, &w.next); err != nil {
 				c.viol = &found{prop: w.props.Invariants[k].Name, kind: InvariantProperty, err: err, parent: parent, fp: fp, index: k}
-				r.generated.Add(w.generated)
-				w.generated = 0
-				return nil
+				break expand
 			}
 			if !r.within(&w.next) {
 				continue
@@ -392,7 +413,7 @@ func (r *run[S, A]) insertPhase(outs []*candidates) {
 	wg.Wait()
 }
 
-// collectPhase is phase 3.
+// collectPhase is phase 3. With next nil it only counts.
 func (r *run[S, A]) collectPhase(outs []*candidates, next *frontier) error {
 	for _, c := range outs {
 		for k := range c.fps {
@@ -400,6 +421,9 @@ func (r *run[S, A]) collectPhase(outs []*candidates, next *frontier) error {
 				continue
 			}
 			r.res.Coverage.New[c.kind[k]]++
+			if next == nil {
+				continue
+			}
 			if err := r.parents.add(c.fps[k], uint64(c.unitBase)+uint64(c.parent[k])); err != nil {
 				return err
 			}

@@ -202,6 +202,12 @@ func newCoverage(kinds []string) Coverage {
 	return Coverage{Kinds: kinds, Enabled: make([]int64, n), Fired: make([]int64, n), New: make([]int64, n)}
 }
 
+func (c *Coverage) reset() {
+	clear(c.Enabled)
+	clear(c.Fired)
+	clear(c.New)
+}
+
 func (c *Coverage) add(o *Coverage) {
 	for i := range c.Kinds {
 		c.Enabled[i] += o.Enabled[i]

@@ -77,11 +77,14 @@ type run[S, A any] struct {
 
 	// Progress counters, read by the progress goroutine.
 	generated atomic.Int64
-	queue     atomic.Int64
-	depth     atomic.Int64
-	distinct  atomic.Int64
-	stopProg  chan struct{}
-	progDone  sync.WaitGroup
+	// levelGenerated is the exact count of generated states at the end of
+	// the last BFS level (generated runs ahead of it during a level).
+	levelGenerated int64
+	queue          atomic.Int64
+	depth          atomic.Int64
+	distinct       atomic.Int64
+	stopProg       chan struct{}
+	progDone       sync.WaitGroup
 }
 
 // hit locates a state found during the search: the state reached from

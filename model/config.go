@@ -50,9 +50,10 @@ type Config struct {
 }
 
 // DefaultConfig is the configuration `make explore` checks: three servers,
-// two terms, one client value, restarts, message loss and a partition.
+// two terms, two client values (so an uncommitted entry can be
+// overwritten), a restart, a lost message and a partition.
 func DefaultConfig() Config {
-	return Config{Servers: 3, MaxTerm: 2, MaxValues: 1, MaxMsgs: 3, MaxCopies: 1,
+	return Config{Servers: 3, MaxTerm: 2, MaxValues: 2, MaxMsgs: 3, MaxCopies: 1,
 		MaxRestarts: 1, MaxPartitions: 1, MaxDrops: 1, MaxDups: 0}
 }
 
@@ -81,6 +82,11 @@ func (c *Config) Validate() error {
 		if err := check(b.name, b.v, b.lo, b.hi); err != nil {
 			return err
 		}
+	}
+	if c.MaxDups > 0 && c.MaxCopies < 2 {
+		// Duplicate(m) makes a second copy; with one copy allowed it is
+		// never enabled, and a bound that cannot act is a mistake.
+		return fmt.Errorf("max-dups: %d duplications need max-copies of at least 2 (it is %d)", c.MaxDups, c.MaxCopies)
 	}
 	if len(c.Values) != 0 {
 		if len(c.Values) != c.MaxValues {

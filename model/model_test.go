@@ -34,7 +34,7 @@ func walk(m *Model, rng *rand.Rand, n int) []State {
 
 var testConfigs = []Config{
 	{Servers: 3, MaxTerm: 3, MaxValues: 2, MaxMsgs: 6, MaxCopies: 2, MaxRestarts: 2, MaxPartitions: 2, MaxDrops: 2, MaxDups: 2},
-	{Servers: 5, MaxTerm: 3, MaxValues: 2, MaxMsgs: 10, MaxCopies: 1, MaxRestarts: 1, MaxPartitions: 1, MaxDrops: 1, MaxDups: 1},
+	{Servers: 5, MaxTerm: 3, MaxValues: 2, MaxMsgs: 10, MaxCopies: 2, MaxRestarts: 1, MaxPartitions: 1, MaxDrops: 1, MaxDups: 1},
 	{Servers: 7, MaxTerm: 2, MaxValues: 3, MaxMsgs: 16, MaxCopies: 1},
 }
 
@@ -124,6 +124,7 @@ func TestConfigValidate(t *testing.T) {
 		"max-msgs":   {Servers: 3, MaxMsgs: 99, MaxCopies: 1},
 		"max-copies": {Servers: 3},
 		"bug":        {Servers: 3, MaxCopies: 1, Bug: "nope"},
+		"max-dups":   {Servers: 3, MaxCopies: 1, MaxDups: 1},
 		"values":     {Servers: 3, MaxCopies: 1, MaxValues: 1, Values: []spec.Value{"a", "b"}},
 	}
 	for name, cfg := range bad {
@@ -168,7 +169,9 @@ func rapidConfig(t *rapid.T, servers int, faults bool) Config {
 		cfg.MaxRestarts = rapid.IntRange(0, 3).Draw(t, "restarts")
 		cfg.MaxPartitions = rapid.IntRange(0, 3).Draw(t, "partitions")
 		cfg.MaxDrops = rapid.IntRange(0, 3).Draw(t, "drops")
-		cfg.MaxDups = rapid.IntRange(0, 3).Draw(t, "dups")
+		if cfg.MaxCopies > 1 {
+			cfg.MaxDups = rapid.IntRange(0, 3).Draw(t, "dups")
+		}
 	}
 	return cfg
 }

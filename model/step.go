@@ -245,6 +245,11 @@ func (m *Model) handleAppendEntries(s *State, sv *server, p *msg) {
 		stepDown(sv, sv.term)
 	}
 	prev := p[mA]
+	if m.bug == bugCommitOnFailedAppend {
+		// The mutation: leaderCommit is applied before the consistency
+		// check, so also when the request is refused.
+		sv.commit = max(sv.commit, min(p[mC], sv.n))
+	}
 	if prev > 0 && (prev > sv.n || sv.termAt(prev) != p[mB]) {
 		m.reply(s, p, spec.AppendEntriesResponse, sv.term, 0, min(prev-1, sv.n))
 		return
@@ -272,13 +277,7 @@ func (m *Model) handleAppendEntries(s *State, sv *server, p *msg) {
 	// falls with the log, which commit-monotonic reports.
 	sv.commit = min(sv.commit, sv.n)
 	lastNew := prev + uint8(len(ents))
-	var c uint8
-	if m.bug == bugCommitFromLeaderCommit {
-		c = min(p[mC], sv.n)
-	} else {
-		c = min(p[mC], lastNew)
-	}
-	sv.commit = max(sv.commit, c)
+	sv.commit = max(sv.commit, min(p[mC], lastNew))
 	m.reply(s, p, spec.AppendEntriesResponse, sv.term, 1, lastNew)
 }
 

@@ -12,13 +12,13 @@ import (
 
 func cmdBugs(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("explore bugs", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	props := fs.Bool("properties", false, "list the properties instead")
 	verbose := fs.Bool("v", false, "also print the rule each bug breaks and where it was seen")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		if err == flag.ErrHelp {
 			return exitOK
 		}
+		fmt.Fprintf(stderr, "explore bugs: %v\n", err)
 		return exitUsage
 	}
 	if fs.NArg() > 0 {
@@ -47,7 +47,8 @@ func cmdBugs(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// boundsLine renders a bug's bounds as the flags that reproduce them.
+// boundsLine renders a bug's bounds as the flags that reproduce them: every
+// flag whose default differs from the bound is written out.
 func boundsLine(b model.Bug) string {
 	c := b.Bounds
 	flags := []string{
@@ -57,7 +58,7 @@ func boundsLine(b model.Bug) string {
 		name string
 		v    int
 	}{{"max-copies", c.MaxCopies}, {"max-restarts", c.MaxRestarts}, {"max-partitions", c.MaxPartitions}, {"max-drops", c.MaxDrops}, {"max-dups", c.MaxDups}} {
-		if f.v != 0 && !(f.name == "max-copies" && f.v == 1) {
+		if def := defaultBound(f.name); f.v != def {
 			flags = append(flags, fmt.Sprintf("--%s %d", f.name, f.v))
 		}
 	}
@@ -69,4 +70,11 @@ func boundsLine(b model.Bug) string {
 		s += fmt.Sprintf(" (counterexample <= %d steps)", b.MaxLength)
 	}
 	return s
+}
+
+// defaultBound is the default of a fault-bound flag of explore check.
+func defaultBound(name string) int {
+	d := model.DefaultConfig()
+	return map[string]int{"max-copies": d.MaxCopies, "max-restarts": d.MaxRestarts,
+		"max-partitions": d.MaxPartitions, "max-drops": d.MaxDrops, "max-dups": d.MaxDups}[name]
 }

@@ -42,9 +42,8 @@ type checkFlags struct {
 	progress   string
 }
 
-func parseCheckFlags(args []string, stderr io.Writer) (*checkFlags, *flag.FlagSet, error) {
+func parseCheckFlags(args []string, stdout io.Writer) (*checkFlags, *flag.FlagSet, error) {
 	fs := flag.NewFlagSet("explore check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	def := model.DefaultConfig()
 	f := &checkFlags{}
 	fs.IntVar(&f.cfg.Servers, "servers", def.Servers, "number of servers (3 to 7)")
@@ -70,7 +69,7 @@ func parseCheckFlags(args []string, stderr io.Writer) (*checkFlags, *flag.FlagSe
 	fs.BoolVar(&f.json, "json", false, "print one JSON object on stdout")
 	fs.Int64Var(&f.frontier, "frontier-mem", 1<<30, "bytes of BFS frontier kept in memory before spilling to disk")
 	fs.StringVar(&f.progress, "progress", "auto", "live progress on stderr: auto (when a terminal), on, off")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return nil, fs, err
 	}
 	if fs.NArg() > 0 {
@@ -124,7 +123,7 @@ func parseCheckFlags(args []string, stderr io.Writer) (*checkFlags, *flag.FlagSe
 }
 
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
-	f, _, err := parseCheckFlags(args, stderr)
+	f, _, err := parseCheckFlags(args, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
@@ -296,6 +295,12 @@ func printSummary(w io.Writer, m *model.Model, f *checkFlags, res *checker.Resul
 			fmt.Fprintf(w, "  %-30s reached in %d steps\n", g.Name, g.Path.Len())
 		} else {
 			fmt.Fprintf(w, "  %-30s NOT REACHED\n", g.Name)
+		}
+	}
+	for _, g := range res.Goals {
+		if g.Name == "value-committed" && !g.Reached && res.Complete {
+			fmt.Fprintln(w, "\nWARNING: no value is ever committed within these bounds, so the properties about")
+			fmt.Fprintln(w, "committed entries hold vacuously; raise --max-values or --max-term.")
 		}
 	}
 	fmt.Fprintln(w)

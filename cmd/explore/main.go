@@ -9,6 +9,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -52,4 +54,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "explore: unknown command %q\n%s", args[0], usage)
 	return exitUsage
+}
+
+// parseFlags parses a command's flags. A bad flag gives only the flag
+// package's one-line message (the caller prints it), not the whole usage;
+// -h prints the usage on stdout and returns flag.ErrHelp.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(stdout, "usage: %s [flags]\n", fs.Name())
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+	}
+	return err
 }

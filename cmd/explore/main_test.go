@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/raftcheck/raftcheck/traces"
+)
+
+func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// Bad flags and impossible configurations: exit 2 and one line naming the
+// flag.
+func TestBadFlags(t *testing.T) {
+	cases := map[string][]string{
+		"--servers":    {"check", "--servers", "2"},
+		"--max-term":   {"check", "--max-term", "99"},
+		"--max-dups":   {"check", "--max-dups", "1"},
+		"--workers":    {"check", "--workers", "0"},
+		"--strategy":   {"check", "--strategy", "sideways"},
+		"--invariants": {"check", "--invariants", "election-safety,nonsense"},
+		"--bug":        {"check", "--bug", "no-such-bug"},
+		"--progress":   {"check", "--progress", "maybe"},
+		"--walks":      {"check", "--strategy", "random", "--walks", "0"},
+		"--max-depth":  {"check", "--max-depth", "-1"},
+		"argument":     {"check", "extra"},
+		"unknown":      {"frobnicate"},
+	}
+	for want, args := range cases {
+		code, stdout, stderr := runCmd(t, args...)
+		if code != exitUsage {
+			t.Errorf("%v: exit %d, want %d", args, code, exitUsage)
+		}
+		if stdout != "" {
+			t.Errorf("%v: printed on stdout: %q", args, stdout)
+		}
+		first, _, _ := strings.Cut(stderr, "\n")
+		if !strings.Contains(first, want) {
+			t.Errorf("%v: first line %q does not name %s", args, first, want)
+		}
+		if want != "unknown" && strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("%v: error is not one line: %q", args, stderr)
+		}
+	}
+}
+
+// An invalid value for a typed flag (the flag package's own message) is
+// also one line and exit 2.
+func TestMalformedFlagValue(t *testing.T) {
+	code, _, stderr := runCmd(t, "check", "--servers", "three")
+	if code != exitUsage || !strings.Contains(stderr, "-servers") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if lines := strings.Count(strings.TrimSpace(stderr), "\n"); lines != 0 {
+		t.Fatalf("%d lines: %q", lines+1, stderr)
+	}
+}
+
+func checkJSON(t *testing.T, args ...string) (int, map[string]any) {
+	t.Helper()
+	code, stdout, stderr := runCmd(t, append([]string{"check", "--json", "--progress", "off"}, args...)...)
+	var out map[string]any
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+		t.Fatalf("not JSON (%v): %q; stderr %q", err, stdout, stderr)
+	}
+	return code, out
+}
+
+func TestJSONHoldsExit0(t *testing.T) {
+	code, out := checkJSON(t, "--max-term", "1", "--max-values", "1", "--max-restarts", "0", "--max-partitions", "0", "--max-drops", "0", "--symmetry=false", "--workers", "2")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	for _, k := range []string{"config", "distinct_states", "generated_states", "depth", "elapsed_seconds", "states_per_second",
+		"complete", "collision_probability", "coverage", "violation"} {
+		if _, ok := out[k]; !ok {
+			t.Errorf("no %q in %v", k, out)
+		}
+	}
+	// The same configuration as the pinned one in model/checking.
+	if out["distinct_states"] != 5584.0 || out["generated_states"] != 14359.0 || out["depth"] != 29.0 || out["complete"] != true || out["violation"] != nil {
+		t.Errorf("got %v %v %v %v %v", out["distinct_states"], out["generated_states"], out["depth"], out["complete"], out["violation"])
+	}
+	cov := out["coverage"].(map[string]any)
+	acts := cov["actions"].(map[string]any)
+	if d := acts["Deliver"].(map[string]any); d["fired"].(float64) == 0 || d["new"].(float64) == 0 {
+		t.Errorf("Deliver coverage %v", d)
+	}
+	if g := cov["goals"].(map[string]any)["value-committed"].(map[string]any); g["reached"] != true {
+		t.Errorf("value-committed %v", g)
+	}
+}
+
+// A seeded bug with no bound flags runs at its documented bounds, exits 1,
+// and writes a trace that parses and names the bug and the property.
+func TestBugExit1WritesTrace(t *testing.T) {
+	dir := t.TempDir()
+	code, out := checkJSON(t, "--bug", "vote-without-log-check", "--out", dir)
+	if code != exitViolation {
+		t.Fatalf("exit %d", code)
+	}
+	v := out["violation"].(map[string]any)
+	if v["property"] != "leader-completeness" || v["length"].(float64) > 12 {
+		t.Fatalf("violation %v", v)
+	}
+	path := v["trace"].(string)
+	if filepath.Dir(path) != dir {
+		t.Fatalf("trace %s not in %s", path, dir)
+	}
+	tr, err := traces.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Config.Bug != "vote-without-log-check" || tr.Violation == nil || tr.Violation.Property != "leader-completeness" || len(tr.Steps) != int(v["length"].(float64)) {
+		t.Fatalf("trace header %+v violation %+v steps %d", tr.Config, tr.Violation, len(tr.Steps))
+	}
+}
+
+// The text report prints the counterexample as a step list and the trace
+// path.
+func TestTextCounterexample(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, _ := runCmd(t, "check", "--bug", "stay-leader-on-higher-term", "--out", dir, "--progress", "off")
+	if code != exitViolation {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"VIOLATION of election-safety", "step 1: Timeout", "leader", "counterexample trace: " + dir} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+func TestLimitExit3(t *testing.T) {
+	code, out := checkJSON(t, "--max-states", "1000")
+	if code != exitLimit || out["complete"] != false || out["stopped"] != "max-states" {
+		t.Fatalf("exit %d complete %v stopped %v", code, out["complete"], out["stopped"])
+	}
+	code, out = checkJSON(t, "--strategy", "random", "--walks", "20", "--max-depth", "30")
+	if code != exitLimit || out["complete"] != false {
+		t.Fatalf("random: exit %d complete %v", code, out["complete"])
+	}
+}
+
+func TestVacuousWarning(t *testing.T) {
+	code, stdout, _ := runCmd(t, "check", "--max-values", "0", "--max-restarts", "0", "--max-partitions", "0", "--max-drops", "0", "--progress", "off")
+	if code != exitOK || !strings.Contains(stdout, "no value is ever committed") {
+		t.Fatalf("exit %d:\n%s", code, stdout)
+	}
+}
+
+func TestBugsListing(t *testing.T) {
+	code, stdout, _ := runCmd(t, "bugs")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) < 10 || !strings.HasPrefix(lines[0], "figure8-commit ") || !strings.Contains(lines[0], "--max-term 4") {
+		t.Fatalf("listing:\n%s", stdout)
+	}
+}
+
+func TestMain(m *testing.M) {
+	// Counterexamples of tests that do not pass --out must not litter the
+	// package directory.
+	dir, err := os.MkdirTemp("", "explore-test")
+	if err != nil {
+		panic(err)
+	}
+	if err := os.Chdir(dir); err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}

@@ -1,0 +1,349 @@
+package checking
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/raftcheck/raftcheck/checker"
+	"github.com/raftcheck/raftcheck/model"
+	"github.com/raftcheck/raftcheck/spec"
+)
+
+// naive is a deliberately plain reference search: breadth-first, one
+// goroutine, a Go map of full encoded states (canonical ones with
+// symmetry), no fingerprints. It is slow and obviously right, and the
+// explorer must agree with it exactly.
+func naive(m *model.Model, symmetry bool) (distinct, generated int64, depth int) {
+	key := func(s *model.State) string {
+		if symmetry {
+			return string(m.Canonical(nil, s))
+		}
+		return string(m.Encode(nil, s))
+	}
+	init := m.Init()
+	seen := map[string]bool{key(&init): true}
+	level := []model.State{init}
+	generated, depth = 1, 1
+	var acts []model.Action
+	for len(level) > 0 {
+		var next []model.State
+		for i := range level {
+			acts = m.Actions(&level[i], acts[:0])
+			for _, a := range acts {
+				var out model.State
+				if !m.Next(&level[i], a, &out) {
+					continue
+				}
+				generated++
+				if k := key(&out); !seen[k] {
+					seen[k] = true
+					next = append(next, out)
+				}
+			}
+		}
+		if len(next) > 0 {
+			depth++
+		}
+		level = next
+	}
+	return int64(len(seen)), generated, depth
+}
+
+// stateSpace marks a test that explores state spaces of 10^5 to 10^6
+// states. The race detector makes that 15 times slower and finds nothing
+// there (the model is single-threaded; the checker's concurrency is raced
+// by its own tests and TestLimitsEndIncomplete), so under -race the test
+// is skipped, and `make test` runs this package once more without it.
+func stateSpace(t *testing.T) {
+	t.Helper()
+	if raceEnabled {
+		t.Skip("state-space test: make test runs it without -race")
+	}
+}
+
+func explore(t *testing.T, cfg model.Config, opts checker.Options) *checker.Result[model.State, model.Action] {
+	t.Helper()
+	m, err := model.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := checker.Check[model.State, model.Action](Adapter{m}, Properties(m, nil), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// pinned are state-space sizes of small configurations. A change of the
+// protocol's semantics changes them; update them only on purpose, after
+// the naive search agrees.
+var pinned = []struct {
+	cfg                       model.Config
+	distinct, generated       int64 // with symmetry
+	distinctAll, generatedAll int64 // without
+	depth                     int
+}{
+	{model.Config{Servers: 3, MaxTerm: 1, MaxValues: 1, MaxMsgs: 3, MaxCopies: 1}, 939, 2411, 5584, 14359, 29},
+	{model.Config{Servers: 3, MaxTerm: 2, MaxValues: 1, MaxMsgs: 3, MaxCopies: 1}, 7488, 19226, 44869, 115213, 40},
+	{model.Config{Servers: 3, MaxTerm: 1, MaxValues: 1, MaxMsgs: 2, MaxCopies: 2, MaxRestarts: 1, MaxPartitions: 1, MaxDrops: 1, MaxDups: 1}, 9536, 32468, 55660, 188200, 28},
+	{model.Config{Servers: 4, MaxTerm: 1, MaxValues: 1, MaxMsgs: 4, MaxCopies: 1, MaxDrops: 1}, 8760, 33007, 184709, 687337, 41},
+}
+
+func TestPinnedStateCounts(t *testing.T) {
+	stateSpace(t)
+	for _, p := range pinned {
+		m := model.MustNew(p.cfg)
+		for _, sym := range []bool{true, false} {
+			wantD, wantG := p.distinct, p.generated
+			if !sym {
+				wantD, wantG = p.distinctAll, p.generatedAll
+			}
+			nd, ng, ndepth := naive(m, sym)
+			if nd != wantD || ng != wantG || ndepth != p.depth {
+				t.Errorf("%v symmetry=%v: naive search gives %d distinct, %d generated, depth %d; pinned %d, %d, %d",
+					p.cfg, sym, nd, ng, ndepth, wantD, wantG, p.depth)
+			}
+			for _, workers := range []int{1, 2} {
+				res := explore(t, p.cfg, checker.Options{Workers: workers, Symmetry: sym})
+				if res.Violation != nil || !res.Complete {
+					t.Fatalf("%v: violation %v, complete %v", p.cfg, res.Violation, res.Complete)
+				}
+				if res.Distinct != wantD || res.Generated != wantG || res.Depth != p.depth {
+					t.Errorf("%v symmetry=%v workers=%d: %d distinct, %d generated, depth %d; want %d, %d, %d",
+						p.cfg, sym, workers, res.Distinct, res.Generated, res.Depth, wantD, wantG, p.depth)
+				}
+			}
+		}
+	}
+}
+
+// TestSymmetryOrbits checks that the reduced count is consistent with the
+// orbit sizes: every canonical representative stands for as many full
+// states as it has distinct renamings, and those add up to the count
+// without symmetry.
+func TestSymmetryOrbits(t *testing.T) {
+	stateSpace(t)
+	for _, p := range pinned {
+		m := model.MustNew(p.cfg)
+		init := m.Init()
+		seen := map[string]bool{string(m.Canonical(nil, &init)): true}
+		level := []model.State{init}
+		var acts []model.Action
+		var reps []model.State
+		for len(level) > 0 {
+			reps = append(reps, level...)
+			var next []model.State
+			for i := range level {
+				acts = m.Actions(&level[i], acts[:0])
+				for _, a := range acts {
+					var out model.State
+					if m.Next(&level[i], a, &out) {
+						if k := string(m.Canonical(nil, &out)); !seen[k] {
+							seen[k] = true
+							next = append(next, out)
+						}
+					}
+				}
+			}
+			level = next
+		}
+		perms := permutations(p.cfg.Servers)
+		var total int64
+		for i := range reps {
+			orbit := map[string]bool{}
+			canon := string(m.Canonical(nil, &reps[i]))
+			for _, sigma := range perms {
+				var q model.State
+				m.Permute(&reps[i], sigma, &q)
+				orbit[string(m.Encode(nil, &q))] = true
+				if string(m.Canonical(nil, &q)) != canon {
+					t.Fatalf("%v: a renaming of a state has another canonical form", p.cfg)
+				}
+			}
+			if len(perms)%len(orbit) != 0 {
+				t.Fatalf("%v: orbit of size %d does not divide %d", p.cfg, len(orbit), len(perms))
+			}
+			total += int64(len(orbit))
+		}
+		if int64(len(reps)) != p.distinct || total != p.distinctAll {
+			t.Errorf("%v: %d representatives with orbits adding up to %d; want %d and %d", p.cfg, len(reps), total, p.distinct, p.distinctAll)
+		}
+	}
+}
+
+func permutations(n int) [][]uint8 {
+	if n == 0 {
+		return [][]uint8{{}}
+	}
+	var out [][]uint8
+	for _, p := range permutations(n - 1) {
+		for pos := 0; pos <= len(p); pos++ {
+			q := append(append(append([]uint8{}, p[:pos]...), uint8(n-1)), p[pos:]...)
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// TestSymmetrySoundVerdicts: with and without symmetry every property
+// verdict is the same, for the correct model and for seeded bugs, and the
+// counterexamples have the same length (both are shortest).
+func TestSymmetrySoundVerdicts(t *testing.T) {
+	stateSpace(t)
+	cfgs := []model.Config{
+		{Servers: 3, MaxTerm: 2, MaxValues: 1, MaxMsgs: 3, MaxCopies: 1, MaxRestarts: 1},
+		{Servers: 3, MaxTerm: 2, MaxValues: 2, MaxMsgs: 3, MaxCopies: 1},
+	}
+	for _, cfg := range cfgs {
+		for _, bug := range append([]string{""}, model.BugNames()...) {
+			c := cfg
+			c.Bug = bug
+			var verdicts [2]string
+			for i, sym := range []bool{true, false} {
+				res := explore(t, c, checker.Options{Workers: 2, Symmetry: sym})
+				verdicts[i] = "holds"
+				if v := res.Violation; v != nil {
+					verdicts[i] = fmt.Sprintf("%s after %d steps", v.Property, v.Path.Len())
+				}
+			}
+			if verdicts[0] != verdicts[1] {
+				t.Errorf("%v bug %q: with symmetry %s, without %s", cfg, bug, verdicts[0], verdicts[1])
+			}
+		}
+	}
+}
+
+// TestSeededBugsFound runs every seeded bug at its documented bounds: each
+// is found with a counterexample no longer than documented, breaking the
+// documented property, and the counterexample replays on the model through
+// the shared vocabulary and violates that property there too. The negative
+// control is not reported, although its mutation does change behaviour.
+func TestSeededBugsFound(t *testing.T) {
+	stateSpace(t)
+	for _, b := range model.Bugs {
+		t.Run(b.Name, func(t *testing.T) {
+			cfg := b.Bounds
+			cfg.Bug = b.Name
+			strategy, err := checker.ParseStrategy(b.Strategy)
+			if b.Strategy == "" {
+				strategy, err = checker.BFS, nil
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.Breaks == "" {
+				// Run the control at a smaller configuration than its
+				// documented one (which `explore check --bug` covers).
+				cfg = model.Config{Servers: 3, MaxTerm: 2, MaxValues: 1, MaxMsgs: 3, MaxCopies: 1, MaxRestarts: 1, MaxDrops: 1, Bug: b.Name}
+			}
+			res := explore(t, cfg, checker.Options{Workers: 2, Symmetry: true, Strategy: strategy})
+			if b.Breaks == "" {
+				if res.Violation != nil {
+					t.Fatalf("negative control reported: %s: %v", res.Violation.Property, res.Violation.Err)
+				}
+				correct := cfg
+				correct.Bug = ""
+				if plain := explore(t, correct, checker.Options{Workers: 2, Symmetry: true}); plain.Distinct == res.Distinct {
+					t.Fatalf("the mutation changes nothing: %d states with and without it", res.Distinct)
+				}
+				return
+			}
+			v := res.Violation
+			if v == nil {
+				t.Fatalf("not found at %v", cfg)
+			}
+			if v.Property != b.Breaks || v.Path.Len() > b.MaxLength {
+				t.Fatalf("found %s after %d steps; documented %s within %d", v.Property, v.Path.Len(), b.Breaks, b.MaxLength)
+			}
+			replayViolation(t, model.MustNew(cfg), v)
+		})
+	}
+}
+
+// replayViolation replays a counterexample on the model through
+// model.Step, from spec actions alone, and checks the claimed property on
+// the spec states.
+func replayViolation(t *testing.T, m *model.Model, v *checker.Violation[model.State, model.Action]) {
+	t.Helper()
+	_, steps := SpecPath(m, &v.Path)
+	s := m.Init()
+	var before, after spec.State
+	m.View(&s, &after)
+	for i, st := range steps {
+		before = after.Clone()
+		next, err := m.Step(s, st.Action)
+		if err != nil {
+			t.Fatalf("step %d %v: %v", i+1, st.Action, err)
+		}
+		s = next
+		m.View(&s, &after)
+		if diff := viewDiff(&after, &st.State); diff != "" {
+			t.Fatalf("step %d %v: replayed state differs: %s", i+1, st.Action, diff)
+		}
+		last := i == len(steps)-1
+		errInv := spec.CheckAll(&after, []string{v.Property})
+		errStep := spec.CheckStep(&before, &st.Action, &after, []string{v.Property})
+		if broken := errInv != nil || errStep != nil; broken != last {
+			t.Fatalf("step %d: property %s broken=%v (%v, %v), want broken only at the last step", i+1, v.Property, broken, errInv, errStep)
+		}
+	}
+}
+
+func viewDiff(a, b *spec.State) string {
+	if len(a.Servers) != len(b.Servers) {
+		return "server count"
+	}
+	for i := range a.Servers {
+		if d := a.Servers[i].Diff(&b.Servers[i]); len(d) > 0 {
+			return fmt.Sprint(d)
+		}
+	}
+	if a.String() != b.String() {
+		return "\n" + a.String() + "\nvs\n" + b.String()
+	}
+	return ""
+}
+
+// TestLimitsEndIncomplete: each limit ends a run cleanly, as incomplete,
+// with what was covered.
+func TestLimitsEndIncomplete(t *testing.T) {
+	cfg := model.Config{Servers: 3, MaxTerm: 2, MaxValues: 1, MaxMsgs: 3, MaxCopies: 1, MaxRestarts: 1}
+	full := explore(t, cfg, checker.Options{Workers: 2, Symmetry: true})
+	for _, c := range []struct {
+		opts checker.Options
+		why  string
+	}{
+		{checker.Options{MaxStates: full.Distinct / 2}, "max-states"},
+		{checker.Options{MaxDepth: full.Depth / 2}, "max-depth"},
+	} {
+		c.opts.Workers, c.opts.Symmetry = 2, true
+		res := explore(t, cfg, c.opts)
+		if res.Complete || res.Stopped != c.why || res.Distinct == 0 || res.Distinct >= full.Distinct {
+			t.Errorf("%s: complete=%v stopped=%q distinct=%d of %d", c.why, res.Complete, res.Stopped, res.Distinct, full.Distinct)
+		}
+	}
+}
+
+// TestNoCommitVisible: a configuration without client values never
+// commits, and the coverage says so.
+func TestNoCommitVisible(t *testing.T) {
+	stateSpace(t)
+	res := explore(t, model.Config{Servers: 3, MaxTerm: 2, MaxValues: 0, MaxMsgs: 3, MaxCopies: 1}, checker.Options{Workers: 1, Symmetry: true})
+	reached := map[string]bool{}
+	for _, g := range res.Goals {
+		reached[g.Name] = g.Reached
+	}
+	if reached["value-committed"] || !reached["leader-above-term-1"] {
+		t.Fatalf("goals %v", reached)
+	}
+	res = explore(t, model.Config{Servers: 3, MaxTerm: 2, MaxValues: 2, MaxMsgs: 3, MaxCopies: 1, MaxRestarts: 1, MaxPartitions: 1}, checker.Options{Workers: 2, Symmetry: true})
+	for _, g := range res.Goals {
+		if !g.Reached {
+			t.Errorf("goal %s not reached", g.Name)
+			continue
+		}
+		if g.Path == nil {
+			t.Errorf("goal %s has no witness", g.Name)
+		}
+	}
+}

@@ -1,0 +1,5 @@
+//go:build race
+
+package checking
+
+const raceEnabled = true
