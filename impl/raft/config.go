@@ -75,9 +75,9 @@ type Faults struct {
 	// reordered AppendEntries removes entries (model bug
 	// truncate-on-stale-append).
 	TruncateOnStaleAppend bool
-	// ForgetVoteOnRestart: votedFor is not recovered on restart (as if it
-	// were kept in memory only), so a server can vote twice in one term
-	// (model bug forget-vote-on-restart).
+	// ForgetVoteOnRestart: votedFor is kept in memory only (Ready never
+	// asks to persist it, and a restored one is ignored), so after a restart
+	// a server can vote twice in one term (model bug forget-vote-on-restart).
 	ForgetVoteOnRestart bool
 	// CommitFromLeaderCommit: a follower sets commitIndex from leaderCommit
 	// and the end of its own log instead of the index of the last new entry

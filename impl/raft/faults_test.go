@@ -53,7 +53,17 @@ func TestFaultTruncateOnStaleAppend(t *testing.T) {
 
 func TestFaultForgetVoteOnRestart(t *testing.T) {
 	for _, bug := range []bool{false, true} {
-		r := newNode(t, 1, 3, persistent(4, 2), func(c *Config) { c.Faults.ForgetVoteOnRestart = bug })
+		fault := func(c *Config) { c.Faults.ForgetVoteOnRestart = bug }
+		st := NewMemoryStorage()
+		r := newNode(t, 1, 3, Persistent{}, fault)
+		step(t, r, rv(2, 1, 4, 0, 0))
+		rd := flush(t, r)
+		if err := st.Save(rd.Update); err != nil {
+			t.Fatal(err)
+		}
+		wantMsgs(t, rd.Messages, rvr(1, 2, 4, true))
+		p, _ := st.Load()
+		r = newNode(t, 1, 3, p, fault) // restart from storage
 		step(t, r, rv(3, 1, 4, 0, 0))
 		wantMsgs(t, sent(t, r), rvr(1, 3, 4, bug))
 	}

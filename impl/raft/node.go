@@ -65,11 +65,11 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("raft: config: %w", err)
 	}
 	r := &Node{cfg: cfg, id: cfg.ID, n: cfg.Servers}
-	r.saved = cfg.Restore.HardState
 	r.term, r.votedFor = cfg.Restore.Term, cfg.Restore.VotedFor
 	if cfg.Faults.ForgetVoteOnRestart {
-		r.votedFor = spec.None // the seeded bug: the vote was not recovered
+		r.votedFor = spec.None // the seeded bug: the vote was not kept
 	}
+	r.saved = r.hardState()
 	r.log = slices.Clone(cfg.Restore.Log)
 	r.becomeFollower()
 	return r, nil

@@ -86,7 +86,15 @@ func (r *Node) Advance(rd Ready) error {
 	return nil
 }
 
-func (r *Node) hardState() HardState { return HardState{Term: r.term, VotedFor: r.votedFor} }
+// hardState is the hard state to persist. With Faults.ForgetVoteOnRestart
+// the vote is kept in memory only, as in the implementations that bug
+// stands for.
+func (r *Node) hardState() HardState {
+	if r.cfg.Faults.ForgetVoteOnRestart {
+		return HardState{Term: r.term}
+	}
+	return HardState{Term: r.term, VotedFor: r.votedFor}
+}
 
 // committedInLog is the last committed index the log holds. It is below
 // commitIndex only after Faults.TruncateOnStaleAppend deleted committed

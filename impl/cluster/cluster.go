@@ -1,0 +1,421 @@
+// Package cluster is the deterministic replay driver of raftcheck: N Raft
+// cores (impl/raft) in one process over a controlled network that is, like
+// the specification's, a multiset of messages in flight plus an optional
+// partition. Every exported step is one action of spec/README.md: after the
+// node acts, the harness handles every node's Ready exactly as production
+// code must (persist, then send, then apply, then Advance), so the state
+// after a step is the state after the spec action, comparable field by
+// field with the model (Views, InFlight, State).
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/raftcheck/raftcheck/impl/raft"
+	"github.com/raftcheck/raftcheck/spec"
+)
+
+// Sentinel errors; test with errors.Is.
+var (
+	// ErrNotEnabled: the implementation cannot take the step, because its
+	// guard does not hold here (the message is not in flight or crosses the
+	// partition, the server is not a leader, ...) or because the core
+	// refused it. A replayer reports it as a missing action. The cluster is
+	// unchanged.
+	ErrNotEnabled = errors.New("action not enabled")
+	// ErrInvalidAction: the action is malformed for this cluster (unknown
+	// kind, server out of range, bad groups). The cluster is unchanged.
+	ErrInvalidAction = errors.New("invalid action")
+	// ErrClosed: the cluster has been closed.
+	ErrClosed = errors.New("cluster closed")
+)
+
+// Options configure a Cluster. The zero value runs every core on the replay
+// path (no production features) with storage in memory.
+type Options struct {
+	// Dir, if set, keeps each server's persistent state in a write-ahead log
+	// under Dir (see storage.go); otherwise it is kept in memory. Either way
+	// it survives Restart.
+	Dir string
+	// Faults are the test-only seeded bugs of every core.
+	Faults raft.Faults
+	// MaxCopies, if positive, bounds the copies of one message in flight: a
+	// message sent while MaxCopies copies of it are in flight is absorbed,
+	// as in the model (spec/README.md, Actions). Duplicate is not bounded.
+	MaxCopies int
+	// Configure, if set, adjusts each core's configuration before it is
+	// built, e.g. to turn production features on. ID, Servers, Restore and
+	// Faults are set by the cluster.
+	Configure func(*raft.Config)
+}
+
+// Cluster is N cores over a controlled network; servers are 1..N. Every
+// method is one step: it either happens completely or returns an error
+// and changes nothing (except a storage failure, which is reported as
+// such). A Cluster is not safe for concurrent use.
+type Cluster struct {
+	n        int
+	opts     Options
+	nodes    []*raft.Node // server id-1
+	stores   []storage
+	applied  [][]spec.Entry // what each server's state machine applied since its last start
+	net      []spec.InFlight
+	groups   [][]spec.ServerID // nil when the network is whole
+	proposed map[spec.Value]bool
+	history  spec.History
+	closed   bool
+}
+
+// New starts a cluster of n fresh servers.
+func New(n int, opts Options) (*Cluster, error) {
+	if n < 1 || n > spec.MaxServers {
+		return nil, fmt.Errorf("cluster: %w: %d servers (want 1..%d)", ErrInvalidAction, n, spec.MaxServers)
+	}
+	c := &Cluster{n: n, opts: opts, nodes: make([]*raft.Node, n), stores: make([]storage, n),
+		applied: make([][]spec.Entry, n), proposed: map[spec.Value]bool{}}
+	for i := range n {
+		st, err := openStorage(opts.Dir, spec.ServerID(i+1))
+		if err != nil {
+			_ = c.Close()
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
+		c.stores[i] = st
+		if err := c.start(spec.ServerID(i + 1)); err != nil {
+			_ = c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// start builds server id's core from its storage.
+func (c *Cluster) start(id spec.ServerID) error {
+	p, err := c.stores[id-1].Load()
+	if err != nil {
+		return fmt.Errorf("cluster: %v: load: %w", id, err)
+	}
+	cfg := raft.Config{}
+	if c.opts.Configure != nil {
+		c.opts.Configure(&cfg)
+	}
+	cfg.ID, cfg.Servers, cfg.Restore, cfg.Faults = id, c.n, p, c.opts.Faults
+	r, err := raft.New(cfg)
+	if err != nil {
+		return fmt.Errorf("cluster: %v: %w", id, err)
+	}
+	c.nodes[id-1] = r
+	c.applied[id-1] = nil
+	return nil
+}
+
+// Size returns the number of servers.
+func (c *Cluster) Size() int { return c.n }
+
+// Apply takes one action of the shared vocabulary.
+func (c *Cluster) Apply(a spec.Action) error {
+	if err := a.Validate(c.n); err != nil {
+		return fmt.Errorf("cluster: %v: %w: %w", a, ErrInvalidAction, err)
+	}
+	switch a.Kind {
+	case spec.Timeout:
+		return c.Timeout(a.Server)
+	case spec.Heartbeat:
+		return c.Heartbeat(a.Server)
+	case spec.ClientRequest:
+		return c.Propose(a.Server, a.Value)
+	case spec.Deliver:
+		return c.Deliver(*a.Message)
+	case spec.Drop:
+		return c.Drop(*a.Message)
+	case spec.Duplicate:
+		return c.Duplicate(*a.Message)
+	case spec.Partition:
+		return c.Partition(a.Groups)
+	case spec.Heal:
+		return c.Heal()
+	case spec.Restart:
+		return c.Restart(a.Server)
+	}
+	return fmt.Errorf("cluster: %v: %w: unknown kind", a, ErrInvalidAction) // unreachable after Validate
+}
+
+// Timeout is the spec action Timeout(id): id's election timeout fires.
+func (c *Cluster) Timeout(id spec.ServerID) error {
+	return c.nodeStep("Timeout", id, (*raft.Node).Campaign)
+}
+
+// Heartbeat is the spec action Heartbeat(id): leader id sends AppendEntries
+// to every other server.
+func (c *Cluster) Heartbeat(id spec.ServerID) error {
+	return c.nodeStep("Heartbeat", id, (*raft.Node).Heartbeat)
+}
+
+// Propose is the spec action ClientRequest(id, v): leader id appends v. As
+// the spec's guard says, a value can be proposed only once per cluster.
+func (c *Cluster) Propose(id spec.ServerID, v spec.Value) error {
+	if v == "" {
+		return fmt.Errorf("cluster: ClientRequest(%v): %w: empty value", id, ErrInvalidAction)
+	}
+	if c.proposed[v] {
+		return fmt.Errorf("cluster: ClientRequest(%v, %q): %w: value already proposed", id, v, ErrNotEnabled)
+	}
+	err := c.nodeStep(fmt.Sprintf("ClientRequest(%q)", v), id, func(r *raft.Node) error { return r.Propose(v) })
+	if err == nil {
+		c.proposed[v] = true
+	}
+	return err
+}
+
+// nodeStep runs one input on server id's core and settles the cluster.
+func (c *Cluster) nodeStep(what string, id spec.ServerID, f func(*raft.Node) error) error {
+	if err := c.usable(); err != nil {
+		return err
+	}
+	if id == spec.None || int(id) > c.n {
+		return fmt.Errorf("cluster: %s: %w: %d is not a server of a %d-server cluster", what, ErrInvalidAction, id, c.n)
+	}
+	if err := f(c.nodes[id-1]); err != nil {
+		return fmt.Errorf("cluster: %s on %v: %w: %w", what, id, ErrNotEnabled, err)
+	}
+	return c.settle()
+}
+
+// Deliver is the spec action Deliver(m): one copy of m leaves the network
+// and its receiver handles it. It fails with ErrNotEnabled if m is not in
+// flight, crosses the partition, or is refused by the receiver.
+func (c *Cluster) Deliver(m spec.Message) error {
+	k, err := c.find("Deliver", &m)
+	if err != nil {
+		return err
+	}
+	if !c.sameSide(m.From, m.To) {
+		return fmt.Errorf("cluster: Deliver(%v): %w: %v and %v are on different sides of the partition %s",
+			m, ErrNotEnabled, m.From, m.To, spec.FormatGroups(c.groups))
+	}
+	if err := c.nodes[m.To-1].Step(m); err != nil {
+		return fmt.Errorf("cluster: Deliver(%v): %w: %w", m, ErrNotEnabled, err)
+	}
+	c.take(k)
+	return c.settle()
+}
+
+// Drop is the spec action Drop(m): one copy of m is lost.
+func (c *Cluster) Drop(m spec.Message) error {
+	k, err := c.find("Drop", &m)
+	if err != nil {
+		return err
+	}
+	c.take(k)
+	return c.settle()
+}
+
+// Duplicate is the spec action Duplicate(m): one more copy of m is in
+// flight.
+func (c *Cluster) Duplicate(m spec.Message) error {
+	k, err := c.find("Duplicate", &m)
+	if err != nil {
+		return err
+	}
+	c.net[k].Count++
+	return c.settle()
+}
+
+// Partition is the spec action Partition(groups): the network, whole
+// before, is split; messages between groups stay in flight but cannot be
+// delivered until Heal.
+func (c *Cluster) Partition(groups [][]spec.ServerID) error {
+	if err := c.usable(); err != nil {
+		return err
+	}
+	if err := spec.ValidateGroups(groups, c.n); err != nil {
+		return fmt.Errorf("cluster: Partition: %w: %w", ErrInvalidAction, err)
+	}
+	if c.groups != nil {
+		return fmt.Errorf("cluster: Partition(%s): %w: already partitioned %s", spec.FormatGroups(groups), ErrNotEnabled, spec.FormatGroups(c.groups))
+	}
+	c.groups = spec.NormalizeGroups(groups)
+	return c.settle()
+}
+
+// Heal is the spec action Heal: the partitioned network is whole again.
+func (c *Cluster) Heal() error {
+	if err := c.usable(); err != nil {
+		return err
+	}
+	if c.groups == nil {
+		return fmt.Errorf("cluster: Heal: %w: the network is not partitioned", ErrNotEnabled)
+	}
+	c.groups = nil
+	return c.settle()
+}
+
+// Restart is the spec action Restart(id): the server crashes and its core
+// is rebuilt from its storage (reopened from disk with Options.Dir), so
+// only what it persisted survives. Messages in flight are unaffected.
+func (c *Cluster) Restart(id spec.ServerID) error {
+	if err := c.usable(); err != nil {
+		return err
+	}
+	if id == spec.None || int(id) > c.n {
+		return fmt.Errorf("cluster: Restart: %w: %d is not a server of a %d-server cluster", ErrInvalidAction, id, c.n)
+	}
+	st, err := c.stores[id-1].Reopen()
+	if err != nil {
+		return fmt.Errorf("cluster: Restart(%v): %w", id, err)
+	}
+	c.stores[id-1] = st
+	if err := c.start(id); err != nil {
+		return err
+	}
+	return c.settle()
+}
+
+// Views returns every server's observable state; Views()[i] is server i+1.
+func (c *Cluster) Views() []spec.View {
+	vs := make([]spec.View, c.n)
+	for i, r := range c.nodes {
+		vs[i] = r.View()
+	}
+	return vs
+}
+
+// InFlight returns the messages in flight with their counts, in the
+// canonical order of spec.SortInFlight.
+func (c *Cluster) InFlight() []spec.InFlight {
+	out := make([]spec.InFlight, len(c.net))
+	for i, f := range c.net {
+		f.Message.Entries = slices.Clone(f.Message.Entries)
+		out[i] = f
+	}
+	spec.SortInFlight(out)
+	return out
+}
+
+// Groups returns the partition (normalized as in spec.State.Partition), or
+// nil when the network is whole.
+func (c *Cluster) Groups() [][]spec.ServerID {
+	if c.groups == nil {
+		return nil
+	}
+	return spec.NormalizeGroups(c.groups)
+}
+
+// Applied returns the entries server id's state machine has applied since
+// it last started, in index order.
+func (c *Cluster) Applied(id spec.ServerID) []spec.Entry {
+	if id == spec.None || int(id) > c.n {
+		return nil
+	}
+	return slices.Clone(c.applied[id-1])
+}
+
+// State returns the whole cluster in the vocabulary of spec, with the
+// history kept by spec.History.Observe after every step, so that the
+// properties (spec.Invariants, spec.TransitionProperties) can be checked
+// on the implementation exactly as on the model.
+func (c *Cluster) State() spec.State {
+	s := spec.State{Servers: c.Views(), Network: c.InFlight(), Partition: c.Groups(), History: c.history.Clone()}
+	if len(s.Network) == 0 {
+		s.Network = nil
+	}
+	return s
+}
+
+// Close releases the storage. The cluster cannot be used afterwards.
+func (c *Cluster) Close() error {
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	var errs []error
+	for i, st := range c.stores {
+		if st != nil {
+			if err := st.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("cluster: close storage of %v: %w", spec.ServerID(i+1), err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Cluster) usable() error {
+	if c.closed {
+		return fmt.Errorf("cluster: %w", ErrClosed)
+	}
+	return nil
+}
+
+// find returns the position of m in the network.
+func (c *Cluster) find(what string, m *spec.Message) (int, error) {
+	if err := c.usable(); err != nil {
+		return 0, err
+	}
+	for k := range c.net {
+		if c.net[k].Message.Equal(m) {
+			return k, nil
+		}
+	}
+	return 0, fmt.Errorf("cluster: %s(%v): %w: message not in flight", what, *m, ErrNotEnabled)
+}
+
+// take removes one copy of the k-th distinct message.
+func (c *Cluster) take(k int) {
+	c.net[k].Count--
+	if c.net[k].Count == 0 {
+		c.net = slices.Delete(c.net, k, k+1)
+	}
+}
+
+// send puts m into the network, unless MaxCopies copies are already there.
+func (c *Cluster) send(m spec.Message) {
+	for k := range c.net {
+		if c.net[k].Message.Equal(&m) {
+			if c.opts.MaxCopies <= 0 || c.net[k].Count < c.opts.MaxCopies {
+				c.net[k].Count++
+			}
+			return
+		}
+	}
+	c.net = append(c.net, spec.InFlight{Message: m, Count: 1})
+}
+
+func (c *Cluster) sameSide(a, b spec.ServerID) bool {
+	for _, g := range c.groups {
+		if slices.Contains(g, a) {
+			return slices.Contains(g, b)
+		}
+	}
+	return true // whole network
+}
+
+// settle handles every node's Ready as production code must: persist the
+// update, then send the messages, then apply the committed entries, then
+// Advance. It ends the step by updating the history.
+func (c *Cluster) settle() error {
+	for i, r := range c.nodes {
+		if !r.HasReady() {
+			continue
+		}
+		id := spec.ServerID(i + 1)
+		rd := r.Ready()
+		if err := c.stores[i].Save(rd.Update); err != nil {
+			return fmt.Errorf("cluster: %v: persist: %w", id, err)
+		}
+		for _, m := range rd.Messages {
+			c.send(m)
+		}
+		if len(rd.CommittedEntries) > 0 {
+			if int(rd.CommitFrom) != len(c.applied[i])+1 {
+				return fmt.Errorf("cluster: %v: committed entries start at %d after %d applied", id, rd.CommitFrom, len(c.applied[i]))
+			}
+			c.applied[i] = append(c.applied[i], rd.CommittedEntries...)
+		}
+		if err := r.Advance(rd); err != nil {
+			return fmt.Errorf("cluster: %v: %w", id, err)
+		}
+	}
+	c.history.Observe(c.Views())
+	return nil
+}
