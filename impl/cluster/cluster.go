@@ -36,8 +36,9 @@ var (
 // path (no production features) with storage in memory.
 type Options struct {
 	// Dir, if set, keeps each server's persistent state in a write-ahead log
-	// under Dir (see storage.go); otherwise it is kept in memory. Either way
-	// it survives Restart.
+	// (impl/wal) in Dir/S1, Dir/S2, ..., closed and reopened from disk by
+	// Restart; otherwise it is kept in memory. Either way exactly what the
+	// core asked to persist survives Restart.
 	Dir string
 	// Faults are the test-only seeded bugs of every core.
 	Faults raft.Faults
