@@ -34,6 +34,7 @@ var kindNames = [numKinds]string{"Timeout", "Restart", "RequestVote", "BecomeLea
 // KindNames names the action kinds, indexed by ActionKind.
 func KindNames() []string { return kindNames[:] }
 
+// String names the kind, e.g. "AppendEntries" or "Receive/UpdateTerm".
 func (k ActionKind) String() string {
 	if k < numKinds {
 		return kindNames[k]

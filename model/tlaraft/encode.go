@@ -18,15 +18,18 @@ import (
 // encodeServer appends the encoding of server v renamed by p (p[j] is the
 // new name of server j; inv its inverse).
 func (m *Model) encodeServer(dst []byte, v *server, p, inv *[MaxServers]uint8) []byte {
-	voted := v.votedFor
-	if voted != 0 {
-		voted = p[voted-1] + 1
+	voted, responded, granted := v.votedFor, v.responded, v.granted
+	if p != &identity { // Encode's fast path
+		if voted != 0 {
+			voted = p[voted-1] + 1
+		}
+		responded, granted = renameSet(responded, p, m.n), renameSet(granted, p, m.n)
 	}
 	dst = append(dst, v.term, uint8(v.role)<<4|voted, v.logLen)
 	for _, e := range v.log[:v.logLen] {
 		dst = append(dst, e.Term<<3|(e.Value-1))
 	}
-	dst = append(dst, v.commit, renameSet(v.responded, p, m.n), renameSet(v.granted, p, m.n))
+	dst = append(dst, v.commit, responded, granted)
 	for q := range m.n {
 		o := inv[q]
 		dst = append(dst, v.next[o]<<4|v.match[o])

@@ -16,16 +16,12 @@ const (
 	AppendEntriesResponse
 )
 
+var msgTypeNames = [...]string{"RequestVoteRequest", "RequestVoteResponse", "AppendEntriesRequest", "AppendEntriesResponse"}
+
+// String returns the mtype's name in raft.tla.
 func (t MsgType) String() string {
-	switch t {
-	case RequestVoteRequest:
-		return "RequestVoteRequest"
-	case RequestVoteResponse:
-		return "RequestVoteResponse"
-	case AppendEntriesRequest:
-		return "AppendEntriesRequest"
-	case AppendEntriesResponse:
-		return "AppendEntriesResponse"
+	if int(t) < len(msgTypeNames) {
+		return msgTypeNames[t]
 	}
 	return fmt.Sprintf("MsgType(%d)", uint8(t))
 }
@@ -81,7 +77,7 @@ func b2u(b bool) uint32 {
 }
 
 // key packs m.
-func (m *Msg) key() uint32 {
+func (m Msg) key() uint32 {
 	k := uint32(m.Type)<<27 | uint32(m.Term)<<23 | uint32(m.Src)<<20 | uint32(m.Dst)<<17
 	switch m.Type {
 	case RequestVoteRequest:

@@ -3,29 +3,20 @@ package tlaraft
 import (
 	"fmt"
 	"slices"
+
+	"github.com/raftcheck/raftcheck/spec"
 )
 
-// Role is a server's state: Follower, Candidate or Leader.
-type Role uint8
+// Role is a server's state (raft.tla's Follower, Candidate and Leader),
+// shared with the rest of raftcheck.
+type Role = spec.Role
 
 // The server states of raft.tla.
 const (
-	Follower Role = iota
-	Candidate
-	Leader
+	Follower  = spec.Follower
+	Candidate = spec.Candidate
+	Leader    = spec.Leader
 )
-
-func (r Role) String() string {
-	switch r {
-	case Follower:
-		return "Follower"
-	case Candidate:
-		return "Candidate"
-	case Leader:
-		return "Leader"
-	}
-	return fmt.Sprintf("Role(%d)", uint8(r))
-}
 
 // server holds the per-server variables of raft.tla for one server.
 type server struct {
