@@ -66,42 +66,90 @@ func (m *Model) Encode(dst []byte, s *State) []byte {
 	return appendBag(dst, s.bag[:s.n])
 }
 
-// Canonical appends the least encoding of s over every renaming of the
-// servers, so that states equal up to a permutation of Server (TLC's
-// SYMMETRY Permutations(Server)) have equal bytes.
+// Canonical appends a canonical encoding of s under renamings of the
+// servers, equal for states equal up to a permutation of Server (TLC's
+// SYMMETRY Permutations(Server)), so that distinct canonical encodings
+// count orbits exactly. It is the least encoding over the renamings that
+// list the servers in the order of a rename-invariant signature (all
+// renamings when every signature ties): the set of such renamed states is
+// the same for every member of an orbit, so its least element is too.
 func (m *Model) Canonical(dst []byte, s *State) []byte {
-	start := len(dst)
-	dst = m.Encode(dst, s)
-	if len(m.perms) == 1 {
-		return dst
+	if m.n == 1 {
+		return m.Encode(dst, s)
 	}
-	best := dst[start:]
-	serverLen := len(best) - 1 - 4*int(s.n)
-	var buf [1 + MaxServers*(6+MaxLogLenLimit+1+MaxServers) + 1 + 4*BagCapacity]byte
+	var sig [MaxServers]signature
+	for i := range m.n {
+		sig[i] = s.srv[i].signature(i)
+	}
+	start, serverLen := len(dst), -1
+	var buf [MaxServers*(6+MaxLogLenLimit+1+MaxServers) + 1 + 4*BagCapacity]byte
 	var bag [BagCapacity]uint32
-	for _, p := range m.perms[1:] {
-		var inv [MaxServers]uint8
-		for j := range m.n {
-			inv[p[j]] = uint8(j)
+	for _, inv := range m.perms { // inv[q] is the server renamed q
+		sorted := true
+		for q := 1; q < m.n && sorted; q++ {
+			sorted = !sig[inv[q]].less(sig[inv[q-1]])
+		}
+		if !sorted {
+			continue
+		}
+		var p [MaxServers]uint8
+		for q := range m.n {
+			p[inv[q]] = uint8(q)
 		}
 		t := buf[:0]
 		for q := range m.n {
 			t = m.encodeServer(t, &s.srv[inv[q]], &p, &inv)
 		}
-		c := bytes.Compare(t, best[:serverLen])
-		if c > 0 {
-			continue
+		c := -1
+		if serverLen >= 0 {
+			if c = bytes.Compare(t, dst[start:start+serverLen]); c > 0 {
+				continue
+			}
 		}
 		for x, e := range s.bag[:s.n] {
 			bag[x] = withServers(e>>countBits, &p)<<countBits | e&countMask
 		}
 		slices.Sort(bag[:s.n])
 		t = appendBag(t, bag[:s.n])
-		if c < 0 || bytes.Compare(t, best) < 0 {
-			copy(best, t)
+		switch {
+		case serverLen < 0:
+			serverLen = len(t) - 1 - 4*int(s.n)
+			dst = append(dst, t...)
+		case c < 0 || bytes.Compare(t, dst[start:]) < 0:
+			copy(dst[start:], t)
 		}
 	}
 	return dst
+}
+
+// signature summarizes what of a server does not depend on the names of
+// the servers: currentTerm, state, the log, commitIndex, whether it voted
+// (and for itself) and the sizes of its vote sets.
+type signature [2]uint64
+
+func (v *server) signature(i int) signature {
+	voted := uint64(0)
+	switch {
+	case v.votedFor == uint8(i)+1:
+		voted = 1
+	case v.votedFor != 0:
+		voted = 2
+	}
+	self := uint8(1) << i
+	w0 := uint64(v.term)<<56 | uint64(v.role)<<54 | uint64(v.logLen)<<50 | uint64(v.commit)<<46 | voted<<44 |
+		uint64(popcount(v.responded))<<40 | uint64(popcount(v.granted))<<36 |
+		b2u64(v.responded&self != 0)<<35 | b2u64(v.granted&self != 0)<<34
+	var w1 uint64
+	for k, e := range v.log[:v.logLen] {
+		w1 |= uint64(e.Term<<3|(e.Value-1)) << (7 * k)
+	}
+	return signature{w0, w1}
+}
+
+func b2u64(b bool) uint64 { return uint64(b2u(b)) }
+
+func (a signature) less(b signature) bool {
+	return a[0] < b[0] || a[0] == b[0] && a[1] < b[1]
 }
 
 var errShort = errors.New("truncated encoding")
