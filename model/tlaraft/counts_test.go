@@ -91,6 +91,7 @@ func benchmarkRow(b *testing.B, cfg Config) {
 			sec := b.Elapsed().Seconds() / float64(b.N)
 			b.ReportMetric(float64(res.Distinct)/sec, "states/s")
 			b.ReportMetric(float64(res.Generated)/sec, "gen/s")
+			b.ReportMetric(float64(res.TableBytes)/float64(res.Distinct), "table-B/state")
 		})
 	}
 }
