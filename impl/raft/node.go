@@ -20,7 +20,15 @@ type Node struct {
 	// Persistent state (Figure 2).
 	term     spec.Term
 	votedFor spec.ServerID
-	log      []spec.Entry // entry k at index k+1
+	log      []spec.Entry // entry k at index snap.Index+k+1
+
+	// snap is where the log starts: every entry up to snap.Index has been
+	// compacted into a state machine snapshot (Compact, InstallSnapshot).
+	// Always zero on the replay path.
+	snap SnapshotMeta
+	// wantSnap[j] (leaders only): peer j needs an entry that was compacted
+	// away; reported in the next Ready.
+	wantSnap []bool
 
 	// Volatile state.
 	role   spec.Role
@@ -71,6 +79,10 @@ func New(cfg Config) (*Node, error) {
 	}
 	r.saved = r.hardState()
 	r.log = slices.Clone(cfg.Restore.Log)
+	// A snapshot holds only committed entries, already applied by the
+	// state machine the caller restores from it.
+	r.snap = cfg.Restore.Snapshot
+	r.commit, r.applied = r.snap.Index, r.snap.Index
 	r.becomeFollower()
 	return r, nil
 }
@@ -85,7 +97,8 @@ func (r *Node) Leader() spec.ServerID { return r.leader }
 // View returns the node's observable state in the vocabulary of spec, laid
 // out as spec.View prescribes (NextIndex and MatchIndex only for a leader,
 // one slot per server with the own slot 0; Votes only for a candidate). It
-// shares nothing with the node.
+// shares nothing with the node. After a Compact or InstallSnapshot (never
+// on the replay path) Log holds only the entries after the snapshot.
 func (r *Node) View() spec.View {
 	v := spec.View{
 		ID:          r.id,
@@ -153,7 +166,7 @@ func (r *Node) Campaign() error {
 	for j := 1; j <= r.n; j++ {
 		if spec.ServerID(j) != r.id {
 			r.send(spec.Message{Type: spec.RequestVote, To: spec.ServerID(j),
-				LastLogIndex: r.lastIndex(), LastLogTerm: spec.LastTerm(r.log)})
+				LastLogIndex: r.lastIndex(), LastLogTerm: r.lastTerm()})
 		}
 	}
 	r.maybeWin() // a one-server cluster elects itself at once
@@ -237,7 +250,7 @@ func (r *Node) setTerm(t spec.Term) {
 // candidate and leader state, and restarts the election timer.
 func (r *Node) becomeFollower() {
 	r.role = spec.Follower
-	r.votes, r.next, r.match, r.inflight, r.probing = nil, nil, nil, nil, nil
+	r.votes, r.next, r.match, r.inflight, r.probing, r.wantSnap = nil, nil, nil, nil, nil, nil
 	r.proposals = nil
 	r.resetElectionTimer()
 }
@@ -268,6 +281,7 @@ func (r *Node) becomeLeader() {
 	r.match = make([]spec.Index, r.n+1)
 	r.inflight = make([][]spec.Index, r.n+1)
 	r.probing = make([]bool, r.n+1)
+	r.wantSnap = make([]bool, r.n+1)
 	for j := 1; j <= r.n; j++ {
 		if spec.ServerID(j) != r.id {
 			r.next[j] = r.lastIndex() + 1
@@ -279,14 +293,39 @@ func (r *Node) becomeLeader() {
 
 // --- log ----------------------------------------------------------------
 
-func (r *Node) lastIndex() spec.Index { return spec.Index(len(r.log)) }
+func (r *Node) lastIndex() spec.Index { return r.snap.Index + spec.Index(len(r.log)) }
 
-// termAt is the term of the entry at index i, or 0 if there is none.
+// lastTerm is the term of the last entry, the snapshot's if the log after
+// it is empty.
+func (r *Node) lastTerm() spec.Term {
+	if len(r.log) == 0 {
+		return r.snap.Term
+	}
+	return r.log[len(r.log)-1].Term
+}
+
+// termAt is the term of the entry at index i, or 0 if there is none or it
+// was compacted (the snapshot's last entry keeps its term).
 func (r *Node) termAt(i spec.Index) spec.Term {
-	if i == 0 || i > r.lastIndex() {
+	if i == r.snap.Index {
+		return r.snap.Term
+	}
+	if i < r.snap.Index || i > r.lastIndex() {
 		return 0
 	}
-	return r.log[i-1].Term
+	return r.log[i-r.snap.Index-1].Term
+}
+
+// entries returns the entries with indices in (lo, hi], which must all be
+// held (lo >= snap.Index), sharing the log's array.
+func (r *Node) entries(lo, hi spec.Index) []spec.Entry {
+	return r.log[lo-r.snap.Index : hi-r.snap.Index]
+}
+
+// upToDate is spec.UpToDate for the log after the snapshot (§5.4.1).
+func (r *Node) upToDate(lastTerm spec.Term, lastIndex spec.Index) bool {
+	mine := r.lastTerm()
+	return lastTerm > mine || (lastTerm == mine && lastIndex >= r.lastIndex())
 }
 
 // changed records that the log may differ from storage from index i on.
@@ -307,13 +346,15 @@ func (r *Node) appendLog(es ...spec.Entry) {
 	r.log = append(r.log, es...)
 }
 
-// truncate keeps the first k entries.
+// truncate keeps the entries up to index k (never a compacted one: they
+// are committed).
 func (r *Node) truncate(k spec.Index) {
+	k = max(k, r.snap.Index)
 	if k >= r.lastIndex() {
 		return
 	}
 	r.changed(k + 1)
-	r.log = r.log[:k]
+	r.log = r.log[:k-r.snap.Index]
 }
 
 // --- sending ------------------------------------------------------------
@@ -340,6 +381,16 @@ func (r *Node) broadcastAppend() {
 // AppendEntries at its matchIndex, which keeps it from campaigning and
 // carries the commit index but changes nothing else.
 func (r *Node) sendAppend(j spec.ServerID) {
+	if r.next[j] <= r.snap.Index {
+		// The entries j needs were compacted: the caller sends it the
+		// snapshot (Ready.Snapshots). Meanwhile an empty AppendEntries at
+		// the snapshot keeps it from campaigning; it is refused until the
+		// snapshot is installed, which keeps nextIndex where it is.
+		r.wantSnap[j] = true
+		m := r.appendFor(j, r.snap.Index)
+		r.send(m)
+		return
+	}
 	if !r.pipelined(j) {
 		r.send(r.appendFor(j, r.next[j]-1))
 		return
@@ -367,7 +418,7 @@ func (r *Node) appendFor(j spec.ServerID, prev spec.Index) spec.Message {
 	m := spec.Message{Type: spec.AppendEntries, To: j, PrevLogIndex: prev,
 		PrevLogTerm: r.termAt(prev), LeaderCommit: r.commit}
 	if prev < r.lastIndex() {
-		m.Entries = slices.Clone(r.log[prev:])
+		m.Entries = slices.Clone(r.entries(prev, r.lastIndex()))
 	}
 	return m
 }

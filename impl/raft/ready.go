@@ -28,19 +28,26 @@ type Ready struct {
 	CommittedEntries []spec.Entry
 	// CommitFrom is the index of CommittedEntries[0].
 	CommitFrom spec.Index
+	// Snapshots are the peers a leader cannot replicate to because the
+	// entries they need were compacted (Compact): the caller sends each a
+	// snapshot at or above the node's snapshot index (Figure 13), and the
+	// follower's InstallSnapshot answers with an ordinary successful
+	// AppendEntriesResponse. Always empty on the replay path, which never
+	// compacts.
+	Snapshots []spec.ServerID
 
 	seq uint64
 }
 
 // Empty reports whether the Ready carries nothing.
 func (rd *Ready) Empty() bool {
-	return rd.Update.Empty() && len(rd.Messages) == 0 && len(rd.CommittedEntries) == 0
+	return rd.Update.Empty() && len(rd.Messages) == 0 && len(rd.CommittedEntries) == 0 && len(rd.Snapshots) == 0
 }
 
 // HasReady reports whether Ready would return a non-empty batch.
 func (r *Node) HasReady() bool {
 	return r.hardState() != r.saved || r.unstable != 0 || len(r.msgs) > 0 ||
-		len(r.proposals) > 0 || r.applied < r.committedInLog()
+		len(r.proposals) > 0 || r.applied < r.committedInLog() || slices.Contains(r.wantSnap, true)
 }
 
 // Ready returns the node's pending output (see Ready for what to do with
@@ -55,12 +62,18 @@ func (r *Node) Ready() Ready {
 	}
 	if r.unstable != 0 {
 		rd.LogFrom = r.unstable
-		rd.Entries = slices.Clone(r.log[r.unstable-1:])
+		rd.Entries = slices.Clone(r.entries(r.unstable-1, r.lastIndex()))
 	}
 	rd.Messages = slices.Clone(r.msgs)
 	if hi := r.committedInLog(); r.applied < hi {
 		rd.CommitFrom = r.applied + 1
-		rd.CommittedEntries = slices.Clone(r.log[r.applied:hi])
+		rd.CommittedEntries = slices.Clone(r.entries(r.applied, hi))
+	}
+	for j, want := range r.wantSnap {
+		if want {
+			rd.Snapshots = append(rd.Snapshots, spec.ServerID(j))
+			r.wantSnap[j] = false
+		}
 	}
 	r.sinceReady = 0
 	return rd

@@ -13,6 +13,7 @@ import (
 // (ErrCommittedConflict) is refused with an error, leaving the node
 // unchanged; Step never panics.
 func (r *Node) Step(m spec.Message) error {
+	r.trimCompacted(&m)
 	if err := r.check(&m); err != nil {
 		return fmt.Errorf("raft: %v: step %v: %w", r.id, m, err)
 	}
@@ -33,6 +34,24 @@ func (r *Node) Step(m spec.Message) error {
 		r.handleAppendEntriesResponse(&m)
 	}
 	return nil
+}
+
+// trimCompacted drops from an AppendEntries of the current or a later term
+// the entries at or below the snapshot index and moves prevLogIndex up to
+// it: those entries are committed, so they match the sender's (Leader
+// Completeness), and the node no longer holds them to compare. Nothing
+// happens without a snapshot (the replay path).
+func (r *Node) trimCompacted(m *spec.Message) {
+	if m.Type != spec.AppendEntries || r.snap.Index == 0 || m.PrevLogIndex >= r.snap.Index || m.Term < r.term || m.Term < r.snap.Term {
+		return
+	}
+	skip := r.snap.Index - m.PrevLogIndex
+	if skip >= spec.Index(len(m.Entries)) {
+		m.Entries = nil
+	} else {
+		m.Entries = m.Entries[skip:]
+	}
+	m.PrevLogIndex, m.PrevLogTerm = r.snap.Index, r.snap.Term
 }
 
 // check refuses, before anything changes, messages that are malformed, not
@@ -93,7 +112,7 @@ func (r *Node) firstConflict(m *spec.Message) spec.Index {
 func (r *Node) handleRequestVote(m *spec.Message) {
 	granted := false
 	if m.Term == r.term && (r.votedFor == spec.None || r.votedFor == m.From) &&
-		(r.cfg.Faults.VoteWithoutLogCheck || spec.UpToDate(m.LastLogTerm, m.LastLogIndex, r.log)) {
+		(r.cfg.Faults.VoteWithoutLogCheck || r.upToDate(m.LastLogTerm, m.LastLogIndex)) {
 		granted = true
 		r.votedFor = m.From
 		r.resetElectionTimer()
@@ -190,7 +209,11 @@ func (r *Node) handleAppendEntriesResponse(m *spec.Message) {
 		r.next[j] = max(r.next[j], r.match[j]+1)
 		if r.cfg.MaxInflight > 0 {
 			r.probing[j], r.inflight[j] = true, nil
-			r.sendAppend(j) // production: retry at once instead of at the next heartbeat
+			if r.next[j] > r.snap.Index {
+				r.sendAppend(j) // production: retry at once instead of at the next heartbeat
+			} else {
+				r.wantSnap[j] = true // no retry loop: it needs the snapshot
+			}
 		}
 		return
 	}

@@ -16,11 +16,23 @@ type HardState struct {
 	VotedFor spec.ServerID `json:"voted_for"`
 }
 
-// Persistent is everything a server recovers after a crash: the hard state
-// and the log (entry k at index k+1).
+// Persistent is everything a server recovers after a crash: the hard state,
+// the last snapshot's position (zero without one) and the log after it
+// (entry k at index Snapshot.Index+k+1).
 type Persistent struct {
 	HardState
-	Log []spec.Entry `json:"log"`
+	// Snapshot is where the log starts: the state machine snapshot the
+	// caller restores covers every entry up to Snapshot.Index. Zero on the
+	// replay path, which never compacts.
+	Snapshot SnapshotMeta `json:"snapshot,omitzero"`
+	Log      []spec.Entry `json:"log"`
+}
+
+// SnapshotMeta identifies a snapshot (Figure 13): it covers every entry up
+// to and including Index, whose term is Term.
+type SnapshotMeta struct {
+	Index spec.Index `json:"index"`
+	Term  spec.Term  `json:"term"`
 }
 
 // validate checks that p could have been written by a correct node of an
@@ -29,7 +41,10 @@ func (p *Persistent) validate(n int) error {
 	if int(p.VotedFor) > n {
 		return fmt.Errorf("voted_for: %d is not a server of a %d-server cluster", p.VotedFor, n)
 	}
-	return checkLog(p.Log, 0, p.Term)
+	if s := p.Snapshot; (s.Index == 0) != (s.Term == 0) || s.Term > p.Term {
+		return fmt.Errorf("snapshot: index %d term %d (both 0 or both at least 1, term at most the current term %d)", s.Index, s.Term, p.Term)
+	}
+	return checkLog(p.Log, p.Snapshot.Term, p.Term)
 }
 
 // checkLog reports an entry of log with a term of 0, below its predecessor

@@ -1,0 +1,139 @@
+package raft
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/raftcheck/raftcheck/spec"
+)
+
+// TestCompactAndInstallSnapshot: a leader compacts its committed prefix; a
+// follower that needs a compacted entry is reported in Ready.Snapshots,
+// installs the snapshot, answers with an ordinary AppendEntriesResponse and
+// then receives the entries after the snapshot.
+func TestCompactAndInstallSnapshot(t *testing.T) {
+	for _, inflight := range []int{0, 4} {
+		l := leaderOf(t, 1, 3, Persistent{}, func(c *Config) { c.MaxInflight = inflight })
+		for _, v := range []spec.Value{"a", "b", "c"} {
+			if err := l.Propose(v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		flush(t, l)
+		step(t, l, aer(2, 1, 1, true, 3)) // server 2 has everything, server 3 nothing
+		if rd := flush(t, l); len(rd.CommittedEntries) != 3 {
+			t.Fatalf("commit: %+v", rd)
+		}
+		if err := l.Compact(4); err == nil {
+			t.Fatal("compact beyond the applied index accepted")
+		}
+		if err := l.Compact(2); err != nil {
+			t.Fatal(err)
+		}
+		if st := l.Status(); st.Snapshot != (SnapshotMeta{Index: 2, Term: 1}) || st.LastIndex != 3 || st.CommitIndex != 3 {
+			t.Fatalf("status after compact: %+v", st)
+		}
+		if err := l.Compact(2); err == nil {
+			t.Fatal("second compact to the same index accepted")
+		}
+		if err := l.Propose("d"); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Heartbeat(); err != nil {
+			t.Fatal(err)
+		}
+		rd := flush(t, l)
+		if !slices.Equal(rd.Snapshots, []spec.ServerID{3}) {
+			t.Fatalf("inflight %d: Snapshots = %v, want [S3]", inflight, rd.Snapshots)
+		}
+		// The follower installs the snapshot sent out of band.
+		f := newNode(t, 3, 3, Persistent{})
+		ok, err := f.InstallSnapshot(1, 1, SnapshotMeta{Index: 2, Term: 1})
+		if err != nil || !ok {
+			t.Fatalf("InstallSnapshot = %v, %v", ok, err)
+		}
+		rd = flush(t, f)
+		if rd.HardState == nil || rd.HardState.Term != 1 || len(rd.CommittedEntries) != 0 {
+			t.Fatalf("follower ready after install: %+v", rd)
+		}
+		wantMsgs(t, rd.Messages, aer(3, 1, 1, true, 2))
+		if st := f.Status(); st.Applied != 2 || st.CommitIndex != 2 || st.LastIndex != 2 || st.Leader != 1 {
+			t.Fatalf("follower status: %+v", st)
+		}
+		// The leader continues after the snapshot.
+		step(t, l, rd.Messages[0])
+		if inflight == 0 { // without pipelining the next heartbeat carries them
+			if err := l.Heartbeat(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out := sent(t, l)
+		var got []spec.Message
+		for _, m := range out {
+			if m.To == 3 {
+				got = append(got, m)
+			}
+		}
+		if len(got) == 0 || got[0].PrevLogIndex != 2 || len(got[0].Entries) != 2 {
+			t.Fatalf("inflight %d: after the snapshot the leader sent %v", inflight, got)
+		}
+		step(t, f, got[0])
+		rd = flush(t, f)
+		if rd.LogFrom != 3 || len(rd.Entries) != 2 || rd.CommitFrom != 3 || len(rd.CommittedEntries) != 1 {
+			t.Fatalf("follower after append: %+v", rd)
+		}
+	}
+}
+
+// TestTrimCompactedAppend: an AppendEntries reaching back before the
+// snapshot is merged from the snapshot on, not refused as a conflict.
+func TestTrimCompactedAppend(t *testing.T) {
+	f := newNode(t, 2, 3, Persistent{HardState: HardState{Term: 2}, Snapshot: SnapshotMeta{Index: 3, Term: 1}, Log: []spec.Entry{e(2, "d")}})
+	if st := f.Status(); st.CommitIndex != 3 || st.Applied != 3 || st.LastIndex != 4 {
+		t.Fatalf("restored status: %+v", st)
+	}
+	step(t, f, ae(1, 2, 2, 1, 1, 5, e(1, "b"), e(1, "c"), e(2, "d"), e(2, "e")))
+	rd := flush(t, f)
+	if rd.LogFrom != 5 || !slices.Equal(rd.Entries, []spec.Entry{e(2, "e")}) {
+		t.Fatalf("update: %+v", rd.Update)
+	}
+	if rd.CommitFrom != 4 || len(rd.CommittedEntries) != 2 {
+		t.Fatalf("committed: from %d %v", rd.CommitFrom, rd.CommittedEntries)
+	}
+	wantMsgs(t, rd.Messages, aer(2, 1, 2, true, 5))
+	// Entirely covered: acknowledged at the snapshot index.
+	step(t, f, ae(1, 2, 2, 0, 0, 5, e(1, "a")))
+	wantMsgs(t, sent(t, f), aer(2, 1, 2, true, 3))
+}
+
+func TestInstallSnapshotRules(t *testing.T) {
+	f := newNode(t, 2, 3, persistent(3, 0, e(1, "a"), e(1, "b"), e(3, "c")))
+	if _, err := f.InstallSnapshot(2, 3, SnapshotMeta{Index: 1, Term: 1}); err == nil {
+		t.Fatal("snapshot from itself accepted")
+	}
+	// A stale term is answered with a failure in the node's term.
+	ok, err := f.InstallSnapshot(1, 2, SnapshotMeta{Index: 2, Term: 1})
+	if ok || err != nil {
+		t.Fatalf("stale snapshot: %v, %v", ok, err)
+	}
+	wantMsgs(t, sent(t, f), aer(2, 1, 3, false, 0))
+	// A snapshot whose last entry the log holds keeps the entries after it.
+	ok, err = f.InstallSnapshot(1, 3, SnapshotMeta{Index: 2, Term: 1})
+	if !ok || err != nil {
+		t.Fatalf("install: %v, %v", ok, err)
+	}
+	if v := f.View(); !slices.Equal(v.Log, []spec.Entry{e(3, "c")}) || v.CommitIndex != 2 {
+		t.Fatalf("view after install: %v", v)
+	}
+	// One at or below the commit index is only acknowledged.
+	flush(t, f)
+	ok, err = f.InstallSnapshot(1, 3, SnapshotMeta{Index: 1, Term: 1})
+	if ok || err != nil {
+		t.Fatalf("old snapshot: %v, %v", ok, err)
+	}
+	wantMsgs(t, sent(t, f), aer(2, 1, 3, true, 1))
+	// Pending log changes must be handled first.
+	step(t, f, ae(1, 2, 3, 3, 3, 2, e(3, "d")))
+	_, err = f.InstallSnapshot(1, 3, SnapshotMeta{Index: 4, Term: 3})
+	wantErr(t, err, ErrUnstable)
+}
