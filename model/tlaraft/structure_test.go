@@ -200,7 +200,7 @@ func TestStructureSmall(t *testing.T) {
 	}
 }
 
-// Three servers with every action, as far as 20,000 states.
+// Three servers with every action, as far as 10,000 states.
 func TestStructureThreeServers(t *testing.T) {
-	bfs(t, Config{Servers: 3, Values: 2, MaxTerm: 3, MaxLogLen: 2, MaxCopies: 2, MaxInFlight: 2, Restart: true, Duplicate: true, Drop: true}, 20000)
+	bfs(t, Config{Servers: 3, Values: 2, MaxTerm: 3, MaxLogLen: 2, MaxCopies: 2, MaxInFlight: 2, Restart: true, Duplicate: true, Drop: true}, 10000)
 }
