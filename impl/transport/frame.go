@@ -165,7 +165,11 @@ func EncodeFrame(f *Frame) ([]byte, error) {
 	if err := f.Validate(); err != nil {
 		return nil, fmt.Errorf("transport: encode %v: %w", f.Kind, err)
 	}
-	b := append(make([]byte, lenPrefix, 64), Version<<4|byte(f.Kind))
+	size := 64 + len(f.Snapshot.Data) // fixed fields take at most 64 bytes
+	for _, e := range f.Message.Entries {
+		size += 2*binary.MaxVarintLen64 + len(e.Value)
+	}
+	b := append(make([]byte, lenPrefix, size), Version<<4|byte(f.Kind))
 	switch f.Kind {
 	case KindHello:
 		b = append(b, byte(f.Hello))

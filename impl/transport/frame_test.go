@@ -61,6 +61,18 @@ func TestFrameRoundTrip(t *testing.T) {
 	}
 }
 
+// TestWireFormatIsStable pins the byte layout README.md documents.
+func TestWireFormatIsStable(t *testing.T) {
+	b, err := Encode(&spec.Message{Type: spec.RequestVote, From: 1, To: 2, Term: 5, LastLogIndex: 9, LastLogTerm: 4})
+	if want := []byte{0, 0, 0, 7, 0x12, 1, 1, 2, 5, 9, 4}; err != nil || !bytes.Equal(b, want) {
+		t.Fatalf("RequestVote encodes to % x, %v; want % x", b, err, want)
+	}
+	b, err = Encode(&spec.Message{Type: spec.AppendEntries, From: 1, To: 2, Term: 300, Entries: []spec.Entry{{Term: 1, Value: "ab"}}})
+	if want := []byte{0, 0, 0, 14, 0x12, 3, 1, 2, 0xac, 0x02, 0, 0, 0, 1, 1, 2, 'a', 'b'}; err != nil || !bytes.Equal(b, want) {
+		t.Fatalf("AppendEntries encodes to % x, %v; want % x", b, err, want)
+	}
+}
+
 // validMessage turns a random message into a valid one of the same type
 // family, keeping as much randomness as Validate allows.
 func validMessage(m spec.Message) spec.Message {

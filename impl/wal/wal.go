@@ -126,8 +126,14 @@ func Open(dir string, opts Options) (*WAL, State, error) {
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, State{}, fmt.Errorf("wal: %w", err)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, State{}, fmt.Errorf("wal: %w", err)
+		}
+		// The new directory's own entry must be durable too.
+		if err := syncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
+			return nil, State{}, err
+		}
 	}
 	w := &WAL{dir: dir, opts: opts, done: make(chan struct{})}
 	w.cond = sync.NewCond(&w.mu)
