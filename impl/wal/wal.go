@@ -223,9 +223,12 @@ func (w *WAL) replaySegment(seq uint64, first, last bool) error {
 	for k := 0; off < len(b); k++ {
 		r, n, err := decodeRecord(b[off:])
 		if err != nil {
-			if !last || k < 2 {
+			if !last || k == 0 || (k == 1 && first) {
 				// Only the last segment can be torn, and never in the
-				// head that createSegment wrote before the rename.
+				// head that createSegment wrote before the rename: the
+				// header, and the base record of the first (base)
+				// segment. Later segments are rolled ones, whose record
+				// 1 is an ordinary append.
 				return corrupt(off, "%v", err)
 			}
 			if next := findRecord(b, off+1); next >= 0 {

@@ -371,6 +371,41 @@ func TestTornTailAtEveryOffset(t *testing.T) {
 	check("zeros appended", append(full[:lastOff:lastOff], make([]byte, 4096)...))
 }
 
+func TestTornFirstRecordOfRolledSegment(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{SegmentSize: 150}
+	w, _ := open(t, dir, opts)
+	// Append until an append rolls to segment 2: it is that segment's
+	// first record after the header.
+	var want State
+	for w.Stats().Segments < 2 {
+		want = w.State()
+		if _, err := w.Append(1, "0123456789"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustClose(t, w)
+	names := segFiles(t, dir)
+	path := filepath.Join(dir, names[len(names)-1])
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := frameLen + 1 + payloadHeader
+	if len(b) != head+frameLen+1+payloadEntryMin+10 {
+		t.Fatalf("%s holds %d bytes, want a header and one entry", names[len(names)-1], len(b))
+	}
+	if err := os.WriteFile(path, b[:len(b)-5], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w, st := open(t, dir, opts)
+	defer mustClose(t, w)
+	sameState(t, "torn first record", st, want)
+	if tt := w.Info().TornTail; tt == nil || tt.Offset != int64(head) {
+		t.Fatalf("TornTail = %+v, want offset %d", tt, head)
+	}
+}
+
 func TestCorruptionInTheMiddleIsRefused(t *testing.T) {
 	src := t.TempDir()
 	_, _, full := writeSample(t, src)
