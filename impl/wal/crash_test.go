@@ -72,6 +72,9 @@ func crashChild(dir string) {
 	for {
 		time.Sleep(30 * time.Millisecond)
 		cur := w.State()
+		if cur.LastIndex() <= 10 {
+			continue
+		}
 		idx := cur.LastIndex() - 10
 		if cur.Snapshot != nil && idx <= cur.Snapshot.Index || idx < cur.FirstIndex {
 			continue

@@ -2,6 +2,7 @@ package wal
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/raftcheck/raftcheck/spec"
@@ -102,10 +103,10 @@ func (s *State) checkHardState(hs HardState) error {
 // snapshotted entries; terms are at least 1 and never decrease along the
 // log.
 func (s *State) checkEntries(first spec.Index, entries []spec.Entry) error {
-	if len(entries) == 0 {
-		return nil
-	}
 	last := s.LastIndex()
+	if len(entries) == 0 && (first == 0 || first == last+1) {
+		return nil // nothing to write or to cut
+	}
 	if first == 0 || first > last+1 {
 		return fmt.Errorf("entries: first index %d leaves a gap after last index %d", first, last)
 	}
@@ -127,7 +128,7 @@ func (s *State) checkEntries(first spec.Index, entries []spec.Entry) error {
 
 // applyEntries writes entries at first.. (after checkEntries).
 func (s *State) applyEntries(first spec.Index, entries []spec.Entry) {
-	if len(entries) == 0 {
+	if first == 0 || first > s.LastIndex()+1 {
 		return
 	}
 	s.Entries = append(s.Entries[:first-s.FirstIndex], entries...)
@@ -136,8 +137,9 @@ func (s *State) applyEntries(first spec.Index, entries []spec.Entry) {
 // checkSnapshot validates installing snap: it must be newer than the
 // current snapshot.
 func (s *State) checkSnapshot(snap *Snapshot) error {
-	if snap.Index == 0 || snap.Term == 0 {
-		return fmt.Errorf("snapshot: index %d term %d (both must be at least 1)", snap.Index, snap.Term)
+	if snap.Index == 0 || snap.Term == 0 || snap.Index == math.MaxUint64 {
+		// The top index is refused: the log would have to start past it.
+		return fmt.Errorf("snapshot: index %d term %d (both must be at least 1, index below 2^64-1)", snap.Index, snap.Term)
 	}
 	if snap.Index <= s.snapIndex() {
 		return fmt.Errorf("snapshot: index %d not above current snapshot index %d", snap.Index, s.snapIndex())

@@ -309,7 +309,8 @@ func (w *WAL) State() State {
 // Save durably records a hard state (if hs is non-nil) and entries, the
 // first of which has index first; entries may be empty. If first is not
 // past the last index, the log's suffix from first on is replaced (a
-// follower overwriting conflicting entries); overwriting entries covered by
+// follower overwriting conflicting entries), or with no entries deleted
+// (first 0 means no change to the log); overwriting entries covered by
 // the snapshot, leaving a gap, or lowering the term or changing a cast
 // vote is refused. Save returns once the change is on stable storage.
 func (w *WAL) Save(hs *HardState, first spec.Index, entries []spec.Entry) error {
@@ -333,7 +334,7 @@ func (w *WAL) Save(hs *HardState, first spec.Index, entries []spec.Entry) error 
 		recs = appendHardState(recs, *hs)
 		w.st.HardState = *hs
 	}
-	if len(entries) > 0 && first <= w.st.LastIndex() {
+	if first != 0 && first <= w.st.LastIndex() {
 		recs = appendTruncate(recs, first-1)
 	}
 	for k, e := range entries {

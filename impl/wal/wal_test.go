@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -157,6 +158,7 @@ func TestSaveRefusesInvalidChanges(t *testing.T) {
 		{"term 0", func() error { _, err := w.Append(0, "x"); return err }, "term 0"},
 		{"overwrite snapshot", func() error { return w.Save(nil, 2, entries(3, "x")) }, "covered by the snapshot"},
 		{"old snapshot", func() error { return w.SaveSnapshot(Snapshot{Index: 2, Term: 2}) }, "not above current snapshot index 2"},
+		{"top index snapshot", func() error { return w.SaveSnapshot(Snapshot{Index: math.MaxUint64, Term: 2}) }, "index below 2^64-1"},
 		{"compact beyond snapshot", func() error { return w.Compact(3) }, "not covered by the snapshot"},
 	} {
 		err := c.call()
@@ -590,4 +592,42 @@ func TestWriteFailureIsSticky(t *testing.T) {
 	w, st := open(t, dir, Options{})
 	defer mustClose(t, w)
 	sameState(t, "after failure", st, State{FirstIndex: 1})
+}
+
+// Save with no entries and a first index inside the log deletes the
+// suffix from there, durably; deleting the whole log is allowed.
+func TestSaveTruncatesWithoutEntries(t *testing.T) {
+	dir := t.TempDir()
+	w, _, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ents := []spec.Entry{{Term: 1, Value: "a"}, {Term: 1, Value: "b"}, {Term: 2, Value: "c"}}
+	if err := w.Save(&HardState{Term: 2}, 1, ents); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Save(nil, 3, nil); err != nil {
+		t.Fatal(err)
+	}
+	if st := w.State(); st.LastIndex() != 2 {
+		got := st.LastIndex()
+		t.Fatalf("last index %d after cutting at 3", got)
+	}
+	if err := w.Save(nil, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Save(nil, 5, nil); err == nil {
+		t.Fatal("a cut past the end was accepted")
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w, st, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if len(st.Entries) != 0 || st.HardState.Term != 2 {
+		t.Fatalf("recovered %+v", st)
+	}
 }
