@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -242,6 +243,30 @@ func TestActionValidate(t *testing.T) {
 		err := a.Validate(3)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%v: error %v does not name %q", a, err, want)
+		}
+	}
+}
+
+func TestTextEncodings(t *testing.T) {
+	a := Action{Kind: Deliver, Message: &Message{Type: AppendEntriesResponse, From: 2, To: 1, Term: 3, Success: true, MatchIndex: 2}}
+	b, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"kind":"Deliver"`) || !strings.Contains(string(b), `"type":"AppendEntriesResponse"`) {
+		t.Fatalf("encoded %s", b)
+	}
+	var back Action
+	if err := json.Unmarshal(b, &back); err != nil || back.Kind != Deliver || !back.Message.Equal(a.Message) {
+		t.Fatalf("decoded %+v, %v", back, err)
+	}
+	v := View{ID: 1, Role: Leader}
+	if b, _ := json.Marshal(v); !strings.Contains(string(b), `"role":"leader"`) {
+		t.Fatalf("view %s", b)
+	}
+	for _, bad := range []string{`{"kind":"Jump"}`, `{"kind":1}`, `{"kind":"Deliver","message":{"type":"Hello"}}`} {
+		if err := json.Unmarshal([]byte(bad), &back); err == nil {
+			t.Errorf("%s accepted", bad)
 		}
 	}
 }

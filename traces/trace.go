@@ -47,6 +47,8 @@ type Violation struct {
 	// property fails.
 	Step    int    `json:"step"`
 	Message string `json:"message,omitempty"`
+	// also lists other properties a replay found broken at the same step.
+	also []string
 }
 
 // Producer records what made the trace.
@@ -205,6 +207,9 @@ func jsonError(b []byte, step int, err error) error {
 	var ute *json.UnmarshalTypeError
 	if errors.As(err, &ute) {
 		return &Error{Step: step, Field: ute.Field, Err: fmt.Errorf("expected %v, got JSON %s", ute.Type, ute.Value)}
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return &Error{Step: step, Err: errors.New("the JSON ends in the middle of a value (truncated file?)")}
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {

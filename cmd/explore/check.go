@@ -69,6 +69,7 @@ func parseCheckFlags(args []string, stdout io.Writer) (*checkFlags, *flag.FlagSe
 	fs.BoolVar(&f.json, "json", false, "print one JSON object on stdout")
 	fs.Int64Var(&f.frontier, "frontier-mem", 1<<30, "bytes of BFS frontier kept in memory before spilling to disk")
 	fs.StringVar(&f.progress, "progress", "auto", "live progress on stderr: auto (when a terminal), on, off")
+	fs.String("model", "raft", "the model: raft, or tlaraft for the rendering of raft.tla (see explore check --model tlaraft -h)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return nil, fs, err
 	}
@@ -123,6 +124,14 @@ func parseCheckFlags(args []string, stdout io.Writer) (*checkFlags, *flag.FlagSe
 }
 
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
+	tla, err := wantsTLA(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "explore check: %v\n", err)
+		return exitUsage
+	}
+	if tla {
+		return cmdCheckTLA(args, stdout, stderr)
+	}
 	f, _, err := parseCheckFlags(args, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
@@ -157,18 +166,39 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	if f.json {
-		if err := printJSON(stdout, f, res, tracePath); err != nil {
+	rep := report[model.State, model.Action]{config: f.cfg, header: fmt.Sprint(f.cfg), strategy: f.strategy, workers: f.workers,
+		symmetry: f.symmetry, invariants: f.invariants, res: res, tracePath: tracePath,
+		path: func(w io.Writer, p *checker.Path[model.State, model.Action]) { printPath(w, m, p) }}
+	return rep.finish(stdout, stderr, f.json)
+}
+
+// report is what explore check prints about a run, for any model.
+type report[S, A any] struct {
+	config     any
+	header     string
+	strategy   string
+	workers    int
+	symmetry   bool
+	invariants string
+	res        *checker.Result[S, A]
+	tracePath  string
+	path       func(io.Writer, *checker.Path[S, A])
+}
+
+// finish prints the report (as JSON or text) and returns the exit status.
+func (r *report[S, A]) finish(stdout, stderr io.Writer, asJSON bool) int {
+	if asJSON {
+		if err := r.printJSON(stdout); err != nil {
 			fmt.Fprintf(stderr, "explore check: %v\n", err)
 			return exitUsage
 		}
 	} else {
-		printSummary(stdout, m, f, res, tracePath)
+		r.printSummary(stdout)
 	}
 	switch {
-	case res.Violation != nil:
+	case r.res.Violation != nil:
 		return exitViolation
-	case !res.Complete:
+	case !r.res.Complete:
 		return exitLimit
 	}
 	return exitOK
@@ -194,7 +224,7 @@ func writeCounterexample(dir string, t *traces.Trace) (string, error) {
 
 // jsonResult is the --json output.
 type jsonResult struct {
-	Config               model.Config   `json:"config"`
+	Config               any            `json:"config"`
 	Strategy             string         `json:"strategy"`
 	Workers              int            `json:"workers"`
 	Symmetry             bool           `json:"symmetry"`
@@ -235,8 +265,9 @@ type jsonViolation struct {
 	Trace    string `json:"trace"`
 }
 
-func printJSON(w io.Writer, f *checkFlags, res *checker.Result[model.State, model.Action], tracePath string) error {
-	out := jsonResult{Config: f.cfg, Strategy: f.strategy, Workers: f.workers, Symmetry: f.symmetry,
+func (r *report[S, A]) printJSON(w io.Writer) error {
+	res, tracePath := r.res, r.tracePath
+	out := jsonResult{Config: r.config, Strategy: r.strategy, Workers: r.workers, Symmetry: r.symmetry,
 		DistinctStates: res.Distinct, GeneratedStates: res.Generated, Depth: res.Depth,
 		ElapsedSeconds: res.Elapsed.Seconds(), StatesPerSecond: rate(res), Complete: res.Complete, Stopped: res.Stopped,
 		CollisionProbability: res.CollisionProbability, TableBytes: res.TableBytes,
@@ -264,7 +295,7 @@ func printJSON(w io.Writer, f *checkFlags, res *checker.Result[model.State, mode
 	return enc.Encode(out)
 }
 
-func rate(res *checker.Result[model.State, model.Action]) float64 {
+func rate[S, A any](res *checker.Result[S, A]) float64 {
 	if s := res.Elapsed.Seconds(); s > 0 {
 		return float64(res.Generated) / s
 	}
@@ -272,24 +303,31 @@ func rate(res *checker.Result[model.State, model.Action]) float64 {
 }
 
 // printSummary writes the human-readable report.
-func printSummary(w io.Writer, m *model.Model, f *checkFlags, res *checker.Result[model.State, model.Action], tracePath string) {
+func (r *report[S, A]) printSummary(w io.Writer) {
+	res, tracePath := r.res, r.tracePath
 	sym := "on"
-	if !f.symmetry {
+	if !r.symmetry {
 		sym = "off"
 	}
-	fmt.Fprintf(w, "explore check: %v\n", f.cfg)
-	fmt.Fprintf(w, "  strategy %s, %d workers, symmetry %s, properties: %s\n", f.strategy, f.workers, sym, f.invariants)
+	fmt.Fprintf(w, "explore check: %s\n", r.header)
+	fmt.Fprintf(w, "  strategy %s, %d workers, symmetry %s, properties: %s\n", r.strategy, r.workers, sym, r.invariants)
 	fmt.Fprintf(w, "%s distinct states, %s generated, depth %d, %.2fs (%s generated/s)\n",
 		commas(res.Distinct), commas(res.Generated), res.Depth, res.Elapsed.Seconds(), human(rate(res)))
 	fmt.Fprintf(w, "visited set %s (%.1f bytes/state); fingerprint collision probability %.1e\n",
 		bytesHuman(res.TableBytes), float64(res.TableBytes)/float64(max(res.Distinct, 1)), res.CollisionProbability)
 	fmt.Fprintln(w, "\ncoverage:")
-	fmt.Fprintf(w, "  %-14s %14s %14s %14s\n", "action", "enabled", "fired", "new states")
 	c := res.Coverage
-	for i, k := range c.Kinds {
-		fmt.Fprintf(w, "  %-14s %14s %14s %14s\n", k, commas(c.Enabled[i]), commas(c.Fired[i]), commas(c.New[i]))
+	width := len("action")
+	for _, k := range c.Kinds {
+		width = max(width, len(k))
 	}
-	fmt.Fprintln(w, "goals:")
+	fmt.Fprintf(w, "  %-*s %14s %14s %14s\n", width, "action", "enabled", "fired", "new states")
+	for i, k := range c.Kinds {
+		fmt.Fprintf(w, "  %-*s %14s %14s %14s\n", width, k, commas(c.Enabled[i]), commas(c.Fired[i]), commas(c.New[i]))
+	}
+	if len(res.Goals) > 0 {
+		fmt.Fprintln(w, "goals:")
+	}
 	for _, g := range res.Goals {
 		if g.Reached {
 			fmt.Fprintf(w, "  %-30s reached in %d steps\n", g.Name, g.Path.Len())
@@ -307,7 +345,7 @@ func printSummary(w io.Writer, m *model.Model, f *checkFlags, res *checker.Resul
 	switch v := res.Violation; {
 	case v != nil:
 		fmt.Fprintf(w, "VIOLATION of %s after %d steps: %v\n\n", v.Property, v.Path.Len(), v.Err)
-		printPath(w, m, &v.Path)
+		r.path(w, &v.Path)
 		fmt.Fprintf(w, "\ncounterexample trace: %s\n", tracePath)
 	case res.Complete:
 		fmt.Fprintln(w, "OK: every property holds in every reachable state within the bounds")

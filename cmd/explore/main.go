@@ -29,6 +29,8 @@ const usage = `usage: explore <command> [flags]
 commands:
   check    explore the model and check the safety properties
   bugs     list the seeded bugs and the bounds at which check finds each
+  replay   replay a trace file on the model (--impl: and on the implementation)
+  shrink   minimise a violating or diverging trace
 
 Run "explore <command> -h" for a command's flags.
 `
@@ -48,6 +50,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdCheck(args[1:], stdout, stderr)
 	case "bugs":
 		return cmdBugs(args[1:], stdout, stderr)
+	case "replay":
+		return cmdReplay(args[1:], stdout, stderr)
+	case "shrink":
+		return cmdShrink(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

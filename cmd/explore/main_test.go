@@ -183,3 +183,19 @@ func TestMain(m *testing.M) {
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
+
+// The raft.tla rendering gives TLC's figures through the CLI.
+func TestCheckTLARaft(t *testing.T) {
+	code, out := checkJSON(t, "--model", "tlaraft", "--symmetry=false", "--workers", "2")
+	if code != exitOK || out["distinct_states"] != 341387.0 || out["generated_states"] != 2690854.0 || out["depth"] != 48.0 {
+		t.Fatalf("exit %d: %v %v %v", code, out["distinct_states"], out["generated_states"], out["depth"])
+	}
+	code, _, stderr := runCmd(t, "check", "--model", "tlaraft", "--servers", "9")
+	if code != exitUsage || !strings.Contains(stderr, "servers") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Fatalf("exit %d: %q", code, stderr)
+	}
+	code, _, stderr = runCmd(t, "check", "--model", "petri")
+	if code != exitUsage || !strings.Contains(stderr, "--model") {
+		t.Fatalf("exit %d: %q", code, stderr)
+	}
+}

@@ -76,22 +76,6 @@ func (s *walStorage) Save(u raft.Update) error {
 		hs = &wal.HardState{Term: u.HardState.Term, VotedFor: u.HardState.VotedFor}
 	}
 	first, entries := u.LogFrom, u.Entries
-	if st := s.w.State(); first != 0 && len(entries) == 0 {
-		// A truncation alone (only Faults.TruncateOnStaleAppend makes one).
-		// wal.Save replaces a suffix only by writing entries, so rewrite the
-		// entry before the cut, which replaces everything after it.
-		switch last := st.LastIndex(); {
-		case first > last+1:
-			return fmt.Errorf("WAL %s: update starts at index %d, past the end of a log of %d entries", s.dir, first, last)
-		case first == last+1:
-			first = 0 // nothing stored there
-		case first == 1:
-			return fmt.Errorf("WAL %s: cannot delete the whole log: wal.Save replaces a suffix only by writing an entry", s.dir)
-		default:
-			e, _ := st.Entry(first - 1)
-			first, entries = first-1, []spec.Entry{e}
-		}
-	}
 	if err := s.w.Save(hs, first, entries); err != nil {
 		return fmt.Errorf("WAL %s: %w", s.dir, err)
 	}

@@ -52,8 +52,19 @@ func TestWALStorageMatchesMemory(t *testing.T) {
 			t.Fatalf("%T accepted an update leaving a gap", st)
 		}
 	}
-	if err := ws.Save(raft.Update{LogFrom: 1}); err == nil {
-		t.Fatal("deleting the whole log succeeded, but wal.Save cannot express it")
+	// Deleting the whole log (only Faults.TruncateOnStaleAppend does) is
+	// durable too.
+	for _, st := range []storage{ws, ms} {
+		if err := st.Save(raft.Update{LogFrom: 1}); err != nil {
+			t.Fatalf("%T: deleting the whole log: %v", st, err)
+		}
+	}
+	wp, err := ws.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mp, _ := ms.Load(); len(wp.Log) != 0 || len(mp.Log) != 0 {
+		t.Fatalf("after deleting the whole log: WAL %v, memory %v", wp.Log, mp.Log)
 	}
 }
 

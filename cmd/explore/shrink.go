@@ -1,0 +1,86 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/raftcheck/raftcheck/traces"
+)
+
+// cmdShrink is `explore shrink [--impl] [--out FILE] FILE`: minimise a
+// violating trace (or with --impl a diverging one) by delta debugging.
+func cmdShrink(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("explore shrink", flag.ContinueOnError)
+	impl := fs.Bool("impl", false, "shrink a divergence between model and implementation instead of a violation")
+	faultList := fs.String("impl-faults", "", "with --impl: seeded bugs the implementation mirrors (comma list)")
+	out := fs.String("out", "", "where to write the shrunk trace (default: FILE with .min.json)")
+	if err := parseFlags(fs, args, stdout); err != nil {
+		if err == flag.ErrHelp {
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "explore shrink: %v\n", err)
+		return exitUsage
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "explore shrink: want exactly one trace file")
+		return exitUsage
+	}
+	file := fs.Arg(0)
+	faults, err := implFaults(*faultList)
+	if err != nil {
+		fmt.Fprintf(stderr, "explore shrink: %v\n", err)
+		return exitUsage
+	}
+	t, err := traces.ReadFile(file)
+	if err != nil {
+		fmt.Fprintf(stderr, "explore shrink: %v\n", err)
+		return exitUsage
+	}
+	var still traces.Interesting
+	var what string
+	switch {
+	case *impl:
+		r, err := traces.ReplayImpl(t, traces.ImplOptions{Faults: faults})
+		if err != nil {
+			fmt.Fprintf(stderr, "explore shrink: %s: %v\n", file, err)
+			return exitUsage
+		}
+		if r.Divergence == nil {
+			fmt.Fprintf(stderr, "explore shrink: %s: model and implementation do not diverge; nothing to shrink\n", file)
+			return exitUsage
+		}
+		still = traces.DivergesOnImpl(r.Divergence.Kind, faults)
+		what = "divergence (" + r.Divergence.Kind + ")"
+	case t.Violation != nil:
+		still = traces.ViolatesOnModel(t.Violation.Property)
+		what = "violation of " + t.Violation.Property
+	default:
+		fmt.Fprintf(stderr, "explore shrink: %s: the trace claims no violation (use --impl to shrink a divergence)\n", file)
+		return exitUsage
+	}
+	small, stats, err := traces.Shrink(t, still)
+	if err != nil {
+		fmt.Fprintf(stderr, "explore shrink: %s: %v\n", file, err)
+		return exitViolation
+	}
+	if !*impl {
+		if err := traces.Complete(small); err != nil {
+			fmt.Fprintf(stderr, "explore shrink: %v\n", err)
+			return exitViolation
+		}
+	}
+	small.Producer = traces.Producer{Tool: "explore shrink", Command: strings.TrimSpace("explore shrink " + strings.Join(args, " "))}
+	dst := *out
+	if dst == "" {
+		dst = strings.TrimSuffix(file, filepath.Ext(file)) + ".min.json"
+	}
+	if err := small.WriteFile(dst); err != nil {
+		fmt.Fprintf(stderr, "explore shrink: %v\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "shrunk the %s from %d to %d steps (%d candidates checked): %s\n", what, stats.From, stats.To, stats.Candidates, dst)
+	return exitOK
+}

@@ -1,0 +1,111 @@
+package traces
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/raftcheck/raftcheck/model"
+)
+
+func storedTraces(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("scenarios", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bugs, err := filepath.Glob(filepath.Join("scenarios", "bugs", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 2 || len(bugs) < len(model.Bugs)-1 {
+		t.Fatalf("stored traces missing: %d scenarios, %d counterexamples", len(files), len(bugs))
+	}
+	return append(files, bugs...)
+}
+
+// TestStoredTracesReplayOnModel: every stored trace replays on the model,
+// its expectations hold and its claimed violation breaks where it says.
+func TestStoredTracesReplayOnModel(t *testing.T) {
+	for _, f := range storedTraces(t) {
+		tr, err := ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := ReplayModel(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.OK() {
+			t.Errorf("%s: %v", f, r.Failures)
+		}
+		if (tr.Violation == nil) != (r.Broken == nil) {
+			t.Errorf("%s: claimed %v, found %v", f, tr.Violation, r.Broken)
+		}
+	}
+}
+
+// TestScenariosReplayOnImpl: the scenarios replay on the production
+// implementation with the same views and messages after every step.
+func TestScenariosReplayOnImpl(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("scenarios", "*.json"))
+	for _, f := range files {
+		tr, err := ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := ReplayImpl(tr, ImplOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Divergence != nil || r.ModelFailure != "" || r.Steps != len(tr.Steps) {
+			t.Errorf("%s: diverged %+v (model: %s) after %d of %d steps", f, r.Divergence, r.ModelFailure, r.Steps, len(tr.Steps))
+		}
+		if r.ImplBroken != nil {
+			t.Errorf("%s: the implementation breaks %s", f, r.ImplBroken.Property)
+		}
+	}
+}
+
+// TestBugTracesOnImpl: a seeded bug's counterexample replays on the
+// correct implementation and diverges no later than the violation (where
+// the mutation acts); with the implementation's mirroring fault switch on,
+// it replays without divergence and the implementation breaks the same
+// property at the same step.
+func TestBugTracesOnImpl(t *testing.T) {
+	for _, bug := range model.Bugs {
+		if bug.Breaks == "" {
+			continue
+		}
+		tr, err := ReadFile(filepath.Join("scenarios", "bugs", bug.Name+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := ReplayImpl(tr, ImplOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Divergence == nil || r.Divergence.Step > tr.Violation.Step {
+			t.Errorf("%s: correct implementation: divergence %+v, violation at step %d", bug.Name, r.Divergence, tr.Violation.Step)
+		}
+		faults, err := FaultsFor([]string{bug.Name})
+		if err != nil {
+			if !strings.Contains(err.Error(), "no implementation fault switch") {
+				t.Fatal(err)
+			}
+			continue
+		}
+		r, err = ReplayImpl(tr, ImplOptions{Faults: faults})
+		if err != nil {
+			t.Errorf("%s with the fault switch: %v", bug.Name, err)
+			continue
+		}
+		if r.Divergence != nil {
+			t.Errorf("%s with the fault switch: diverged at step %d (%s): %v", bug.Name, r.Divergence.Step, r.Divergence.Kind, r.Divergence.Diff)
+			continue
+		}
+		if !r.ImplBroken.Breaks(tr.Violation.Property) || r.ImplBroken.Step != tr.Violation.Step {
+			t.Errorf("%s with the fault switch: implementation broke %+v, want %s at step %d", bug.Name, r.ImplBroken, tr.Violation.Property, tr.Violation.Step)
+		}
+	}
+}
