@@ -248,6 +248,25 @@ func viewerEvilFrames() []Frame {
 	return s.frames
 }
 
+// viewerCrowdFrames stresses the layout: five servers, a long log, a
+// three-way partition and many messages.
+func viewerCrowdFrames() []Frame {
+	s := newViewerStory(5, "Five servers.")
+	s.campaign(3, 4, "S3 runs for term 4.")
+	groups := [][]spec.ServerID{{1, 2}, {3}, {4, 5}}
+	s.step(spec.Action{Kind: spec.Partition, Groups: groups}, "A three-way partition.", func(st *spec.State) {
+		st.Partition = groups
+		for i := range st.Servers {
+			for k := 1; k <= 12; k++ {
+				st.Servers[i].Log = append(st.Servers[i].Log, spec.Entry{Term: spec.Term(k/4 + 1), Value: spec.Value(fmt.Sprintf("value-%d", k))})
+			}
+			st.Servers[i].CommitIndex = spec.Index(2 * i)
+		}
+		vwSend(st, vwAE(1, 2, 1, 3, 1, st.Servers[0].Log[3:9], 4), vwAER(4, 3, 4, 9), vwRVR(5, 3, 4, false))
+	})
+	return s.frames
+}
+
 // ---- unit tests ---------------------------------------------------------
 
 func writeViewerPage(t *testing.T, title string, frames []Frame) string {
@@ -646,6 +665,18 @@ func TestViewerInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("crowd", func(t *testing.T) {
+		t.Parallel()
+		frames := viewerCrowdFrames()
+		st := runViewerSelftest(t, browser, "five servers", frames, "animate")
+		for i := range frames {
+			checkViewerPanel(t, fmt.Sprintf("step %d", i), st.Steps[i].Panels["model"], &frames[i].Model)
+		}
+		if p := st.Steps[2].Panels["model"]; p.Regions != 3 || p.Cut != 0 {
+			t.Errorf("three-way partition drawn as %d regions and %d cuts, want 3 and 0", p.Regions, p.Cut)
+		}
+	})
+
 	t.Run("escaping", func(t *testing.T) {
 		t.Parallel()
 		frames := viewerEvilFrames()
@@ -683,6 +714,7 @@ func TestViewerScreenshots(t *testing.T) {
 		{"viewer-replication.png", "S1 replicates \"sally\" to a majority", viewerElectionFrames(), 8},
 		{"viewer-violation.png", "ElectionSafety broken by ForgetVoteOnRestart", viewerElectionFrames(), 20},
 		{"viewer-partition.png", "S2 runs for term 2 on the majority side of a partition", viewerElectionFrames(), 14},
+		{"viewer-crowd.png", "five servers, a three-way partition", viewerCrowdFrames(), 2},
 		{"viewer-side-by-side.png", "model vs implementation: S2 refuses its vote", viewerImplFrames(), 2},
 	}
 	if !all {

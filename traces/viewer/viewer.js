@@ -278,8 +278,10 @@
         var eg = svg('g', { 'class': 'entry' + (committed ? ' committed' : ''), 'data-index': j + 1, 'data-term': e.term }, row);
         tip(eg, 'S' + sid(v.id) + ' [' + (j + 1) + '] term ' + e.term + ' value ' + JSON.stringify(e.value) + (committed ? ' (committed)' : ' (not committed)'));
         svg('rect', { 'class': 'box' + (committed ? ' committed' : ''), x: x0 + j * bw + 1.5, y: y, width: bw - 3, height: L.rowH - 6, rx: 3 }, eg);
-        var room = Math.floor((bw - 6) / 6.3);
-        var label = room >= 4 ? short(e.term + ':' + e.value, room) : String(e.term);
+        // A box too narrow for its value shows the term, as the classic
+        // animation does; the tooltip has the rest.
+        var room = Math.floor((bw - 6) / 6.3), full = e.term + ':' + e.value;
+        var label = full.length <= room ? full : room >= 7 ? short(full, room) : String(e.term);
         svgText(eg, x0 + (j + 0.5) * bw, y + (L.rowH - 6) / 2, label, '');
       });
       var tail = x0 + log.length * bw + 6;
@@ -319,7 +321,7 @@
     drawMessages(mg, state, notes, L, before, beforeNotes);
     if (animate && before && action) drawDelivery(mg, action, actionKind, L);
     if (notes.groups && notes.groups.length) {
-      svgText(s, 8, 16, 'partition ' + notes.groups.map(function (gr) { return '{' + gr.map(function (id) { return 'S' + id; }).join(',') + '}'; }).join(' '), 'partition-label');
+      svgText(s, dual ? 8 : L.logX, dual ? L.logY - 24 : 20, 'partition ' + notes.groups.map(function (gr) { return '{' + gr.map(function (id) { return 'S' + id; }).join(',') + '}'; }).join(' '), 'partition-label');
     }
     drawLogs(svg('g', { 'class': 'logs' }, s), state, notes, L);
     return s;
