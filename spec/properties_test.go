@@ -260,11 +260,23 @@ func TestTextEncodings(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil || back.Kind != Deliver || !back.Message.Equal(a.Message) {
 		t.Fatalf("decoded %+v, %v", back, err)
 	}
-	v := View{ID: 1, Role: Leader}
-	if b, _ := json.Marshal(v); !strings.Contains(string(b), `"role":"leader"`) {
+	v := View{ID: 1, Role: Candidate, Votes: []ServerID{1, 3}}
+	if b, _ := json.Marshal(v); !strings.Contains(string(b), `"role":"candidate"`) || !strings.Contains(string(b), `"votes":[1,3]`) {
 		t.Fatalf("view %s", b)
 	}
-	for _, bad := range []string{`{"kind":"Jump"}`, `{"kind":1}`, `{"kind":"Deliver","message":{"type":"Hello"}}`} {
+	p := Action{Kind: Partition, Groups: [][]ServerID{{1, 2}, {3}}}
+	b, _ = json.Marshal(p)
+	if !strings.Contains(string(b), `"groups":[[1,2],[3]]`) {
+		t.Fatalf("partition %s", b)
+	}
+	if err := json.Unmarshal(b, &back); err != nil || len(back.Groups) != 2 || back.Groups[1][0] != 3 {
+		t.Fatalf("decoded %+v, %v", back, err)
+	}
+	var zero Action
+	if b, _ := json.Marshal(zero); json.Unmarshal(b, &back) != nil || back.Kind != 0 {
+		t.Fatalf("zero action %s does not read back", b)
+	}
+	for _, bad := range []string{`{"kind":"Jump"}`, `{"kind":1}`, `{"kind":"Deliver","message":{"type":"Hello"}}`, `{"server":300}`, `{"server":"1"}`} {
 		if err := json.Unmarshal([]byte(bad), &back); err == nil {
 			t.Errorf("%s accepted", bad)
 		}

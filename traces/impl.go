@@ -33,6 +33,9 @@ type ImplOptions struct {
 	// Dir holds the servers' write-ahead logs ("" for a temporary
 	// directory, removed afterwards).
 	Dir string
+	// Memory keeps the servers' persistent state in memory instead of a
+	// write-ahead log (faster; for conformance runs over many paths).
+	Memory bool
 }
 
 // Divergence is the first step where the implementation differs from the
@@ -90,78 +93,144 @@ var ImplFaultNames = []string{"figure8-commit", "vote-without-log-check", "trunc
 // the first divergence. Properties are evaluated on the implementation's
 // states too, so a fault switch's violation shows.
 func ReplayImpl(t *Trace, opts ImplOptions) (*ImplReplay, error) {
-	m, err := model.New(t.Config)
+	l, err := NewLockstep(t.Config, opts)
 	if err != nil {
-		return nil, fmt.Errorf("trace configuration: %w", err)
+		return nil, err
 	}
-	dir := opts.Dir
-	if dir == "" {
-		if dir, err = os.MkdirTemp("", "raftcheck-replay-"); err != nil {
-			return nil, fmt.Errorf("replay directory: %w", err)
-		}
-		defer os.RemoveAll(dir)
-	}
-	c, err := cluster.New(t.Config.Servers, cluster.Options{Dir: dir, Faults: opts.Faults, MaxCopies: t.Config.MaxCopies})
-	if err != nil {
-		return nil, fmt.Errorf("starting the implementation: %w", err)
-	}
-	defer c.Close()
+	defer l.Close()
 	r := &ImplReplay{}
-	s := m.Init()
-	var ms spec.State
-	m.View(&s, &ms)
-	is := c.State()
-	r.Frames = append(r.Frames, Frame{Model: ms.Clone(), Impl: &is})
-	if d := compare(&ms, &is); len(d) > 0 {
+	f := l.Frame()
+	r.Frames = append(r.Frames, f)
+	if d := compare(&f.Model, f.Impl); len(d) > 0 {
 		r.Divergence = &Divergence{Kind: classify(d), Diff: d}
 		r.Frames[0].Diff, r.Frames[0].DiffKind = d, r.Divergence.Kind
 		return r, nil
 	}
 	for i, st := range t.Steps {
-		n := i + 1
-		next, err := m.Step(s, st.Action)
+		f, err := l.Step(st.Action)
+		if errors.Is(err, ErrModelRefused) {
+			r.ModelFailure = fmt.Sprintf("step %d: %v", i+1, err)
+			break
+		}
 		if err != nil {
-			r.ModelFailure = fmt.Sprintf("step %d: the model cannot take %v: %v", n, st.Action, err)
-			break
+			return nil, fmt.Errorf("step %d: %w", i+1, err)
 		}
-		s = next
-		ms = spec.State{}
-		m.View(&s, &ms)
-		before := is
-		f := Frame{Step: n, Action: st.Action, Caption: st.Caption, Model: ms.Clone()}
-		r.Steps = n
-		if err := c.Apply(st.Action); err != nil {
-			if !errors.Is(err, cluster.ErrNotEnabled) {
-				return nil, fmt.Errorf("step %d: %w", n, err)
-			}
-			f.Impl = &before
-			r.Divergence = &Divergence{Step: n, Kind: MissingAction,
-				Diff: []string{fmt.Sprintf("%v: model takes it | impl: %v", st.Action, err)}}
-			f.Diff, f.DiffKind = r.Divergence.Diff, MissingAction
-			r.Frames = append(r.Frames, f)
-			break
-		}
-		is = c.State()
-		f.Impl = &is
-		if r.ImplBroken == nil {
-			if v := firstBroken(&before, &st.Action, &is); v != nil {
-				v.Step = n
-				r.ImplBroken = v
-				f.Violation, f.Message = v.Property, "implementation: "+v.Message
-			}
-		}
-		if d := compare(&ms, &is); len(d) > 0 {
-			r.Divergence = &Divergence{Step: n, Kind: classify(d), Diff: d}
-			f.Diff, f.DiffKind = d, r.Divergence.Kind
-			r.Frames = append(r.Frames, f)
-			break
-		}
+		f.Step, f.Caption = i+1, st.Caption
+		r.Steps = i + 1
 		r.Frames = append(r.Frames, f)
-		if t.Violation != nil && n >= t.Violation.Step {
+		if r.ImplBroken == nil && l.ImplBroken != nil {
+			r.ImplBroken = l.ImplBroken
+			r.ImplBroken.Step = i + 1
+		}
+		if f.DiffKind != "" {
+			r.Divergence = &Divergence{Step: i + 1, Kind: f.DiffKind, Diff: f.Diff}
+			break
+		}
+		if t.Violation != nil && i+1 >= t.Violation.Step {
 			break
 		}
 	}
 	return r, nil
+}
+
+// ErrModelRefused is returned by Lockstep.Step when the model cannot take
+// the action: the input is wrong, not the implementation.
+var ErrModelRefused = errors.New("the model cannot take this step")
+
+// Lockstep runs the model and the implementation side by side, one action
+// at a time.
+type Lockstep struct {
+	m   *model.Model
+	s   model.State
+	ms  spec.State
+	c   *cluster.Cluster
+	is  spec.State
+	dir string // removed by Close when the lockstep made it
+	// ImplBroken is the first property broken on the implementation.
+	ImplBroken *Violation
+}
+
+// NewLockstep starts the model of cfg and a cluster of the implementation
+// in its initial state.
+func NewLockstep(cfg model.Config, opts ImplOptions) (*Lockstep, error) {
+	m, err := model.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("trace configuration: %w", err)
+	}
+	l := &Lockstep{m: m, s: m.Init()}
+	dir := opts.Dir
+	if dir == "" && !opts.Memory {
+		if dir, err = os.MkdirTemp("", "raftcheck-replay-"); err != nil {
+			return nil, fmt.Errorf("replay directory: %w", err)
+		}
+		l.dir = dir
+	}
+	l.c, err = cluster.New(cfg.Servers, cluster.Options{Dir: dir, Faults: opts.Faults, MaxCopies: cfg.MaxCopies})
+	if err != nil {
+		l.Close()
+		return nil, fmt.Errorf("starting the implementation: %w", err)
+	}
+	m.View(&l.s, &l.ms)
+	l.is = l.c.State()
+	return l, nil
+}
+
+// Frame returns the current states of both sides.
+func (l *Lockstep) Frame() Frame {
+	is := l.is
+	return Frame{Model: l.ms.Clone(), Impl: &is}
+}
+
+// Enabled lists the actions the model can take now.
+func (l *Lockstep) Enabled() []spec.Action { return l.m.Enabled(&l.s) }
+
+// Step takes a on both sides and returns the frame after it; the frame's
+// Diff and DiffKind are set when the two differ. The error wraps
+// ErrModelRefused when the model cannot take a, and is another error only
+// for a failure of the implementation's storage.
+func (l *Lockstep) Step(a spec.Action) (Frame, error) {
+	next, err := l.m.Step(l.s, a)
+	if err != nil {
+		return Frame{}, fmt.Errorf("%w: %v: %v", ErrModelRefused, a, err)
+	}
+	l.s = next
+	l.ms = spec.State{}
+	l.m.View(&l.s, &l.ms)
+	before := l.is
+	f := Frame{Action: a, Model: l.ms.Clone()}
+	if err := l.c.Apply(a); err != nil {
+		if !errors.Is(err, cluster.ErrNotEnabled) {
+			return Frame{}, err
+		}
+		f.Impl = &before
+		f.Diff, f.DiffKind = []string{fmt.Sprintf("%v: model takes it | impl: %v", a, err)}, MissingAction
+		return f, nil
+	}
+	l.is = l.c.State()
+	is := l.is
+	f.Impl = &is
+	if l.ImplBroken == nil {
+		if v := firstBroken(&before, &a, &l.is); v != nil {
+			l.ImplBroken = v
+			f.Violation, f.Message = v.Property, "implementation: "+v.Message
+		}
+	}
+	if d := compare(&l.ms, &l.is); len(d) > 0 {
+		f.Diff, f.DiffKind = d, classify(d)
+	}
+	return f, nil
+}
+
+// Close stops the implementation and removes its temporary files.
+func (l *Lockstep) Close() error {
+	var err error
+	if l.c != nil {
+		err = l.c.Close()
+	}
+	if l.dir != "" {
+		os.RemoveAll(l.dir)
+	}
+	return err
 }
 
 // compare lists the differences between the model's state and the
@@ -175,9 +244,7 @@ func compare(ms, is *spec.State) []string {
 			d = append(d, fmt.Sprintf("%v %s: model %s | impl %s", a.ID, field, viewField(a, field), viewField(b, field)))
 		}
 	}
-	for _, x := range networkDiff(ms.Network, is.Network) {
-		d = append(d, x)
-	}
+	d = append(d, networkDiff(ms.Network, is.Network)...)
 	if spec.FormatGroups(ms.Partition) != spec.FormatGroups(is.Partition) {
 		d = append(d, fmt.Sprintf("partition: model %s | impl %s", orWhole(ms.Partition), orWhole(is.Partition)))
 	}

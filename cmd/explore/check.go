@@ -23,6 +23,21 @@ import (
 // of them given, the bug's documented bounds apply.
 var boundFlags = []string{"servers", "max-term", "max-values", "max-msgs", "max-copies", "max-restarts", "max-partitions", "max-drops", "max-dups"}
 
+// addBoundFlags defines the flags of the model's bounds on fs, with the
+// default configuration's values.
+func addBoundFlags(fs *flag.FlagSet, cfg *model.Config) {
+	def := model.DefaultConfig()
+	fs.IntVar(&cfg.Servers, "servers", def.Servers, "number of servers (3 to 7)")
+	fs.IntVar(&cfg.MaxTerm, "max-term", def.MaxTerm, "highest term a server may reach")
+	fs.IntVar(&cfg.MaxValues, "max-values", def.MaxValues, "number of client values (each proposed once)")
+	fs.IntVar(&cfg.MaxMsgs, "max-msgs", def.MaxMsgs, "messages in flight, copies included")
+	fs.IntVar(&cfg.MaxCopies, "max-copies", def.MaxCopies, "copies of one message in flight")
+	fs.IntVar(&cfg.MaxRestarts, "max-restarts", def.MaxRestarts, "crash-restarts per run")
+	fs.IntVar(&cfg.MaxPartitions, "max-partitions", def.MaxPartitions, "network partitions per run")
+	fs.IntVar(&cfg.MaxDrops, "max-drops", def.MaxDrops, "lost messages per run")
+	fs.IntVar(&cfg.MaxDups, "max-dups", def.MaxDups, "duplicated messages per run")
+}
+
 // checkFlags holds the parsed flags of explore check.
 type checkFlags struct {
 	cfg        model.Config
@@ -44,17 +59,8 @@ type checkFlags struct {
 
 func parseCheckFlags(args []string, stdout io.Writer) (*checkFlags, *flag.FlagSet, error) {
 	fs := flag.NewFlagSet("explore check", flag.ContinueOnError)
-	def := model.DefaultConfig()
 	f := &checkFlags{}
-	fs.IntVar(&f.cfg.Servers, "servers", def.Servers, "number of servers (3 to 7)")
-	fs.IntVar(&f.cfg.MaxTerm, "max-term", def.MaxTerm, "highest term a server may reach")
-	fs.IntVar(&f.cfg.MaxValues, "max-values", def.MaxValues, "number of client values (each proposed once)")
-	fs.IntVar(&f.cfg.MaxMsgs, "max-msgs", def.MaxMsgs, "messages in flight, copies included")
-	fs.IntVar(&f.cfg.MaxCopies, "max-copies", def.MaxCopies, "copies of one message in flight")
-	fs.IntVar(&f.cfg.MaxRestarts, "max-restarts", def.MaxRestarts, "crash-restarts per run")
-	fs.IntVar(&f.cfg.MaxPartitions, "max-partitions", def.MaxPartitions, "network partitions per run")
-	fs.IntVar(&f.cfg.MaxDrops, "max-drops", def.MaxDrops, "lost messages per run")
-	fs.IntVar(&f.cfg.MaxDups, "max-dups", def.MaxDups, "duplicated messages per run")
+	addBoundFlags(fs, &f.cfg)
 	fs.BoolVar(&f.symmetry, "symmetry", true, "reduce by symmetry over server identities")
 	fs.IntVar(&f.workers, "workers", runtime.NumCPU(), "worker goroutines (bfs and random)")
 	fs.StringVar(&f.strategy, "strategy", "bfs", "search strategy: bfs, dfs or random")

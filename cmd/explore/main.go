@@ -30,7 +30,9 @@ commands:
   check    explore the model and check the safety properties
   bugs     list the seeded bugs and the bounds at which check finds each
   replay   replay a trace file on the model (--impl: and on the implementation)
+  show     print a trace as a step list (--html OUT: as an animated page)
   shrink   minimise a violating or diverging trace
+  conform  replay many model paths on the implementation, report the first divergence
 
 Run "explore <command> -h" for a command's flags.
 `
@@ -52,8 +54,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdBugs(args[1:], stdout, stderr)
 	case "replay":
 		return cmdReplay(args[1:], stdout, stderr)
+	case "show":
+		return cmdShow(args[1:], stdout, stderr)
 	case "shrink":
 		return cmdShrink(args[1:], stdout, stderr)
+	case "conform":
+		return cmdConform(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

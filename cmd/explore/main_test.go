@@ -169,7 +169,15 @@ func TestBugsListing(t *testing.T) {
 	}
 }
 
+// repo is the repository root, for the stored traces.
+var repo string
+
 func TestMain(m *testing.M) {
+	wd, err := os.Getwd()
+	if err != nil {
+		panic(err)
+	}
+	repo = filepath.Join(wd, "..", "..")
 	// Counterexamples of tests that do not pass --out must not litter the
 	// package directory.
 	dir, err := os.MkdirTemp("", "explore-test")
@@ -197,5 +205,127 @@ func TestCheckTLARaft(t *testing.T) {
 	code, _, stderr = runCmd(t, "check", "--model", "petri")
 	if code != exitUsage || !strings.Contains(stderr, "--model") {
 		t.Fatalf("exit %d: %q", code, stderr)
+	}
+}
+
+func stored(name string) string { return filepath.Join(repo, "traces", "scenarios", name) }
+
+func TestReplayCommand(t *testing.T) {
+	code, stdout, _ := runCmd(t, "replay", stored("replication.json"))
+	if code != exitOK || !strings.Contains(stdout, "OK: 27 steps") || !strings.Contains(stdout, "# At the next heartbeat") {
+		t.Fatalf("exit %d:\n%s", code, stdout)
+	}
+	code, stdout, _ = runCmd(t, "replay", "-q", stored("bugs/figure8-commit.json"))
+	if code != exitOK || !strings.Contains(stdout, "leader-completeness breaks at step 26 as claimed") {
+		t.Fatalf("exit %d: %s", code, stdout)
+	}
+	// On the correct implementation the counterexample diverges where the
+	// mutation acts; with the mirroring fault switch it does not.
+	code, stdout, _ = runCmd(t, "replay", "--impl", "-q", stored("bugs/figure8-commit.json"))
+	if code != exitViolation || !strings.Contains(stdout, "DIVERGED at step 23 (different state)") || !strings.Contains(stdout, "commit_index: model 1 | impl 0") {
+		t.Fatalf("exit %d: %s", code, stdout)
+	}
+	code, stdout, _ = runCmd(t, "replay", "--impl", "-q", "--impl-faults", "figure8-commit", stored("bugs/figure8-commit.json"))
+	if code != exitOK || !strings.Contains(stdout, "the implementation breaks leader-completeness at step 26") {
+		t.Fatalf("exit %d: %s", code, stdout)
+	}
+}
+
+// A trace whose expectation fails exits 1; a bad file exits 2 with one
+// line naming the file, the step and the field.
+func TestReplayFailuresAndBadFiles(t *testing.T) {
+	b, err := os.ReadFile(stored("replication.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	wrong := filepath.Join(dir, "wrong.json")
+	if err := os.WriteFile(wrong, []byte(strings.Replace(string(b), `"role": "leader"`, `"role": "follower"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, _ := runCmd(t, "replay", "-q", wrong)
+	if code != exitViolation || !strings.Contains(stdout, "FAILED: step 4: S1 is leader, expected follower") {
+		t.Fatalf("exit %d: %s", code, stdout)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(strings.Replace(string(b), `"kind": "Heartbeat"`, `"kind": "Jump"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCmd(t, "replay", bad)
+	if code != exitUsage || !strings.Contains(stderr, "bad.json: step 7: kind: unknown action") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Fatalf("exit %d: %q", code, stderr)
+	}
+	code, _, stderr = runCmd(t, "replay", filepath.Join(dir, "none.json"))
+	if code != exitUsage || !strings.Contains(stderr, "none.json") {
+		t.Fatalf("exit %d: %q", code, stderr)
+	}
+	if code, _, _ := runCmd(t, "replay", "--impl-faults", "nope", stored("replication.json")); code != exitUsage {
+		t.Fatalf("unknown fault: exit %d", code)
+	}
+}
+
+func TestShrinkCommand(t *testing.T) {
+	// A counterexample padded with irrelevant steps at the front shrinks
+	// back to a short one that still violates the property.
+	b, err := os.ReadFile(stored("bugs/stay-leader-on-higher-term.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "cx.json")
+	if err := os.WriteFile(in, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCmd(t, "shrink", "--out", filepath.Join(dir, "min.json"), in)
+	if code != exitOK || !strings.Contains(stdout, "shrunk the violation of election-safety from 6 to") {
+		t.Fatalf("exit %d: %s %s", code, stdout, stderr)
+	}
+	code, stdout, _ = runCmd(t, "replay", "-q", filepath.Join(dir, "min.json"))
+	if code != exitOK || !strings.Contains(stdout, "election-safety breaks") {
+		t.Fatalf("shrunk trace: exit %d: %s", code, stdout)
+	}
+	code, _, stderr = runCmd(t, "shrink", stored("replication.json"))
+	if code != exitUsage || !strings.Contains(stderr, "claims no violation") {
+		t.Fatalf("exit %d: %q", code, stderr)
+	}
+}
+
+func TestConformCommand(t *testing.T) {
+	code, stdout, _ := runCmd(t, "conform", "--depth", "5")
+	if code != exitOK || !strings.Contains(stdout, "OK: the implementation took every step") {
+		t.Fatalf("exit %d: %s", code, stdout)
+	}
+	dir := t.TempDir()
+	code, stdout, _ = runCmd(t, "conform", "--impl-faults", "vote-without-log-check", "--depth", "12", "--max-restarts", "0",
+		"--max-partitions", "0", "--max-drops", "0", "--max-values", "1", "--out", dir)
+	if code != exitViolation || !strings.Contains(stdout, "DIVERGED at step 6") {
+		t.Fatalf("exit %d: %s", code, stdout)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "conform-divergence.json")); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCmd(t, "conform", "--depth", "0"); code != exitUsage || !strings.Contains(stderr, "--depth") {
+		t.Fatalf("exit %d: %q", code, stderr)
+	}
+}
+
+func TestShowCommand(t *testing.T) {
+	code, stdout, _ := runCmd(t, "show", stored("partition.json"))
+	if code != exitOK || !strings.Contains(stdout, "partition: {S1,S2} {S3,S4,S5}") || !strings.Contains(stdout, "# The partition heals") {
+		t.Fatalf("exit %d:\n%s", code, stdout)
+	}
+	out := filepath.Join(t.TempDir(), "page.html")
+	code, stdout, _ = runCmd(t, "show", "--impl", "--html", out, stored("bugs/figure8-commit.json"))
+	if code != exitOK || !strings.Contains(stdout, "24 frames") {
+		t.Fatalf("exit %d: %s", code, stdout)
+	}
+	page, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<html", "trace-data", "figure8-commit", `"diff_kind":"different state"`} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("page lacks %q", want)
+		}
 	}
 }

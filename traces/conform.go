@@ -1,0 +1,182 @@
+package traces
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/raftcheck/raftcheck/model"
+	"github.com/raftcheck/raftcheck/spec"
+)
+
+// ConformOptions configures a conformance run.
+type ConformOptions struct {
+	Config model.Config
+	// Depth, for an exhaustive run, bounds the paths: every transition out
+	// of every model state reachable in fewer than Depth steps is replayed
+	// on the implementation along a shortest path to its source state.
+	Depth int
+	// Walks and Length, when Walks > 0, replace the exhaustive run by
+	// seeded random walks of Length steps.
+	Walks, Length int
+	Seed          uint64
+	Impl          ImplOptions
+	// Progress, if set, is called after every path.
+	Progress func(paths, steps int)
+}
+
+// ConformResult is the outcome of a conformance run.
+type ConformResult struct {
+	// Paths is the number of paths replayed and Steps the number of steps
+	// compared between model and implementation.
+	Paths, Steps int
+	// Divergence is the first diverging path, as a trace whose last step
+	// diverges, or nil.
+	Divergence *Trace
+	// Replay is that path's replay.
+	Replay *ImplReplay
+}
+
+// Conform replays model paths on the implementation step by step: with
+// Walks set, random walks; otherwise every transition of the model up to
+// Depth. It stops at the first divergence.
+func Conform(opts ConformOptions) (*ConformResult, error) {
+	if opts.Walks > 0 {
+		return conformWalks(opts)
+	}
+	return conformExhaustive(opts)
+}
+
+// conformExhaustive explores the model breadth-first (without symmetry:
+// the implementation is not symmetric by construction, and renamings are
+// exactly what it should also get right) and replays, for every explored
+// state below the depth, each enabled action after a shortest path to it.
+func conformExhaustive(opts ConformOptions) (*ConformResult, error) {
+	m, err := model.New(opts.Config)
+	if err != nil {
+		return nil, fmt.Errorf("conform: %w", err)
+	}
+	type node struct {
+		s    model.State
+		path []spec.Action
+	}
+	init := m.Init()
+	seen := map[string]bool{string(m.Encode(nil, &init)): true}
+	level := []node{{s: init}}
+	res := &ConformResult{}
+	for depth := 1; depth < opts.Depth && len(level) > 0; depth++ {
+		var next []node
+		for _, n := range level {
+			for _, a := range m.Actions(&n.s, nil) {
+				var out model.State
+				if !m.Next(&n.s, a, &out) {
+					continue
+				}
+				path := append(append([]spec.Action{}, n.path...), m.SpecAction(&n.s, a))
+				div, err := conformPath(opts, path, res)
+				if err != nil || div {
+					return res, err
+				}
+				if k := string(m.Encode(nil, &out)); !seen[k] {
+					seen[k] = true
+					next = append(next, node{s: out, path: path})
+				}
+			}
+		}
+		level = next
+	}
+	return res, nil
+}
+
+// conformPath replays one path and records a divergence.
+func conformPath(opts ConformOptions, path []spec.Action, res *ConformResult) (bool, error) {
+	t := New(opts.Config, Producer{Tool: "explore conform"})
+	for _, a := range path {
+		t.Steps = append(t.Steps, Step{Action: a})
+	}
+	r, err := ReplayImpl(t, opts.Impl)
+	if err != nil {
+		return false, fmt.Errorf("conform: %w", err)
+	}
+	res.Paths++
+	res.Steps += r.Steps
+	if opts.Progress != nil {
+		opts.Progress(res.Paths, res.Steps)
+	}
+	if r.ModelFailure != "" {
+		return false, fmt.Errorf("conform: internal error: %s", r.ModelFailure)
+	}
+	if r.Divergence != nil {
+		res.Divergence, res.Replay = divergenceTrace(t, r), r
+		return true, nil
+	}
+	return false, nil
+}
+
+// conformWalks runs seeded random walks on model and implementation in
+// lockstep; walk k uses the seed (Seed, k), so any walk can be rerun alone.
+func conformWalks(opts ConformOptions) (*ConformResult, error) {
+	res := &ConformResult{}
+	for k := range opts.Walks {
+		rng := rand.New(rand.NewPCG(opts.Seed, uint64(k)))
+		l, err := NewLockstep(opts.Config, opts.Impl)
+		if err != nil {
+			return nil, fmt.Errorf("conform: %w", err)
+		}
+		t := New(opts.Config, Producer{Tool: "explore conform", Seed: opts.Seed})
+		r := &ImplReplay{Frames: []Frame{l.Frame()}}
+		for range opts.Length {
+			enabled := l.Enabled()
+			if len(enabled) == 0 {
+				break
+			}
+			a := enabled[rng.IntN(len(enabled))]
+			f, err := l.Step(a)
+			if err != nil {
+				l.Close()
+				if errors.Is(err, ErrModelRefused) {
+					return nil, fmt.Errorf("conform: internal error: %w", err)
+				}
+				return nil, fmt.Errorf("conform: %w", err)
+			}
+			t.Steps = append(t.Steps, Step{Action: a})
+			f.Step = len(t.Steps)
+			r.Frames = append(r.Frames, f)
+			r.Steps++
+			res.Steps++
+			if f.DiffKind != "" {
+				r.Divergence = &Divergence{Step: f.Step, Kind: f.DiffKind, Diff: f.Diff}
+				break
+			}
+		}
+		l.Close()
+		res.Paths++
+		if opts.Progress != nil {
+			opts.Progress(res.Paths, res.Steps)
+		}
+		if r.Divergence != nil {
+			res.Divergence, res.Replay = divergenceTrace(t, r), r
+			return res, nil
+		}
+	}
+	return res, nil
+}
+
+// divergenceTrace records a diverging path as a trace: the steps up to
+// the divergence with the model's states, the divergence in the caption of
+// the last step.
+func divergenceTrace(t *Trace, r *ImplReplay) *Trace {
+	d := r.Divergence
+	t.Steps = t.Steps[:d.Step]
+	for i := range t.Steps {
+		if i+1 < len(r.Frames) {
+			s := r.Frames[i+1].Model
+			t.Steps[i].State = &s
+		}
+	}
+	if d.Step > 0 {
+		t.Steps[d.Step-1].Caption = fmt.Sprintf("the implementation diverges (%s): %v", d.Kind, d.Diff)
+	}
+	t.Title = fmt.Sprintf("model and implementation diverge at step %d (%s)", d.Step, d.Kind)
+	return t
+}

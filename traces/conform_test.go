@@ -1,0 +1,125 @@
+package traces
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"pgregory.net/rapid"
+
+	"github.com/raftcheck/raftcheck/model"
+)
+
+// TestConformSmallDepth: every transition of the default configuration up
+// to depth 7 replays on the implementation identically; so do random walks
+// with every kind of fault on five servers, on the real write-ahead log.
+func TestConformSmallDepth(t *testing.T) {
+	res, err := Conform(ConformOptions{Config: model.DefaultConfig(), Depth: 7, Impl: ImplOptions{Memory: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Divergence != nil {
+		t.Fatalf("diverged: %+v", res.Replay.Divergence)
+	}
+	if res.Paths < 10000 || res.Steps < 50000 {
+		t.Fatalf("only %d paths, %d steps", res.Paths, res.Steps)
+	}
+	cfg := model.Config{Servers: 5, MaxTerm: 4, MaxValues: 3, MaxMsgs: 8, MaxCopies: 2, MaxRestarts: 2, MaxPartitions: 2, MaxDrops: 2, MaxDups: 2}
+	res, err = Conform(ConformOptions{Config: cfg, Walks: 20, Length: 80, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Divergence != nil || res.Paths != 20 {
+		t.Fatalf("walks: %d paths, divergence %+v", res.Paths, res.Replay)
+	}
+}
+
+// TestConformCatchesFaults: with a fault switch on, conformance finds a
+// divergence, and its trace replays to the same divergence and shrinks.
+func TestConformCatchesFaults(t *testing.T) {
+	for _, bug := range []string{"vote-without-log-check", "figure8-commit"} {
+		faults, err := FaultsFor([]string{bug})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := model.Bugs[0].Bounds // figure 8's: enough terms and values for both
+		res, err := Conform(ConformOptions{Config: cfg, Walks: 3000, Length: 60, Seed: 1, Impl: ImplOptions{Faults: faults, Memory: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Divergence == nil {
+			t.Fatalf("%s: no divergence in %d walks", bug, res.Paths)
+		}
+		r, err := ReplayImpl(res.Divergence, ImplOptions{Faults: faults})
+		if err != nil || r.Divergence == nil || r.Divergence.Step != len(res.Divergence.Steps) {
+			t.Fatalf("%s: replaying the diverging trace: %+v, %v", bug, r, err)
+		}
+		small, stats, err := Shrink(res.Divergence, DivergesOnImpl(r.Divergence.Kind, faults))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stats.To > stats.From || len(small.Steps) != stats.To {
+			t.Fatalf("%s: shrink %+v", bug, stats)
+		}
+	}
+}
+
+// TestRapidDifferential drives the model and the implementation with the
+// same random actions (pgregory.net/rapid picks among the model's enabled
+// actions) and requires identical views and messages after every step. A
+// failure is shrunk by rapid and saved as a trace in testdata/failures.
+func TestRapidDifferential(t *testing.T) {
+	total := 0
+	defer func() {
+		// Guard against a vacuous run: the walks must actually move.
+		if total < 1000 {
+			t.Errorf("only %d steps compared", total)
+		}
+	}()
+	rapid.Check(t, func(rt *rapid.T) {
+		servers := rapid.SampledFrom([]int{3, 5}).Draw(rt, "servers")
+		cfg := model.Config{Servers: servers, MaxTerm: rapid.IntRange(1, 5).Draw(rt, "maxTerm"),
+			MaxValues: rapid.IntRange(0, 4).Draw(rt, "values"), MaxMsgs: rapid.IntRange(servers-1, 12).Draw(rt, "msgs"),
+			MaxCopies: 2, MaxRestarts: rapid.IntRange(0, 2).Draw(rt, "restarts"), MaxPartitions: rapid.IntRange(0, 2).Draw(rt, "partitions"),
+			MaxDrops: rapid.IntRange(0, 2).Draw(rt, "drops"), MaxDups: rapid.IntRange(0, 2).Draw(rt, "dups")}
+		l, err := NewLockstep(cfg, ImplOptions{Memory: true})
+		if err != nil {
+			rt.Fatal(err)
+		}
+		defer l.Close()
+		tr := New(cfg, Producer{Tool: "TestRapidDifferential"})
+		steps := rapid.IntRange(1, 80).Draw(rt, "steps")
+		for range steps {
+			enabled := l.Enabled()
+			if len(enabled) == 0 {
+				return
+			}
+			a := enabled[rapid.IntRange(0, len(enabled)-1).Draw(rt, "action")]
+			f, err := l.Step(a)
+			if err != nil {
+				rt.Fatal(err)
+			}
+			tr.Steps = append(tr.Steps, Step{Action: a})
+			total++
+			if f.DiffKind != "" {
+				path := saveFailure(rt, tr)
+				rt.Fatalf("diverged at step %d (%s): %v; trace saved to %s", len(tr.Steps), f.DiffKind, f.Diff, path)
+			}
+		}
+	})
+}
+
+// saveFailure writes a failing trace where a developer finds it.
+func saveFailure(rt *rapid.T, tr *Trace) string {
+	dir := filepath.Join("testdata", "failures")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		rt.Logf("saving the trace: %v", err)
+		return ""
+	}
+	path := filepath.Join(dir, fmt.Sprintf("differential-%d-steps.json", len(tr.Steps)))
+	if err := tr.WriteFile(path); err != nil {
+		rt.Logf("saving the trace: %v", err)
+	}
+	return path
+}
