@@ -10,8 +10,12 @@ import (
 
 // Interesting decides whether a candidate trace still shows what is being
 // shrunk (the same violation, the same divergence). Candidates carry only
-// actions and captions.
-type Interesting func(t *Trace) (bool, error)
+// actions and captions. It returns the trace that shows it, which may be
+// shorter than the candidate: a step the model cannot take any more (the
+// delivery of a message whose sending step was removed) is skipped rather
+// than failing the candidate, so one removal can take its consequences
+// along.
+type Interesting func(t *Trace) (*Trace, bool, error)
 
 // ShrinkStats counts the work of a shrink.
 type ShrinkStats struct {
@@ -36,31 +40,33 @@ func Shrink(t *Trace, still Interesting) (*Trace, ShrinkStats, error) {
 		c.Violation = nil
 		return &c
 	}
-	test := func(steps []Step) (bool, error) {
+	test := func(steps []Step) ([]Step, bool, error) {
 		stats.Candidates++
-		return still(with(steps))
+		kept, ok, err := still(with(steps))
+		if !ok || err != nil {
+			return nil, false, err
+		}
+		return kept.Steps, true, nil
 	}
-	ok, err := test(t.Steps)
+	steps, ok, err := test(t.Steps)
 	if err != nil {
 		return nil, stats, err
 	}
 	if !ok {
 		return nil, stats, fmt.Errorf("the trace does not show the finding to begin with")
 	}
-	steps := t.Steps
 	n := 2
 	for len(steps) >= 2 {
 		chunk := (len(steps) + n - 1) / n
 		reduced := false
 		for start := 0; start < len(steps); start += chunk {
 			end := min(start+chunk, len(steps))
-			cand := append(append([]Step{}, steps[:start]...), steps[end:]...)
-			ok, err := test(cand)
+			kept, ok, err := test(append(append([]Step{}, steps[:start]...), steps[end:]...))
 			if err != nil {
 				return nil, stats, err
 			}
 			if ok {
-				steps = cand
+				steps = kept
 				n = max(n-1, 2)
 				reduced = true
 				break
@@ -77,43 +83,56 @@ func Shrink(t *Trace, still Interesting) (*Trace, ShrinkStats, error) {
 	return with(steps), stats, nil
 }
 
-// ViolatesOnModel is the Interesting test for a model counterexample: the
-// candidate's steps are all enabled on the model of its configuration and
-// property breaks at one of them.
+// ViolatesOnModel is the Interesting test for a model counterexample:
+// replayed on the model of its configuration, skipping the steps that are
+// not enabled, the candidate breaks property; the steps after the first
+// violation are dropped.
 func ViolatesOnModel(property string) Interesting {
-	return func(t *Trace) (bool, error) {
-		v, err := firstViolation(t)
+	return func(t *Trace) (*Trace, bool, error) {
+		kept, v, err := lenientReplay(t)
 		if err != nil {
-			return false, err
+			return nil, false, err
 		}
-		return v != nil && v.Breaks(property), nil
+		return kept, v != nil && v.Breaks(property), nil
 	}
 }
 
-// firstViolation replays t's actions on the model and returns the first
-// property broken, or nil when none breaks or a step is not enabled.
-func firstViolation(t *Trace) (*Violation, error) {
+// lenientReplay replays t's actions on the model, skipping those that are
+// not enabled, and returns the trace of the steps taken up to the first
+// property broken, and that violation (nil if none breaks).
+func lenientReplay(t *Trace) (*Trace, *Violation, error) {
 	m, err := model.New(t.Config)
 	if err != nil {
-		return nil, fmt.Errorf("trace configuration: %w", err)
+		return nil, nil, fmt.Errorf("trace configuration: %w", err)
 	}
+	kept := *t
+	kept.Steps = nil
 	s := m.Init()
 	var before, after spec.State
 	m.View(&s, &after)
-	for i, st := range t.Steps {
+	for _, st := range t.Steps {
 		next, err := m.Step(s, st.Action)
 		if err != nil {
-			return nil, nil
+			// The message may have changed with an earlier removal (a
+			// different term or log): take the one in flight between the
+			// same servers, of the same type, if there is one.
+			if st.Action, err = similar(st.Action, &after); err != nil {
+				continue
+			}
+			if next, err = m.Step(s, st.Action); err != nil {
+				continue
+			}
 		}
 		s = next
+		kept.Steps = append(kept.Steps, st)
 		before = after.Clone()
 		m.View(&s, &after)
 		if v := firstBroken(&before, &st.Action, &after); v != nil {
-			v.Step = i + 1
-			return v, nil
+			v.Step = len(kept.Steps)
+			return &kept, v, nil
 		}
 	}
-	return nil, nil
+	return &kept, nil, nil
 }
 
 // Complete re-records a trace's model states and its violation by
@@ -154,11 +173,53 @@ func Complete(t *Trace) error {
 // replays on the model and diverges on the implementation (with the given
 // fault switches) with the same kind of divergence.
 func DivergesOnImpl(kind string, faults raft.Faults) Interesting {
-	return func(t *Trace) (bool, error) {
-		r, err := ReplayImpl(t, ImplOptions{Faults: faults})
+	return func(t *Trace) (*Trace, bool, error) {
+		kept, err := enabledSteps(t)
 		if err != nil {
-			return false, err
+			return nil, false, err
 		}
-		return r.ModelFailure == "" && r.Divergence != nil && r.Divergence.Kind == kind, nil
+		r, err := ReplayImpl(kept, ImplOptions{Faults: faults, Memory: true})
+		if err != nil {
+			return nil, false, err
+		}
+		if r.ModelFailure != "" || r.Divergence == nil || r.Divergence.Kind != kind {
+			return nil, false, nil
+		}
+		kept.Steps = kept.Steps[:r.Divergence.Step]
+		return kept, true, nil
 	}
+}
+
+// enabledSteps returns t without the steps the model cannot take.
+func enabledSteps(t *Trace) (*Trace, error) {
+	m, err := model.New(t.Config)
+	if err != nil {
+		return nil, fmt.Errorf("trace configuration: %w", err)
+	}
+	kept := *t
+	kept.Steps = nil
+	s := m.Init()
+	for _, st := range t.Steps {
+		if next, err := m.Step(s, st.Action); err == nil {
+			s = next
+			kept.Steps = append(kept.Steps, st)
+		}
+	}
+	return &kept, nil
+}
+
+// similar returns a with its message replaced by the first message in
+// flight in s of the same type between the same servers.
+func similar(a spec.Action, s *spec.State) (spec.Action, error) {
+	if a.Message == nil {
+		return a, fmt.Errorf("no message")
+	}
+	for _, f := range s.Network {
+		m := f.Message
+		if m.Type == a.Message.Type && m.From == a.Message.From && m.To == a.Message.To {
+			a.Message = &m
+			return a, nil
+		}
+	}
+	return a, fmt.Errorf("no similar message in flight")
 }

@@ -347,3 +347,22 @@ func TestNoCommitVisible(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultConfigHolds: the unmutated model satisfies every property at
+// the default configuration (what make explore checks), every goal is
+// reached, and the size is pinned.
+func TestDefaultConfigHolds(t *testing.T) {
+	stateSpace(t)
+	res := explore(t, model.DefaultConfig(), checker.Options{Workers: 2, Symmetry: true})
+	if res.Violation != nil || !res.Complete {
+		t.Fatalf("violation %v, complete %v", res.Violation, res.Complete)
+	}
+	if res.Distinct != 5935433 || res.Generated != 22462928 || res.Depth != 57 {
+		t.Errorf("%d distinct, %d generated, depth %d; pinned 5935433, 22462928, 57", res.Distinct, res.Generated, res.Depth)
+	}
+	for _, g := range res.Goals {
+		if !g.Reached {
+			t.Errorf("goal %s not reached", g.Name)
+		}
+	}
+}
