@@ -68,6 +68,15 @@ type worker[S, A any] struct {
 	key       []byte
 	cov       Coverage // DFS only; BFS counts per unit
 	generated int64    // not yet added to run.generated
+	// The successors of the state being expanded (BFS): the index in acts
+	// of each that fired, their keys (concatenated), fingerprints and
+	// whether the visited set holds them.
+	succ    []S
+	fired   []int32
+	keys    []byte
+	keyOffs []uint32
+	fps     []uint64
+	seen    []bool
 }
 
 func (r *run[S, A]) newWorker() *worker[S, A] {
@@ -313,40 +322,58 @@ expand:
 		}
 		parent := uint64(u.base) + uint64(i)
 		w.acts = r.m.Actions(&w.cur, w.acts[:0])
-		for _, a := range w.acts {
+		// First every successor and its fingerprint, then all the lookups
+		// in the visited set, then the checks: the lookups are independent
+		// loads from a large table, and issued together their cache misses
+		// overlap instead of being paid one after another.
+		w.succ = grow(w.succ, len(w.acts))
+		w.fired = w.fired[:0]
+		w.keys, w.keyOffs, w.fps = w.keys[:0], w.keyOffs[:0], w.fps[:0]
+		for k, a := range w.acts {
 			kind := r.m.ActionKind(a)
 			c.cov.Enabled[kind]++
-			if !r.m.Next(&w.cur, a, &w.next) {
+			if !r.m.Next(&w.cur, a, &w.succ[k]) {
 				continue
 			}
 			c.cov.Fired[kind]++
 			c.generated++
 			w.generated++
-			w.key = r.key(w.key[:0], &w.next)
-			fp := hashKey(w.key)
-			if k, err := checkTransitions(&w.props, &w.cur, a, &w.next); err != nil {
+			w.fired = append(w.fired, int32(k))
+			w.keyOffs = append(w.keyOffs, uint32(len(w.keys)))
+			w.keys = r.key(w.keys, &w.succ[k])
+			w.fps = append(w.fps, hashKey(w.keys[w.keyOffs[len(w.keyOffs)-1]:]))
+		}
+		w.keyOffs = append(w.keyOffs, uint32(len(w.keys)))
+		w.seen = grow(w.seen, len(w.fps))
+		for j, fp := range w.fps {
+			w.seen[j] = r.table.contains(fp)
+		}
+		for j, k := range w.fired {
+			a, next, fp := w.acts[k], &w.succ[k], w.fps[j]
+			kind := r.m.ActionKind(a)
+			if k, err := checkTransitions(&w.props, &w.cur, a, next); err != nil {
 				c.viol = &found{prop: w.props.Transitions[k].Name, kind: TransitionProperty, err: err, parent: parent, fp: fp, index: k}
 				break expand
 			}
 			for g := range goals {
-				if goals[g].Step == nil || goalSeen&(1<<(g&63)) != 0 || r.goalHit[g] != nil || !goals[g].Step(&w.cur, a, &w.next) {
+				if goals[g].Step == nil || goalSeen&(1<<(g&63)) != 0 || r.goalHit[g] != nil || !goals[g].Step(&w.cur, a, next) {
 					continue
 				}
 				goalSeen |= 1 << (g & 63)
 				c.goals = append(c.goals, goalHit{goal: g, hit: hit{parent: parent, fp: fp}})
 			}
-			if r.table.contains(fp) {
+			if w.seen[j] {
 				continue
 			}
-			if k, err := checkInvariants(&w.props, &w.next); err != nil {
+			if k, err := checkInvariants(&w.props, next); err != nil {
 				c.viol = &found{prop: w.props.Invariants[k].Name, kind: InvariantProperty, err: err, parent: parent, fp: fp, index: k}
 				break expand
 			}
-			if !r.within(&w.next) {
+			if !r.within(next) {
 				continue
 			}
 			for g := range goals {
-				if goals[g].Step != nil || goalSeen&(1<<(g&63)) != 0 || r.goalHit[g] != nil || !goals[g].Reached(&w.next) {
+				if goals[g].Step != nil || goalSeen&(1<<(g&63)) != 0 || r.goalHit[g] != nil || !goals[g].Reached(next) {
 					continue
 				}
 				goalSeen |= 1 << (g & 63)
@@ -361,7 +388,7 @@ expand:
 			c.parent = append(c.parent, uint32(i))
 			c.kind = append(c.kind, uint8(kind))
 			c.offs = append(c.offs, uint32(len(c.enc)))
-			c.enc = append(c.enc, w.key...)
+			c.enc = append(c.enc, w.keys[w.keyOffs[j]:w.keyOffs[j+1]]...)
 		}
 	}
 	c.offs = append(c.offs, uint32(len(c.enc)))

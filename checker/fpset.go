@@ -10,14 +10,14 @@ import (
 //
 // Within a shard the home slot of a fingerprint is a multiply-shift of its
 // remaining bits onto the table size (which need not be a power of two),
-// and collisions probe linearly. A shard grows by a quarter when it is 80%
-// full, so its load stays between 64% and 80%: 10 to 12.5 bytes per
+// and collisions probe linearly. A shard grows by half when it is 80%
+// full, so its load stays between 53% and 80%: 10 to 15 bytes per
 // fingerprint.
 const (
 	shardBits = 6
 	numShards = 1 << shardBits
 	maxLoad   = 0.80
-	growth    = 1.25
+	growth    = 1.5
 	minSlots  = 1024
 )
 
