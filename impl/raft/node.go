@@ -412,9 +412,11 @@ func (r *Node) sendAppend(j spec.ServerID) {
 func (r *Node) pipelined(j spec.ServerID) bool { return r.cfg.MaxInflight > 0 && !r.probing[j] }
 
 // appendFor builds an AppendEntries to j after index prev, carrying every
-// entry after it.
+// entry after it. A prev below the snapshot is raised to it (the entries
+// before it are gone; a follower that lacks them refuses, and then gets
+// the snapshot).
 func (r *Node) appendFor(j spec.ServerID, prev spec.Index) spec.Message {
-	prev = min(prev, r.lastIndex())
+	prev = max(min(prev, r.lastIndex()), r.snap.Index)
 	m := spec.Message{Type: spec.AppendEntries, To: j, PrevLogIndex: prev,
 		PrevLogTerm: r.termAt(prev), LeaderCommit: r.commit}
 	if prev < r.lastIndex() {

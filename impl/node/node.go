@@ -1,0 +1,437 @@
+// Package node is the runtime of the production Raft implementation: it
+// drives one impl/raft core with a real clock, persists its output in an
+// impl/wal write-ahead log, exchanges messages over impl/transport, applies
+// committed entries to a StateMachine, and takes snapshots to keep the log
+// short. README.md describes the design and its guarantees.
+//
+// A Node runs one goroutine that owns the core; everything else talks to
+// it over channels, so the core stays single-threaded as it requires.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/raftcheck/raftcheck/impl/raft"
+	"github.com/raftcheck/raftcheck/impl/transport"
+	"github.com/raftcheck/raftcheck/impl/wal"
+	"github.com/raftcheck/raftcheck/spec"
+)
+
+// StateMachine is what a Node replicates. Its methods are called from the
+// node's goroutine only, one at a time. Entries with the value NoOp are the
+// node's own and change nothing.
+type StateMachine interface {
+	// Apply applies the committed entry at index; entries come in index
+	// order, each exactly once per process lifetime after the last Restore
+	// (a restarted process replays from its snapshot on).
+	Apply(index spec.Index, e spec.Entry)
+	// Snapshot encodes the state after the last applied entry.
+	Snapshot() ([]byte, error)
+	// Restore replaces the whole state by a snapshot's, taken after
+	// applying index. A bad snapshot returns an error (the node stops).
+	Restore(index spec.Index, data []byte) error
+}
+
+// Config configures a Node. ID, Servers, Listen (or Peers[ID]), Dir and
+// StateMachine are required; zero knobs take the defaults given.
+type Config struct {
+	ID      spec.ServerID
+	Servers int // cluster size N; the servers are 1..N
+	// Listen is the Raft address to listen on; empty means Peers[ID].
+	// "127.0.0.1:0" picks a free port (see Addr and SetPeer).
+	Listen string
+	// Peers maps server ids to Raft addresses; more can be set later with
+	// SetPeer. The own entry, if any, is used only as the default Listen.
+	Peers map[spec.ServerID]string
+	// Dir holds the write-ahead log.
+	Dir          string
+	StateMachine StateMachine
+
+	TickInterval  time.Duration // one core tick (default 10ms)
+	ElectionTick  int           // election timeout in [ElectionTick, 2*ElectionTick) ticks (default 10)
+	HeartbeatTick int           // leader heartbeat every HeartbeatTick ticks (default 2)
+	MaxBatch      int           // proposals appended together (default 256)
+	MaxInflight   int           // unacknowledged AppendEntries per follower (default 64)
+
+	// SnapshotEntries: once this many entries were applied since the last
+	// snapshot, the node snapshots the state machine and compacts its log
+	// (default 10000; negative: never).
+	SnapshotEntries int
+	// SnapshotRetry is how long a leader waits before sending a snapshot
+	// again to a follower still behind it (default 1s).
+	SnapshotRetry time.Duration
+	// SnapshotChunk is the size of one InstallSnapshot chunk (default 1 MiB).
+	SnapshotChunk int
+
+	// Logf receives notable events. Nil means log.Printf.
+	Logf func(format string, args ...any)
+	// Rand is the source of election timeouts (uniform in [0, n)). Nil
+	// means math/rand/v2, so that servers started together do not time out
+	// together.
+	Rand func(n int) int
+}
+
+func (c *Config) defaults() error {
+	if c.Listen == "" {
+		c.Listen = c.Peers[c.ID]
+	}
+	switch {
+	case c.Listen == "":
+		return errors.New("listen: no address for this server (set Listen or Peers[ID])")
+	case c.Dir == "":
+		return errors.New("dir: a data directory is required")
+	case c.StateMachine == nil:
+		return errors.New("state machine: required")
+	}
+	setDefault(&c.TickInterval, 10*time.Millisecond)
+	setDefault(&c.ElectionTick, 10)
+	setDefault(&c.HeartbeatTick, 2)
+	setDefault(&c.MaxBatch, 256)
+	setDefault(&c.MaxInflight, 64)
+	setDefault(&c.SnapshotEntries, 10000)
+	setDefault(&c.SnapshotRetry, time.Second)
+	setDefault(&c.SnapshotChunk, 1<<20)
+	if c.Logf == nil {
+		c.Logf = log.Printf
+	}
+	if c.Rand == nil {
+		c.Rand = rand.IntN
+	}
+	return nil
+}
+
+func setDefault[T comparable](v *T, d T) {
+	var zero T
+	if *v == zero {
+		*v = d
+	}
+}
+
+// Status is a Node's state as of its last loop iteration.
+type Status struct {
+	raft.Status
+	// SnapshotIndex is the index of the last state machine snapshot (0 if
+	// none); the core's Status.Snapshot is where its log starts.
+	SnapshotIndex spec.Index
+}
+
+// ErrStopped is returned by calls on a stopped Node.
+var ErrStopped = errors.New("node stopped")
+
+type proposal struct {
+	v    spec.Value
+	errc chan error
+}
+
+// Node is a running Raft server. Its methods are safe for concurrent use.
+type Node struct {
+	cfg  Config
+	core *raft.Node // owned by the run goroutine
+	st   *storage
+	tr   *transport.Transport
+
+	recvc  chan spec.Message
+	propc  chan proposal
+	snapc  chan transport.InstallSnapshot
+	stop   chan struct{}
+	done   chan struct{}
+	status atomic.Pointer[Status]
+
+	stopOnce sync.Once
+	err      error // why run ended, set before done is closed
+	senders  sync.WaitGroup
+
+	// Run goroutine only.
+	snap     *wal.Snapshot               // latest state machine snapshot
+	sending  map[spec.ServerID]time.Time // snapshot transfers started
+	incoming *incomingSnapshot
+	stepErrs int
+	noopTerm spec.Term // the last term in which this node appended NoOp
+}
+
+// NoOp is the entry a node appends when it becomes leader. The state
+// machine gets it in Apply like any entry and must ignore it; no client
+// value may equal it.
+const NoOp spec.Value = "\x00"
+
+// Start opens the WAL in cfg.Dir, restores the state machine from its
+// snapshot, builds the core from the persistent state, starts the
+// transport and the node's goroutine.
+func Start(cfg Config) (*Node, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, fmt.Errorf("node: config: %w", err)
+	}
+	st, p, snap, err := openStorage(cfg.Dir, cfg.Logf)
+	if err != nil {
+		return nil, fmt.Errorf("node %v: %w", cfg.ID, err)
+	}
+	fail := func(err error) (*Node, error) {
+		st.close()
+		return nil, fmt.Errorf("node %v: %w", cfg.ID, err)
+	}
+	if snap != nil {
+		if err := cfg.StateMachine.Restore(snap.Index, snap.Data); err != nil {
+			return fail(fmt.Errorf("restore snapshot at %d: %w", snap.Index, err))
+		}
+	}
+	core, err := raft.New(raft.Config{
+		ID: cfg.ID, Servers: cfg.Servers, Restore: p,
+		ElectionTick: cfg.ElectionTick, HeartbeatTick: cfg.HeartbeatTick, Rand: cfg.Rand,
+		MaxBatch: cfg.MaxBatch, ReplicateOnPropose: true, MaxInflight: cfg.MaxInflight, FastBacktrack: true,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	n := &Node{
+		cfg: cfg, core: core, st: st, snap: snap,
+		recvc:   make(chan spec.Message, 4096),
+		propc:   make(chan proposal, 1024),
+		snapc:   make(chan transport.InstallSnapshot, 16),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+		sending: map[spec.ServerID]time.Time{},
+	}
+	peers := map[spec.ServerID]string{}
+	for id, addr := range cfg.Peers {
+		if id != cfg.ID && addr != "" {
+			peers[id] = addr
+		}
+	}
+	n.tr, err = transport.New(transport.Config{ID: cfg.ID, Listen: cfg.Listen, Peers: peers, Handler: n.receive, Logf: cfg.Logf})
+	if err != nil {
+		return fail(err)
+	}
+	n.publish()
+	cfg.Logf("raft node %v: started on %v: term %d, log %d..%d, snapshot at %d", cfg.ID, n.tr.Addr(), p.Term,
+		p.Snapshot.Index+1, p.Snapshot.Index+spec.Index(len(p.Log)), p.Snapshot.Index)
+	go n.run()
+	return n, nil
+}
+
+// Addr is the address the node's transport listens on.
+func (n *Node) Addr() net.Addr { return n.tr.Addr() }
+
+// SetPeer sets the Raft address of server id.
+func (n *Node) SetPeer(id spec.ServerID, addr string) error { return n.tr.SetPeer(id, addr) }
+
+// Block cuts the link with peer in both directions (tests: partitions).
+func (n *Node) Block(peer spec.ServerID) { n.tr.Block(peer) }
+
+// Unblock restores the link with peer.
+func (n *Node) Unblock(peer spec.ServerID) { n.tr.Unblock(peer) }
+
+// ID is the node's server id.
+func (n *Node) ID() spec.ServerID { return n.cfg.ID }
+
+// Status returns the node's state as of its last loop iteration.
+func (n *Node) Status() Status { return *n.status.Load() }
+
+// Done is closed when the node has stopped, by Stop or by a fatal error
+// (Err says which).
+func (n *Node) Done() <-chan struct{} { return n.done }
+
+// Err is the fatal error that stopped the node, nil after a clean Stop or
+// while it runs.
+func (n *Node) Err() error {
+	select {
+	case <-n.done:
+		return n.err
+	default:
+		return nil
+	}
+}
+
+// Propose hands v to the core. It returns once the core has accepted it
+// as leader (it is then in the log at the latest by the next Ready, which
+// persists and replicates it) or refused it: a *raft.NotLeaderError
+// (errors.Is(err, raft.ErrNotLeader)) names the known leader. Whether and
+// when v commits, the state machine sees in Apply.
+func (n *Node) Propose(ctx context.Context, v spec.Value) error {
+	p := proposal{v: v, errc: make(chan error, 1)}
+	select {
+	case n.propc <- p:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-n.done:
+		return ErrStopped
+	}
+	select {
+	case err := <-p.errc:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-n.done:
+		return ErrStopped
+	}
+}
+
+// Stop stops the node and waits for all of its goroutines: the loop, the
+// transport and any snapshot transfer. What was acknowledged is on disk;
+// proposals not yet persisted are lost, as in a crash. It returns the
+// fatal error that stopped the node earlier, if any.
+func (n *Node) Stop() error {
+	n.stopOnce.Do(func() { close(n.stop) })
+	<-n.done
+	return n.err
+}
+
+// receive is the transport's handler; it runs on the transport's
+// goroutines and only queues frames for the loop.
+func (n *Node) receive(f transport.Frame) {
+	switch f.Kind {
+	case transport.KindMessage:
+		select {
+		case n.recvc <- f.Message:
+		case <-n.stop:
+		}
+	case transport.KindInstallSnapshot:
+		s := f.Snapshot
+		s.Data = append([]byte(nil), s.Data...) // the transport reuses its buffer
+		select {
+		case n.snapc <- s:
+		case <-n.stop:
+		}
+	}
+}
+
+func (n *Node) run() {
+	err := n.loop()
+	if err != nil {
+		n.cfg.Logf("raft node %v: stopping: %v", n.cfg.ID, err)
+	}
+	n.stopOnce.Do(func() { close(n.stop) })
+	// Transport first: its handlers may be waiting for the loop.
+	if cerr := n.tr.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("close transport: %w", cerr)
+	}
+	n.senders.Wait()
+	if cerr := n.st.close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	n.err = err
+	close(n.done)
+}
+
+// maxDrain bounds how many queued inputs one iteration takes before
+// handling the Ready: everything that arrived during the last fsync goes
+// into one batch (group commit) without starving the clock.
+const maxDrain = 4096
+
+func (n *Node) loop() error {
+	ticker := time.NewTicker(n.cfg.TickInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-n.stop:
+			return nil
+		case <-ticker.C:
+			n.core.Tick()
+		case m := <-n.recvc:
+			n.step(m)
+		case p := <-n.propc:
+			p.errc <- n.core.Propose(p.v)
+		case s := <-n.snapc:
+			if err := n.receiveSnapshot(s); err != nil {
+				return err
+			}
+		}
+	drain:
+		for range maxDrain {
+			select {
+			case m := <-n.recvc:
+				n.step(m)
+			case p := <-n.propc:
+				p.errc <- n.core.Propose(p.v)
+			default:
+				break drain
+			}
+		}
+		if err := n.handleReady(); err != nil {
+			return err
+		}
+	}
+}
+
+func (n *Node) step(m spec.Message) {
+	if err := n.core.Step(m); err != nil {
+		// A malformed or misdirected message: drop it. Log only the first
+		// few, so a misbehaving peer cannot flood the log.
+		if n.stepErrs++; n.stepErrs <= 10 {
+			n.cfg.Logf("raft node %v: dropped message: %v", n.cfg.ID, err)
+		}
+	}
+}
+
+// handleReady handles the core's output as the Ready contract says, with
+// one refinement (Raft §10.2.1): a leader's AppendEntries go out before
+// its own log write, so the leader's fsync runs in parallel with the
+// followers'. This is safe because an AppendEntries promises nothing
+// about the sender's disk, and the leader counts its own copy towards a
+// majority only when it steps an acknowledgement, which this goroutine
+// does only after the write below has returned. Votes and
+// acknowledgements still wait for the write.
+func (n *Node) handleReady() error {
+	if st := n.core.Status(); st.Role == spec.Leader && st.Term != n.noopTerm {
+		// A new leader commits nothing from earlier terms until it has
+		// committed an entry of its own term (§5.4.2), so it appends one
+		// at once (§8) rather than wait for a client.
+		n.noopTerm = st.Term
+		if err := n.core.Propose(NoOp); err != nil {
+			return fmt.Errorf("propose no-op: %w", err)
+		}
+	}
+	if !n.core.HasReady() {
+		return nil
+	}
+	rd := n.core.Ready()
+	var after []spec.Message
+	for _, m := range rd.Messages {
+		if m.Type == spec.AppendEntries {
+			n.send(m)
+		} else {
+			after = append(after, m)
+		}
+	}
+	if err := n.st.save(rd.Update); err != nil {
+		return err // the WAL refuses further writes: stop, as after a crash
+	}
+	for _, m := range after {
+		n.send(m)
+	}
+	for _, j := range rd.Snapshots {
+		n.sendSnapshot(j)
+	}
+	for k, e := range rd.CommittedEntries {
+		n.cfg.StateMachine.Apply(rd.CommitFrom+spec.Index(k), e)
+	}
+	if err := n.core.Advance(rd); err != nil {
+		return fmt.Errorf("advance: %w", err)
+	}
+	if err := n.maybeSnapshot(); err != nil {
+		return err
+	}
+	n.publish()
+	return nil
+}
+
+func (n *Node) send(m spec.Message) {
+	if err := n.tr.Send(m); err != nil && !errors.Is(err, transport.ErrClosed) {
+		n.cfg.Logf("raft node %v: send %v: %v", n.cfg.ID, m.Type, err)
+	}
+}
+
+func (n *Node) publish() {
+	s := Status{Status: n.core.Status()}
+	if n.snap != nil {
+		s.SnapshotIndex = n.snap.Index
+	}
+	n.status.Store(&s)
+}

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Start a three-server raftkv cluster on loopback in the background, or stop it.
+#
+#   scripts/cluster.sh          build cmd/raftkv, start servers 1-3, wait for a leader
+#   scripts/cluster.sh stop     stop the servers started here (SIGTERM, then SIGKILL)
+#   scripts/cluster.sh status   print each server's /status
+#
+# Raft on 127.0.0.1:7001-7003, HTTP on 127.0.0.1:8001-8003, data, logs and pid
+# files under ./.cluster/ (kept across restarts: the cluster comes back with its
+# data; delete .cluster/ for a fresh one).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+DIR=.cluster
+N=3
+PEERS=1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003
+HTTP_PEERS=1=127.0.0.1:8001,2=127.0.0.1:8002,3=127.0.0.1:8003
+
+running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+stop() {
+	local any=0
+	for i in $(seq 1 $N); do
+		local pidf=$DIR/$i.pid
+		if running "$pidf"; then
+			any=1
+			kill -TERM "$(cat "$pidf")"
+			for _ in $(seq 1 50); do running "$pidf" || break; sleep 0.1; done
+			if running "$pidf"; then kill -KILL "$(cat "$pidf")"; fi
+			echo "stopped server $i (pid $(cat "$pidf"))"
+		fi
+		rm -f "$pidf"
+	done
+	[ $any = 1 ] || echo "no cluster running"
+}
+
+status() {
+	for i in $(seq 1 $N); do
+		printf 'server %d: ' "$i"
+		curl -s --max-time 2 "http://127.0.0.1:800$i/status" || printf 'not answering\n'
+	done
+}
+
+case "${1:-start}" in
+stop) stop; exit 0 ;;
+status) status; exit 0 ;;
+start) ;;
+*) echo "usage: $0 [start|stop|status]" >&2; exit 2 ;;
+esac
+
+for i in $(seq 1 $N); do
+	if running "$DIR/$i.pid"; then
+		echo "server $i is already running (pid $(cat "$DIR/$i.pid")); run $0 stop first" >&2
+		exit 1
+	fi
+done
+
+mkdir -p "$DIR"
+echo "*" >"$DIR/.gitignore" # nothing in here belongs in git
+echo "building raftkv..."
+${GO:-go} build -o "$DIR/raftkv" ./cmd/raftkv
+
+for i in $(seq 1 $N); do
+	"$DIR/raftkv" --id "$i" --peers "$PEERS" --http "127.0.0.1:800$i" --http-peers "$HTTP_PEERS" \
+		--data "$DIR/data$i" >>"$DIR/$i.log" 2>&1 &
+	echo $! >"$DIR/$i.pid"
+done
+
+leader=""
+for _ in $(seq 1 100); do
+	for i in $(seq 1 $N); do
+		if ! running "$DIR/$i.pid"; then
+			echo "server $i exited; its log ($DIR/$i.log) ends with:" >&2
+			tail -5 "$DIR/$i.log" >&2
+			stop >/dev/null
+			exit 1
+		fi
+		if curl -s --max-time 1 "http://127.0.0.1:800$i/status" 2>/dev/null | grep -q '"role":"leader"'; then
+			leader=$i
+		fi
+	done
+	[ -n "$leader" ] && break
+	sleep 0.1
+done
+if [ -z "$leader" ]; then
+	echo "no leader after 10s; logs in $DIR/*.log" >&2
+	stop >/dev/null
+	exit 1
+fi
+
+cat <<EOF
+raftkv cluster running: server $leader leads.
+  servers  1 2 3: HTTP 127.0.0.1:8001-8003, Raft 127.0.0.1:7001-7003
+  data, logs and pids in $DIR/
+
+try (-L follows the redirect from a follower to the leader):
+  curl -L -X PUT --data-binary 'hello' http://127.0.0.1:8001/kv/greeting
+  curl -L http://127.0.0.1:8002/kv/greeting
+  curl -L -X DELETE http://127.0.0.1:8003/kv/greeting
+  curl http://127.0.0.1:8001/status
+
+stop it with:  scripts/cluster.sh stop   (or: make cluster-stop)
+EOF
