@@ -9,7 +9,7 @@ const (
 	bugVoteWithoutLogCheck
 	bugForgetVoteOnRestart
 	bugTruncateOnStaleAppend
-	bugCommitOnFailedAppend
+	bugCommitFromLeaderCommit
 	bugAcceptStaleTerm
 	bugStayLeaderOnHigherTerm
 	bugCountStaleVotes
@@ -68,10 +68,10 @@ var Bugs = []Bug{
 		Seen:     "the Students' Guide to Raft (\"the follower MUST NOT truncate its log\" on a stale AppendEntries); frequent in course implementations",
 		Breaks:   "commit-quorum",
 		Bounds:   Config{Servers: 3, MaxTerm: 2, MaxValues: 1, MaxMsgs: 3, MaxCopies: 1}, MaxLength: 13},
-	{Name: "commit-on-failed-append", id: bugCommitOnFailedAppend,
-		Rule:     "Figure 2 AppendEntries: reply false if the log has no entry at prevLogIndex of term prevLogTerm; only then (rule 5) raise commitIndex to min(leaderCommit, index of last new entry)",
-		Mutation: "the follower raises commitIndex to min(leaderCommit, its log length) before the consistency check, also on a request it refuses",
-		Seen:     "handlers that treat leaderCommit as a heartbeat side effect; the Students' Guide to Raft insists a heartbeat go through the same prevLogIndex/prevLogTerm check",
+	{Name: "commit-from-leadercommit", id: bugCommitFromLeaderCommit,
+		Rule:     "Figure 2 AppendEntries: reply false if the log has no entry at prevLogIndex of term prevLogTerm; only then (rule 5) set commitIndex = min(leaderCommit, index of last new entry)",
+		Mutation: "the follower takes leaderCommit, capped only by its own log length, as soon as the request arrives: before the consistency check, so also on a request it refuses",
+		Seen:     "handlers that treat leaderCommit as a heartbeat side effect; the Students' Guide to Raft insists on the min with the last new entry and on the prevLogIndex/prevLogTerm check first. (In this model a heartbeat carries the leader's whole suffix, so after a successful check the min never matters; the mutation bites through the refused request.)",
 		Breaks:   "state-machine-safety",
 		Bounds:   Config{Servers: 3, MaxTerm: 3, MaxValues: 2, MaxMsgs: 3, MaxCopies: 1, MaxDrops: 2}, MaxLength: 25},
 	{Name: "accept-stale-term", id: bugAcceptStaleTerm,

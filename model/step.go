@@ -245,7 +245,7 @@ func (m *Model) handleAppendEntries(s *State, sv *server, p *msg) {
 		stepDown(sv, sv.term)
 	}
 	prev := p[mA]
-	if m.bug == bugCommitOnFailedAppend {
+	if m.bug == bugCommitFromLeaderCommit {
 		// The mutation: leaderCommit is applied before the consistency
 		// check, so also when the request is refused.
 		sv.commit = max(sv.commit, min(p[mC], sv.n))
