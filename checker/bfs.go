@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,10 @@ type candidates struct {
 	// the workers did after.
 	generated int64
 	cov       Coverage
+	// out and recs are the unit's new states and parent records, laid out
+	// by the collect phase; nNew counts them.
+	out, recs []byte
+	nNew      int
 }
 
 // reset empties c for reuse, keeping its arrays.
@@ -77,6 +82,9 @@ type worker[S, A any] struct {
 	keyOffs []uint32
 	fps     []uint64
 	seen    []bool
+	// local holds the fingerprints of the unit's candidates, so several
+	// workers drop duplicates within a unit before the insert phase.
+	local localSet
 }
 
 func (r *run[S, A]) newWorker() *worker[S, A] {
@@ -315,6 +323,7 @@ func (r *run[S, A]) expandPhase(level *frontier, base int64) ([]*candidates, boo
 func (r *run[S, A]) expandUnit(w *worker[S, A], u unit, c *candidates) error {
 	goals := w.props.Goals
 	var goalSeen uint64 // goals already hit in this unit (first 64)
+	w.local.reset()
 expand:
 	for i, item := range u.items {
 		if err := r.m.Decode(item, &w.cur); err != nil {
@@ -362,7 +371,9 @@ expand:
 				goalSeen |= 1 << (g & 63)
 				c.goals = append(c.goals, goalHit{goal: g, hit: hit{parent: parent, fp: fp}})
 			}
-			if w.seen[j] {
+			if w.seen[j] || (r.workers > 1 && !w.local.add(fp)) {
+				// Seen in an earlier level, or earlier in this unit: the
+				// insert phase would not mark it new either.
 				continue
 			}
 			if k, err := checkInvariants(&w.props, next); err != nil {
@@ -440,21 +451,40 @@ func (r *run[S, A]) insertPhase(outs []*candidates) {
 	wg.Wait()
 }
 
-// collectPhase is phase 3. With next nil it only counts.
+// collectPhase is phase 3. With next nil it only counts. Each unit's new
+// states and parent records are first laid out in buffers of their own,
+// by all workers, then appended in unit order in bulk: the result is the
+// same whatever the number of workers.
 func (r *run[S, A]) collectPhase(outs []*candidates, next *frontier) error {
+	if next != nil {
+		var nextUnit atomic.Int64
+		var wg sync.WaitGroup
+		for range r.workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					u := int(nextUnit.Add(1) - 1)
+					if u >= len(outs) {
+						return
+					}
+					outs[u].layOut()
+				}
+			}()
+		}
+		wg.Wait()
+	}
 	for _, c := range outs {
 		for k := range c.fps {
-			if !c.isNew[k] {
-				continue
+			if c.isNew[k] {
+				r.res.Coverage.New[c.kind[k]]++
 			}
-			r.res.Coverage.New[c.kind[k]]++
-			if next == nil {
-				continue
-			}
-			if err := r.parents.add(c.fps[k], uint64(c.unitBase)+uint64(c.parent[k])); err != nil {
+		}
+		if next != nil {
+			if err := r.parents.addRaw(c.recs, c.nNew); err != nil {
 				return err
 			}
-			if err := next.add(c.enc[c.offs[k]:c.offs[k+1]]); err != nil {
+			if err := next.addChunk(c.out, c.nNew); err != nil {
 				return err
 			}
 		}
@@ -466,4 +496,58 @@ func (r *run[S, A]) collectPhase(outs []*candidates, next *frontier) error {
 		}
 	}
 	return nil
+}
+
+// layOut writes the unit's new states as frontier items (length-prefixed
+// encodings) into out and their parent records into recs.
+func (c *candidates) layOut() {
+	c.out, c.recs, c.nNew = c.out[:0], c.recs[:0], 0
+	for k := range c.fps {
+		if !c.isNew[k] {
+			continue
+		}
+		enc := c.enc[c.offs[k]:c.offs[k+1]]
+		c.out = binary.AppendUvarint(c.out, uint64(len(enc)))
+		c.out = append(c.out, enc...)
+		c.recs = binary.LittleEndian.AppendUint64(c.recs, c.fps[k])
+		c.recs = binary.LittleEndian.AppendUint64(c.recs, uint64(c.unitBase)+uint64(c.parent[k]))
+		c.nNew++
+	}
+}
+
+// localSet is a small set of fingerprints, emptied in constant time. When
+// it is nearly full it accepts everything (add reports true), which only
+// forgoes the saving.
+type localSet struct {
+	fps  []uint64
+	gen  []uint32
+	cur  uint32
+	size int
+}
+
+const localSlots = 1 << 14
+
+func (l *localSet) reset() {
+	if l.fps == nil {
+		l.fps, l.gen = make([]uint64, localSlots), make([]uint32, localSlots)
+	}
+	l.cur++
+	l.size = 0
+}
+
+// add inserts fp and reports whether it was not there.
+func (l *localSet) add(fp uint64) bool {
+	if l.size >= localSlots*3/4 {
+		return true
+	}
+	for i := int(fp % localSlots); ; i = (i + 1) % localSlots {
+		if l.gen[i] != l.cur {
+			l.fps[i], l.gen[i] = fp, l.cur
+			l.size++
+			return true
+		}
+		if l.fps[i] == fp {
+			return false
+		}
+	}
 }

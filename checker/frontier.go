@@ -62,6 +62,32 @@ func (f *frontier) add(enc []byte) error {
 	return nil
 }
 
+// addChunk appends n states already laid out as items (each a uvarint
+// length and an encoding) in one copy, keeping them in one block.
+func (f *frontier) addChunk(items []byte, n int) error {
+	if n == 0 {
+		return nil
+	}
+	var cur *block
+	if len(f.blocks) > 0 {
+		cur = f.blocks[len(f.blocks)-1]
+	}
+	if cur == nil || cur.data == nil || len(cur.data)+len(items) > cap(cur.data) {
+		if cur != nil && cur.data != nil {
+			if err := f.maybeSpill(); err != nil {
+				return err
+			}
+		}
+		cur = &block{data: make([]byte, 0, max(blockSize, len(items)))}
+		f.blocks = append(f.blocks, cur)
+		f.mem += int64(cap(cur.data))
+	}
+	cur.data = append(cur.data, items...)
+	cur.n += n
+	f.count += int64(n)
+	return nil
+}
+
 // maybeSpill writes finished in-memory blocks to disk while the frontier
 // holds more than its budget.
 func (f *frontier) maybeSpill() error {
@@ -168,6 +194,13 @@ func newRecords(dir string) (*records, error) {
 	}
 	os.Remove(f.Name())
 	return &records{f: f, w: bufio.NewWriterSize(f, 1<<20)}, nil
+}
+
+// addRaw appends n records already laid out (16 bytes each).
+func (r *records) addRaw(b []byte, n int) error {
+	_, err := r.w.Write(b)
+	r.n += int64(n)
+	return err
 }
 
 func (r *records) add(fp, parent uint64) error {
