@@ -4,6 +4,8 @@
 #   scripts/cluster.sh          build cmd/raftkv, start servers 1-3, wait for a leader
 #   scripts/cluster.sh stop     stop the servers started here (SIGTERM, then SIGKILL)
 #   scripts/cluster.sh status   print each server's /status
+#   scripts/cluster.sh kill N   SIGKILL server N (a crash: no shutdown, nothing flushed)
+#   scripts/cluster.sh start N  start server N again (it recovers from its data)
 #
 # Raft on 127.0.0.1:7001-7003, HTTP on 127.0.0.1:8001-8003, data, logs and pid
 # files under ./.cluster/ (kept across restarts: the cluster comes back with its
@@ -41,11 +43,45 @@ status() {
 	done
 }
 
+launch() {
+	"$DIR/raftkv" --id "$1" --peers "$PEERS" --http "127.0.0.1:800$1" --http-peers "$HTTP_PEERS" \
+		--data "$DIR/data$1" >>"$DIR/$1.log" 2>&1 &
+	echo $! >"$DIR/$1.pid"
+}
+
+valid() {
+	case "${1:-}" in
+	[1-3]) ;;
+	*) echo "server number must be 1, 2 or 3, got '${1:-}'" >&2; exit 2 ;;
+	esac
+}
+
 case "${1:-start}" in
 stop) stop; exit 0 ;;
 status) status; exit 0 ;;
-start) ;;
-*) echo "usage: $0 [start|stop|status]" >&2; exit 2 ;;
+kill)
+	valid "${2:-}"
+	if ! running "$DIR/$2.pid"; then echo "server $2 is not running" >&2; exit 1; fi
+	kill -KILL "$(cat "$DIR/$2.pid")"
+	rm -f "$DIR/$2.pid"
+	echo "killed server $2 (SIGKILL)"
+	exit 0
+	;;
+start)
+	if [ -n "${2:-}" ]; then
+		valid "$2"
+		if running "$DIR/$2.pid"; then echo "server $2 is already running" >&2; exit 1; fi
+		[ -x "$DIR/raftkv" ] || { echo "no cluster built here; run $0 first" >&2; exit 1; }
+		launch "$2"
+		for _ in $(seq 1 50); do
+			curl -s --max-time 1 "http://127.0.0.1:800$2/status" >/dev/null 2>&1 && break
+			sleep 0.1
+		done
+		echo "started server $2 (pid $(cat "$DIR/$2.pid"))"
+		exit 0
+	fi
+	;;
+*) echo "usage: $0 [start [N]|stop|status|kill N]" >&2; exit 2 ;;
 esac
 
 for i in $(seq 1 $N); do
@@ -61,9 +97,7 @@ echo "building raftkv..."
 ${GO:-go} build -o "$DIR/raftkv" ./cmd/raftkv
 
 for i in $(seq 1 $N); do
-	"$DIR/raftkv" --id "$i" --peers "$PEERS" --http "127.0.0.1:800$i" --http-peers "$HTTP_PEERS" \
-		--data "$DIR/data$i" >>"$DIR/$i.log" 2>&1 &
-	echo $! >"$DIR/$i.pid"
+	launch "$i"
 done
 
 leader=""
@@ -99,5 +133,6 @@ try (-L follows the redirect from a follower to the leader):
   curl -L -X DELETE http://127.0.0.1:8003/kv/greeting
   curl http://127.0.0.1:8001/status
 
-stop it with:  scripts/cluster.sh stop   (or: make cluster-stop)
+crash one:     scripts/cluster.sh kill 1      and bring it back: scripts/cluster.sh start 1
+stop it with:  scripts/cluster.sh stop        (or: make cluster-stop)
 EOF
