@@ -128,6 +128,7 @@ type Error struct {
 	Err   error
 }
 
+// Error renders the problem on one line: "FILE: step N: FIELD: problem".
 func (e *Error) Error() string {
 	var b strings.Builder
 	if e.File != "" {
@@ -145,6 +146,7 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the underlying problem.
 func (e *Error) Unwrap() error { return e.Err }
 
 // ReadFile reads and validates a trace file.
