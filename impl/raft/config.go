@@ -46,7 +46,9 @@ type Config struct {
 	// an AppendEntries, the leader sends new entries optimistically, with up
 	// to MaxInflight unacknowledged AppendEntries carrying entries per
 	// follower (flow control), and sends the rest as soon as an
-	// acknowledgement arrives.
+	// acknowledgement arrives. With the window full, a heartbeat is an
+	// empty AppendEntries after the last entry sent, which a follower that
+	// lost some of them refuses, falling back to probing.
 	MaxInflight int
 	// FastBacktrack makes a follower's failure hint skip every entry whose
 	// term is above prevLogTerm (they cannot match the leader's log), so a

@@ -88,7 +88,7 @@ func TestPipelining(t *testing.T) {
 	wantMsgs(t, toS2,
 		ae(1, 2, 1, 1, 1, 1, e(1, "b")),
 		ae(1, 2, 1, 2, 1, 1, e(1, "c")),
-		ae(1, 2, 1, 1, 1, 1)) // window full: an empty AppendEntries at matchIndex
+		ae(1, 2, 1, 3, 1, 1)) // window full: an empty AppendEntries after the last entry sent
 	if v := r.View(); v.NextIndex[1] != 4 || v.MatchIndex[1] != 1 {
 		t.Fatalf("optimistic nextIndex: %v", v)
 	}

@@ -235,7 +235,13 @@ func (r *Node) appendAsLeader(vs ...spec.Value) {
 	r.appendLog(es...)
 	r.maybeCommit() // only a one-server cluster commits on its own append
 	if r.cfg.ReplicateOnPropose {
-		r.broadcastAppend()
+		for j := 1; j <= r.n; j++ {
+			// A follower whose window is full gets the new entries when an
+			// acknowledgement frees it, or probes at the next heartbeat.
+			if id := spec.ServerID(j); id != r.id && !r.windowFull(id) {
+				r.sendAppend(id)
+			}
+		}
 	}
 }
 
@@ -378,8 +384,13 @@ func (r *Node) broadcastAppend() {
 // With pipelining, a peer that has acknowledged is sent new entries
 // optimistically (nextIndex moves past them at once), at most MaxInflight
 // such requests unacknowledged; with the window full it gets an empty
-// AppendEntries at its matchIndex, which keeps it from campaigning and
-// carries the commit index but changes nothing else.
+// AppendEntries at nextIndex[j] - 1, the last entry already sent (as etcd
+// raft does). That keeps it from campaigning and carries the commit index;
+// a follower holding every entry sent acknowledges all of them at once,
+// and one that lost some refuses it, which puts it back to probing and
+// resends from its hint. (An empty AppendEntries at matchIndex instead
+// would be accepted without moving anything: lost requests would keep the
+// window full for ever.)
 func (r *Node) sendAppend(j spec.ServerID) {
 	if r.next[j] <= r.snap.Index {
 		// The entries j needs were compacted: the caller sends it the
@@ -395,8 +406,8 @@ func (r *Node) sendAppend(j spec.ServerID) {
 		r.send(r.appendFor(j, r.next[j]-1))
 		return
 	}
-	if len(r.inflight[j]) >= r.cfg.MaxInflight {
-		m := r.appendFor(j, r.match[j])
+	if r.windowFull(j) {
+		m := r.appendFor(j, r.next[j]-1)
 		m.Entries = nil
 		r.send(m)
 		return
@@ -410,6 +421,12 @@ func (r *Node) sendAppend(j spec.ServerID) {
 }
 
 func (r *Node) pipelined(j spec.ServerID) bool { return r.cfg.MaxInflight > 0 && !r.probing[j] }
+
+// windowFull reports whether j is pipelined with MaxInflight requests
+// unacknowledged.
+func (r *Node) windowFull(j spec.ServerID) bool {
+	return r.pipelined(j) && len(r.inflight[j]) >= r.cfg.MaxInflight
+}
 
 // appendFor builds an AppendEntries to j after index prev, carrying every
 // entry after it. A prev below the snapshot is raised to it (the entries

@@ -234,7 +234,7 @@ func (r *Node) handleAppendEntriesResponse(m *spec.Message) {
 	}
 	r.inflight[j] = r.inflight[j][k:]
 	r.maybeCommit()
-	if r.next[j] <= r.lastIndex() {
+	if r.next[j] <= r.lastIndex() && !r.windowFull(j) {
 		r.sendAppend(j) // production: keep the pipeline full
 	}
 }
