@@ -211,6 +211,29 @@ func (r *run[S, A]) violation(f *found) error {
 		return fmt.Errorf("rebuilding the counterexample: %w", err)
 	}
 	v.Path = *p
+	// The violation was found on a state expanded from a canonical
+	// representative, which may name the servers differently from the
+	// rebuilt path: explain it again on the path's own last step.
+	last := v.Path.Last()
+	before := &v.Path.Init
+	var act A
+	if n := len(v.Path.Steps); n > 0 {
+		act = v.Path.Steps[n-1].Action
+		if n > 1 {
+			before = &v.Path.Steps[n-2].State
+		}
+	}
+	var again error
+	if f.kind == TransitionProperty {
+		if len(v.Path.Steps) > 0 {
+			again = r.props0.Transitions[f.index].Check(before, act, last)
+		}
+	} else {
+		again = r.props0.Invariants[f.index].Check(last)
+	}
+	if again != nil {
+		v.Err = again
+	}
 	r.res.Violation = v
 	r.res.Stopped = "violation"
 	return nil

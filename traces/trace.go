@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"strings"
 
 	"github.com/raftcheck/raftcheck/model"
@@ -206,9 +207,13 @@ func strictDecode(b []byte, v any) error {
 // jsonError turns a decoding error of step (0: the header) into one naming
 // the field.
 func jsonError(b []byte, step int, err error) error {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return &Error{Step: step, Err: errors.New("empty file")}
+	}
 	var ute *json.UnmarshalTypeError
 	if errors.As(err, &ute) {
-		return &Error{Step: step, Field: ute.Field, Err: fmt.Errorf("expected %v, got JSON %s", ute.Type, ute.Value)}
+		field := strings.TrimPrefix(strings.TrimPrefix(ute.Field, "Trace."), "Step.")
+		return &Error{Step: step, Field: field, Err: fmt.Errorf("expected %s, got JSON %s", jsonKind(ute.Type), ute.Value)}
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return &Error{Step: step, Err: errors.New("the JSON ends in the middle of a value (truncated file?)")}
@@ -282,4 +287,22 @@ func knownProperty(name string) bool {
 		}
 	}
 	return false
+}
+
+// jsonKind names what JSON value a Go type takes, for error messages.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	}
+	return "an object"
 }

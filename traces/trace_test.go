@@ -31,6 +31,8 @@ func TestParseErrorsNameStepAndField(t *testing.T) {
 		header + `{"action":{"kind":"Timeout","server":1},"expect":{"servers":[{"id":1,"role":"king"}]}}]}`:    "step 1: expect.servers[0].role",
 		header + `{"action":{"kind":"Timeout","server":1}}]`:                                                   "ends in the middle",
 		header + `{"action":{"kind":"Timeout","server":1}},]}`:                                                 "line 1",
+		"  \n": "empty file",
+		`{"format":"raftcheck-trace","version":1,"config":{"servers":"3"}}`: "config.servers: expected a whole number, got JSON string",
 		`{"format":"raftcheck-trace","version":1,"config":{"servers":3,"max_copies":1},"violation":{"property":"nonsense","kind":"invariant","step":0},"producer":{"tool":"t"},"steps":[]}`: "violation.property",
 	}
 	for in, want := range cases {

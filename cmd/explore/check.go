@@ -166,6 +166,10 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	if v := res.Violation; v != nil {
 		t := traces.FromPath(m, &v.Path, v, traces.Producer{Tool: "explore check", Command: commandLine(args),
 			Strategy: f.strategy, Seed: f.seed})
+		t.Title = fmt.Sprintf("%s violated after %d steps", v.Property, v.Path.Len())
+		if f.cfg.Bug != "" {
+			t.Title = fmt.Sprintf("Seeded bug %s: %s", f.cfg.Bug, t.Title)
+		}
 		tracePath, err = writeCounterexample(f.out, t)
 		if err != nil {
 			fmt.Fprintf(stderr, "explore check: %v\n", err)
@@ -316,7 +320,11 @@ func (r *report[S, A]) printSummary(w io.Writer) {
 		sym = "off"
 	}
 	fmt.Fprintf(w, "explore check: %s\n", r.header)
-	fmt.Fprintf(w, "  strategy %s, %d workers, symmetry %s, properties: %s\n", r.strategy, r.workers, sym, r.invariants)
+	workers := fmt.Sprintf("%d workers", r.workers)
+	if r.workers == 1 {
+		workers = "1 worker"
+	}
+	fmt.Fprintf(w, "  strategy %s, %s, symmetry %s, properties: %s\n", r.strategy, workers, sym, r.invariants)
 	fmt.Fprintf(w, "%s distinct states, %s generated, depth %d, %.2fs (%s generated/s)\n",
 		commas(res.Distinct), commas(res.Generated), res.Depth, res.Elapsed.Seconds(), human(rate(res)))
 	fmt.Fprintf(w, "visited set %s (%.1f bytes/state); fingerprint collision probability %.1e\n",

@@ -68,6 +68,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return exitUsage
 }
 
+// positional names the arguments after the flags, for the usage line.
+var positional = map[string]string{"explore replay": " FILE", "explore show": " FILE", "explore shrink": " FILE"}
+
 // parseFlags parses a command's flags. A bad flag gives only the flag
 // package's one-line message (the caller prints it), not the whole usage;
 // -h prints the usage on stdout and returns flag.ErrHelp.
@@ -75,7 +78,7 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 	fs.SetOutput(io.Discard)
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintf(stdout, "usage: %s [flags]\n", fs.Name())
+		fmt.Fprintf(stdout, "usage: %s [flags]%s\n", fs.Name(), positional[fs.Name()])
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
 	}

@@ -62,6 +62,9 @@ func modelVerdict(w io.Writer, t *traces.Trace, r *traces.ModelReplay) int {
 		return exitViolation
 	}
 	if v := t.Violation; v != nil {
+		if v.Message != "" && r.Broken.Property == v.Property && v.Message != r.Broken.Message {
+			fmt.Fprintf(w, "note: the trace explains the violation differently: %s\n", v.Message)
+		}
 		fmt.Fprintf(w, "OK: %d steps replayed on the model; %s breaks at step %d as claimed: %s\n", len(t.Steps), v.Property, v.Step, r.Broken.Message)
 	} else {
 		fmt.Fprintf(w, "OK: %d steps replayed on the model; every expectation and property holds\n", len(t.Steps))

@@ -48,7 +48,7 @@ func cmdCheckTLA(args []string, stdout, stderr io.Writer) int {
 	def := tlaraft.DefaultConfig()
 	var cfg tlaraft.Config
 	var model string
-	fs.StringVar(&model, "model", "tlaraft", "the model: raft (default) or tlaraft")
+	fs.StringVar(&model, "model", "tlaraft", "the model: tlaraft here (raft, the default of explore check, has other flags)")
 	fs.IntVar(&cfg.Servers, "servers", def.Servers, "number of servers (1 to 5)")
 	fs.IntVar(&cfg.Values, "values", def.Values, "number of client values (raft.tla's Value set)")
 	fs.IntVar(&cfg.MaxTerm, "max-term", def.MaxTerm, "constraint: currentTerm[i] <= T")

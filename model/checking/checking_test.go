@@ -286,6 +286,14 @@ func replayViolation(t *testing.T, m *model.Model, v *checker.Violation[model.St
 		if broken := errInv != nil || errStep != nil; broken != last {
 			t.Fatalf("step %d: property %s broken=%v (%v, %v), want broken only at the last step", i+1, v.Property, broken, errInv, errStep)
 		}
+		if last {
+			// The explanation names the servers of the path, not those of
+			// a renamed representative.
+			got := v.Property + ": " + v.Err.Error()
+			if (errInv != nil && errInv.Error() != got) || (errStep != nil && errStep.Error() != got) {
+				t.Fatalf("the violation says %q, the replayed path %v / %v", got, errInv, errStep)
+			}
+		}
 	}
 }
 
