@@ -93,6 +93,11 @@ type peer struct {
 	queue   chan []byte
 	addr    atomic.Pointer[string]
 	blocked atomic.Bool
+	// alive is signalled when the peer connects to us: it is up, so a
+	// sender waiting out a reconnect backoff dials again at once (a
+	// restarted server would otherwise miss heartbeats for up to
+	// BackoffMax and start an election).
+	alive chan struct{}
 }
 
 // New starts a Transport: it listens on cfg.Listen and starts a sender for
@@ -164,7 +169,7 @@ func (t *Transport) SetPeer(id spec.ServerID, addr string) error {
 		p.addr.Store(&addr)
 		return nil
 	}
-	p := &peer{id: id, queue: make(chan []byte, t.cfg.QueueSize)}
+	p := &peer{id: id, queue: make(chan []byte, t.cfg.QueueSize), alive: make(chan struct{}, 1)}
 	p.addr.Store(&addr)
 	t.peers[id] = p
 	t.wg.Add(1)
@@ -298,6 +303,28 @@ func (t *Transport) sleep(d time.Duration) bool {
 	}
 }
 
+type waited int
+
+const (
+	slept waited = iota
+	woken
+	stopped
+)
+
+// wait sleeps d, or less if p connects to us meanwhile or on Close.
+func (t *Transport) wait(p *peer, d time.Duration) waited {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return slept
+	case <-p.alive:
+		return woken
+	case <-t.stop:
+		return stopped
+	}
+}
+
 // send is p's sender goroutine: it takes frames off p's queue and writes
 // them to its connection, (re)connecting as needed. Frames are batched in
 // one buffered write while more are queued.
@@ -324,10 +351,14 @@ func (t *Transport) send(p *peer) {
 				t.unsent.Add(1)
 				// Jitter (half to full delay) keeps restarted peers from
 				// being redialled in lockstep.
-				if !t.sleep(backoff/2 + rand.N(backoff/2+1)) {
+				switch t.wait(p, backoff/2+rand.N(backoff/2+1)) {
+				case stopped:
 					return
+				case woken:
+					backoff = t.cfg.BackoffMin
+				default:
+					backoff = min(2*backoff, t.cfg.BackoffMax)
 				}
-				backoff = min(2*backoff, t.cfg.BackoffMax)
 				continue
 			}
 			backoff = t.cfg.BackoffMin
@@ -448,6 +479,10 @@ func (t *Transport) serve(c net.Conn) {
 		return
 	}
 	c.SetReadDeadline(time.Time{})
+	select {
+	case p.alive <- struct{}{}:
+	default:
+	}
 	for {
 		f, err := t.readFrame(r)
 		switch {

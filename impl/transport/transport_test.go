@@ -380,3 +380,44 @@ func TestCloseLeaksNoGoroutines(t *testing.T) {
 	buf := make([]byte, 1<<16)
 	t.Fatalf("%d goroutines before, %d after Close:\n%s", before, after, buf[:runtime.Stack(buf, true)])
 }
+
+// A peer that comes back and connects to us is redialled at once, not
+// after the rest of a long reconnect backoff: a restarted Raft server must
+// hear the leader's heartbeats before its election timeout.
+func TestPeerConnectingCutsBackoffShort(t *testing.T) {
+	slow := func(c *Config) { c.BackoffMin, c.BackoffMax = 4*time.Second, 8*time.Second }
+	n2 := startNode(t, 2, "127.0.0.1:0", nil, nil)
+	addr := n2.Addr().String()
+	n1 := startNode(t, 1, "127.0.0.1:0", map[spec.ServerID]string{2: addr}, slow)
+	defer n1.Close()
+	n2.Close()
+	// S1 fails to reach S2 and backs off for 2-4 s.
+	mustSend(t, n1, vote(1, 2, 1))
+	waitFor(t, "a failed dial", func() bool { return n1.Stats().Unsent > 0 })
+	var n2b *node
+	waitFor(t, "the port to be free again", func() bool {
+		tr, err := New(Config{ID: 2, Listen: addr, Peers: map[spec.ServerID]string{1: n1.Addr().String()},
+			Handler: func(Frame) {}, Logf: func(string, ...any) {}})
+		if err != nil {
+			return false
+		}
+		tr.Close()
+		n2b = startNode(t, 2, addr, map[spec.ServerID]string{1: n1.Addr().String()}, nil)
+		return true
+	})
+	defer n2b.Close()
+	// S2 speaks first; S1's sender wakes and dials back well within the
+	// backoff.
+	mustSend(t, n2b, vote(2, 1, 5))
+	receive(t, n1)
+	start := time.Now()
+	mustSend(t, n1, vote(1, 2, 2))
+	select {
+	case f := <-n2b.got:
+		if f.Message.From != 1 {
+			t.Fatalf("got %+v", f)
+		}
+	case <-time.After(1500 * time.Millisecond):
+		t.Fatalf("S1 did not redial S2 for %v after S2 connected", time.Since(start))
+	}
+}
