@@ -73,8 +73,10 @@ start)
 		if running "$DIR/$2.pid"; then echo "server $2 is already running" >&2; exit 1; fi
 		[ -x "$DIR/raftkv" ] || { echo "no cluster built here; run $0 first" >&2; exit 1; }
 		launch "$2"
+		# Wait until it has heard from a leader (its first heartbeat), so
+		# that requests sent to it right away are served or redirected.
 		for _ in $(seq 1 50); do
-			curl -s --max-time 1 "http://127.0.0.1:800$2/status" >/dev/null 2>&1 && break
+			curl -s --max-time 1 "http://127.0.0.1:800$2/status" 2>/dev/null | grep -q '"leader":[1-9]' && break
 			sleep 0.1
 		done
 		echo "started server $2 (pid $(cat "$DIR/$2.pid"))"
