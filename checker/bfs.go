@@ -322,6 +322,12 @@ func (r *run[S, A]) expandPhase(level *frontier, base int64) ([]*candidates, boo
 // expandUnit computes the successors of every state of u into c.
 func (r *run[S, A]) expandUnit(w *worker[S, A], u unit, c *candidates) error {
 	goals := w.props.Goals
+	// Only goals not reached before this level are looked for (goalHit is
+	// written between levels); once all are reached the checks vanish.
+	open := false
+	for g := range goals {
+		open = open || r.goalHit[g] == nil
+	}
 	var goalSeen uint64 // goals already hit in this unit (first 64)
 	w.local.reset()
 expand:
@@ -364,7 +370,7 @@ expand:
 				c.viol = &found{prop: w.props.Transitions[k].Name, kind: TransitionProperty, err: err, parent: parent, fp: fp, index: k}
 				break expand
 			}
-			for g := range goals {
+			for g := 0; open && g < len(goals); g++ {
 				if goals[g].Step == nil || goalSeen&(1<<(g&63)) != 0 || r.goalHit[g] != nil || !goals[g].Step(&w.cur, a, next) {
 					continue
 				}
@@ -383,7 +389,7 @@ expand:
 			if !r.within(next) {
 				continue
 			}
-			for g := range goals {
+			for g := 0; open && g < len(goals); g++ {
 				if goals[g].Step != nil || goalSeen&(1<<(g&63)) != 0 || r.goalHit[g] != nil || !goals[g].Reached(next) {
 					continue
 				}
