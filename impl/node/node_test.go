@@ -221,3 +221,30 @@ func TestStartRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestDurableCommittedEntriesApplyBeforeTheWrite: the committed entries a
+// Ready carries below its log change are on disk already and are applied
+// before its write; those at or above it (a follower may learn of its new
+// entries' commit in the same Ready) only after.
+func TestDurableCommittedEntriesApplyBeforeTheWrite(t *testing.T) {
+	es := func(n int) []spec.Entry { return make([]spec.Entry, n) }
+	for _, tc := range []struct {
+		logFrom, commitFrom spec.Index
+		committed, want     int
+	}{
+		{0, 5, 3, 3},  // no log change: all on disk
+		{8, 5, 3, 3},  // a leader under load: commit 5..7, append 8..
+		{7, 5, 3, 2},  // 7 is being written now
+		{5, 5, 3, 0},  // all new in this Ready
+		{3, 5, 3, 0},  // a rewrite below (never of committed entries) stays after
+		{9, 0, 0, 0},  // nothing committed
+		{10, 5, 3, 3}, // far above
+	} {
+		rd := raft.Ready{CommitFrom: tc.commitFrom, CommittedEntries: es(tc.committed)}
+		rd.LogFrom = tc.logFrom
+		if got := durableCommitted(&rd); got != tc.want {
+			t.Errorf("LogFrom %d, committed %d..+%d: %d entries before the write, want %d",
+				tc.logFrom, tc.commitFrom, tc.committed, got, tc.want)
+		}
+	}
+}
