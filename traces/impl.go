@@ -77,6 +77,8 @@ func FaultsFor(bugs []string) (raft.Faults, error) {
 			f.TruncateOnStaleAppend = true
 		case "forget-vote-on-restart":
 			f.ForgetVoteOnRestart = true
+		case "commit-from-leadercommit":
+			f.CommitFromLeaderCommit = true
 		default:
 			return f, fmt.Errorf("no implementation fault switch mirrors %q (there are: %s)", b, strings.Join(ImplFaultNames, ", "))
 		}
@@ -85,7 +87,7 @@ func FaultsFor(bugs []string) (raft.Faults, error) {
 }
 
 // ImplFaultNames lists the seeded bugs the implementation can mirror.
-var ImplFaultNames = []string{"figure8-commit", "vote-without-log-check", "truncate-on-stale-append", "forget-vote-on-restart"}
+var ImplFaultNames = []string{"figure8-commit", "vote-without-log-check", "truncate-on-stale-append", "forget-vote-on-restart", "commit-from-leadercommit"}
 
 // ReplayImpl replays t's steps on the model of its configuration and on an
 // in-process cluster of the production implementation, comparing after

@@ -81,8 +81,9 @@ type Faults struct {
 	// asks to persist it, and a restored one is ignored), so after a restart
 	// a server can vote twice in one term (model bug forget-vote-on-restart).
 	ForgetVoteOnRestart bool
-	// CommitFromLeaderCommit: a follower sets commitIndex from leaderCommit
-	// and the end of its own log instead of the index of the last new entry
+	// CommitFromLeaderCommit: a follower takes leaderCommit, capped only
+	// by the end of its own log, as soon as an AppendEntries arrives —
+	// before the consistency check, so also from a request it refuses
 	// (Figure 2 AppendEntries rule 5; model bug commit-from-leadercommit).
 	CommitFromLeaderCommit bool
 }

@@ -143,11 +143,22 @@ func (r *Node) handleAppendEntries(m *spec.Message) {
 	}
 	r.leader = m.From
 	r.resetElectionTimer()
+	if r.cfg.Faults.CommitFromLeaderCommit {
+		// The fault: leaderCommit is taken before the consistency check,
+		// so also from a request that is about to be refused.
+		r.commit = max(r.commit, min(m.LeaderCommit, r.lastIndex()))
+	}
 	if !r.holds(m.PrevLogIndex, m.PrevLogTerm) {
 		r.send(spec.Message{Type: spec.AppendEntriesResponse, To: m.From, MatchIndex: r.hint(m)})
 		return
 	}
 	r.merge(m)
+	if r.cfg.Faults.CommitFromLeaderCommit {
+		// commitIndex raised before the check may lie past a conflict the
+		// merge just cut: it falls with the log, as in the model, and
+		// commit-monotonic reports it.
+		r.commit = min(r.commit, r.lastIndex())
+	}
 	last := m.PrevLogIndex + spec.Index(len(m.Entries))
 	if r.cfg.Faults.CommitFromLeaderCommit {
 		last = r.lastIndex()
