@@ -23,6 +23,7 @@ const (
 	OpGet    Op = 'G'
 )
 
+// String names the operation (put, delete, get).
 func (o Op) String() string {
 	switch o {
 	case OpPut:
