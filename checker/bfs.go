@@ -432,29 +432,33 @@ expand:
 	return nil
 }
 
-// insertPhase is phase 2.
-func (r *run[S, A]) insertPhase(outs []*candidates) {
-	var nextShard atomic.Int64
+// forEach runs f(0), ..., f(n-1) on all workers, each taking the next
+// index, and returns when all are done.
+func (r *run[S, A]) forEach(n int, f func(i int)) {
+	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range r.workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				s := int(nextShard.Add(1) - 1)
-				if s >= numShards {
-					return
-				}
-				sh := &r.table.shards[s]
-				for _, c := range outs {
-					for _, k := range c.order[c.start[s]:c.start[s+1]] {
-						c.isNew[k] = sh.insert(c.fps[k])
-					}
-				}
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				f(i)
 			}
 		}()
 	}
 	wg.Wait()
+}
+
+// insertPhase is phase 2.
+func (r *run[S, A]) insertPhase(outs []*candidates) {
+	r.forEach(numShards, func(s int) {
+		sh := &r.table.shards[s]
+		for _, c := range outs {
+			for _, k := range c.order[c.start[s]:c.start[s+1]] {
+				c.isNew[k] = sh.insert(c.fps[k])
+			}
+		}
+	})
 }
 
 // collectPhase is phase 3. With next nil it only counts. Each unit's new
@@ -463,22 +467,7 @@ func (r *run[S, A]) insertPhase(outs []*candidates) {
 // same whatever the number of workers.
 func (r *run[S, A]) collectPhase(outs []*candidates, next *frontier) error {
 	if next != nil {
-		var nextUnit atomic.Int64
-		var wg sync.WaitGroup
-		for range r.workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					u := int(nextUnit.Add(1) - 1)
-					if u >= len(outs) {
-						return
-					}
-					outs[u].layOut()
-				}
-			}()
-		}
-		wg.Wait()
+		r.forEach(len(outs), func(u int) { outs[u].layOut() })
 	}
 	for _, c := range outs {
 		for k := range c.fps {

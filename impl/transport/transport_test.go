@@ -202,17 +202,7 @@ func TestReconnectAfterPeerRestart(t *testing.T) {
 	n2.Close()
 	// Restart S2 on the same address; S1 keeps sending (Raft retries) and
 	// must get through on a new connection.
-	var n2b *node
-	waitFor(t, "the port to be free again", func() bool {
-		tr, err := New(Config{ID: 2, Listen: addr, Peers: map[spec.ServerID]string{1: n1.Addr().String()},
-			Handler: func(Frame) {}, Logf: func(string, ...any) {}})
-		if err != nil {
-			return false
-		}
-		tr.Close()
-		n2b = startNode(t, 2, addr, map[spec.ServerID]string{1: n1.Addr().String()}, nil)
-		return true
-	})
+	n2b := restartOn(t, 2, addr, n1)
 	defer n2b.Close()
 	term := spec.Term(2)
 	waitFor(t, "a message on the new connection", func() bool {
@@ -394,17 +384,7 @@ func TestPeerConnectingCutsBackoffShort(t *testing.T) {
 	// S1 fails to reach S2 and backs off for 2-4 s.
 	mustSend(t, n1, vote(1, 2, 1))
 	waitFor(t, "a failed dial", func() bool { return n1.Stats().Unsent > 0 })
-	var n2b *node
-	waitFor(t, "the port to be free again", func() bool {
-		tr, err := New(Config{ID: 2, Listen: addr, Peers: map[spec.ServerID]string{1: n1.Addr().String()},
-			Handler: func(Frame) {}, Logf: func(string, ...any) {}})
-		if err != nil {
-			return false
-		}
-		tr.Close()
-		n2b = startNode(t, 2, addr, map[spec.ServerID]string{1: n1.Addr().String()}, nil)
-		return true
-	})
+	n2b := restartOn(t, 2, addr, n1)
 	defer n2b.Close()
 	// S2 speaks first; S1's sender wakes and dials back well within the
 	// backoff.
@@ -420,4 +400,22 @@ func TestPeerConnectingCutsBackoffShort(t *testing.T) {
 	case <-time.After(1500 * time.Millisecond):
 		t.Fatalf("S1 did not redial S2 for %v after S2 connected", time.Since(start))
 	}
+}
+
+// restartOn starts server id again on addr, once the port is free, with
+// peer as its only peer.
+func restartOn(t *testing.T, id spec.ServerID, addr string, peer *node) *node {
+	t.Helper()
+	peers := map[spec.ServerID]string{peer.cfg.ID: peer.Addr().String()}
+	var n *node
+	waitFor(t, "the port to be free again", func() bool {
+		tr, err := New(Config{ID: id, Listen: addr, Peers: peers, Handler: func(Frame) {}, Logf: func(string, ...any) {}})
+		if err != nil {
+			return false
+		}
+		tr.Close()
+		n = startNode(t, id, addr, peers, nil)
+		return true
+	})
+	return n
 }
