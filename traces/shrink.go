@@ -2,9 +2,12 @@ package traces
 
 import (
 	"fmt"
+	"runtime"
 
+	"github.com/raftcheck/raftcheck/checker"
 	"github.com/raftcheck/raftcheck/impl/raft"
 	"github.com/raftcheck/raftcheck/model"
+	"github.com/raftcheck/raftcheck/model/checking"
 	"github.com/raftcheck/raftcheck/spec"
 )
 
@@ -222,4 +225,38 @@ func similar(a spec.Action, s *spec.State) (spec.Action, error) {
 		}
 	}
 	return a, fmt.Errorf("no similar message in flight")
+}
+
+// ShortestViolation looks for a counterexample of property with at most
+// maxSteps steps at cfg's bounds by breadth-first search, exploring at most
+// budget distinct states. It returns the shortest one, completed and
+// titled, or nil when there is none within the steps or the budget ran out
+// first. After Shrink, it makes a trace as short as breadth-first search
+// makes it whenever that is within reach.
+func ShortestViolation(cfg model.Config, property string, maxSteps int, budget int64) (*Trace, error) {
+	if maxSteps < 1 {
+		return nil, nil
+	}
+	m, err := model.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("trace configuration: %w", err)
+	}
+	res, err := checker.Check[model.State, model.Action](checking.Adapter{Model: m}, checking.Properties(m, []string{property}),
+		checker.Options{Workers: runtime.NumCPU(), Symmetry: true, MaxDepth: maxSteps + 1, MaxStates: budget})
+	if err != nil {
+		return nil, fmt.Errorf("searching for a shorter counterexample: %w", err)
+	}
+	if res.Violation == nil {
+		return nil, nil
+	}
+	t := FromPath(m, &res.Violation.Path, res.Violation, Producer{Tool: "explore shrink", Strategy: "bfs"})
+	// The search watched this property only: on its path another may break
+	// first, and then the path is a counterexample of that one instead.
+	if err := Complete(t); err != nil {
+		return nil, err
+	}
+	if !t.Violation.Breaks(property) {
+		return nil, nil
+	}
+	return t, nil
 }

@@ -13,8 +13,12 @@ import (
 // (pinned here for seed 1), and the result replays on the model with the
 // violation recorded.
 func TestShrinkRandomWalk(t *testing.T) {
-	pinned := map[string]int{"vote-without-log-check": 12, "stay-leader-on-higher-term": 7, "truncate-on-stale-append": 22}
-	for name, want := range pinned {
+	// Lengths after delta debugging, then after the breadth-first search
+	// for a shorter violation of the same property (explore shrink's second
+	// phase).
+	pinned := map[string][2]int{"vote-without-log-check": {12, 12}, "stay-leader-on-higher-term": {7, 6}, "truncate-on-stale-append": {22, 17}}
+	for name, lengths := range pinned {
+		want := lengths[0]
 		bug, ok := model.LookupBug(name)
 		if !ok {
 			t.Fatal(name)
@@ -45,6 +49,20 @@ func TestShrinkRandomWalk(t *testing.T) {
 		if err != nil || !r.OK() {
 			t.Fatalf("%s: the shrunk trace does not replay: %v %v", name, err, r.Failures)
 		}
-		t.Logf("%s: %d steps -> %d (%d candidates)", name, stats.From, stats.To, stats.Candidates)
+		final := small
+		shorter, err := ShortestViolation(small.Config, res.Violation.Property, len(small.Steps)-1, 2_000_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if shorter != nil {
+			final = shorter
+		}
+		if len(final.Steps) != lengths[1] {
+			t.Fatalf("%s: breadth-first search gives %d steps, pinned %d", name, len(final.Steps), lengths[1])
+		}
+		if r, err := ReplayModel(final); err != nil || !r.OK() {
+			t.Fatalf("%s: the searched trace does not replay: %v %v", name, err, r.Failures)
+		}
+		t.Logf("%s: %d steps -> %d (%d candidates) -> %d", name, stats.From, stats.To, stats.Candidates, len(final.Steps))
 	}
 }
