@@ -14,16 +14,8 @@ func cmdBugs(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("explore bugs", flag.ContinueOnError)
 	props := fs.Bool("properties", false, "list the properties instead")
 	verbose := fs.Bool("v", false, "also print the rule each bug breaks and where it was seen")
-	if err := parseFlags(fs, args, stdout); err != nil {
-		if err == flag.ErrHelp {
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "explore bugs: %v\n", err)
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "explore bugs: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
+	if err := parseFlags(fs, args, stdout, 0); err != nil {
+		return usageError(stderr, fs, err)
 	}
 	if *props {
 		for _, p := range spec.Invariants {

@@ -76,11 +76,8 @@ func parseCheckFlags(args []string, stdout io.Writer) (*checkFlags, *flag.FlagSe
 	fs.Int64Var(&f.frontier, "frontier-mem", 1<<30, "bytes of BFS frontier kept in memory before spilling to disk")
 	fs.StringVar(&f.progress, "progress", "auto", "live progress on stderr: auto (when a terminal), on, off")
 	fs.String("model", "raft", "the model: raft, or tlaraft for the rendering of raft.tla (see explore check --model tlaraft -h)")
-	if err := parseFlags(fs, args, stdout); err != nil {
+	if err := parseFlags(fs, args, stdout, 0); err != nil {
 		return nil, fs, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fs, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,14 +30,8 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "explore conform: %v\n", err)
 		return exitUsage
 	}
-	if err := parseFlags(fs, args, stdout); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return fail(err)
-	}
-	if fs.NArg() > 0 {
-		return fail(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+	if err := parseFlags(fs, args, stdout, 0); err != nil {
+		return usageError(stderr, fs, err)
 	}
 	if err := cfg.Validate(); err != nil {
 		return fail(fmt.Errorf("--%w", err))

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // Exit codes.
@@ -71,10 +72,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 // positional names the arguments after the flags, for the usage line.
 var positional = map[string]string{"explore replay": " FILE", "explore show": " FILE", "explore shrink": " FILE"}
 
-// parseFlags parses a command's flags. A bad flag gives only the flag
-// package's one-line message (the caller prints it), not the whole usage;
-// -h prints the usage on stdout and returns flag.ErrHelp.
-func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+// parseFlags parses a command's flags and checks that exactly nargs
+// arguments follow them. A bad flag gives only the flag package's one-line
+// message, not the whole usage; -h prints the usage on stdout and returns
+// flag.ErrHelp.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer, nargs int) error {
 	fs.SetOutput(io.Discard)
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -82,5 +84,23 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
 	}
-	return err
+	switch {
+	case err != nil:
+		return err
+	case nargs == 0 && fs.NArg() > 0:
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	case nargs == 1 && fs.NArg() != 1:
+		return errors.New("want exactly one trace file")
+	}
+	return nil
+}
+
+// usageError turns an error of parseFlags into the exit status: 0 after -h,
+// otherwise 2 with the error on one line of stderr.
+func usageError(stderr io.Writer, fs *flag.FlagSet, err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "%s: %s\n", fs.Name(), strings.ReplaceAll(err.Error(), "\n", "; "))
+	return exitUsage
 }

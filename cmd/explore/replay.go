@@ -17,16 +17,8 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 	impl := fs.Bool("impl", false, "also replay on the production implementation and compare after every step")
 	faultList := fs.String("impl-faults", "", "with --impl: seeded bugs the implementation mirrors by its test-only fault switches (comma list)")
 	quiet := fs.Bool("q", false, "print only the verdict")
-	if err := parseFlags(fs, args, stdout); err != nil {
-		if err == flag.ErrHelp {
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "explore replay: %v\n", err)
-		return exitUsage
-	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "explore replay: want exactly one trace file")
-		return exitUsage
+	if err := parseFlags(fs, args, stdout, 1); err != nil {
+		return usageError(stderr, fs, err)
 	}
 	faults, err := implFaults(*faultList)
 	if err != nil {

@@ -17,16 +17,8 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 	html := fs.String("html", "", "write an animated HTML page to this file instead of text")
 	impl := fs.Bool("impl", false, "replay on the implementation too and show both states side by side")
 	faultList := fs.String("impl-faults", "", "with --impl: seeded bugs the implementation mirrors (comma list)")
-	if err := parseFlags(fs, args, stdout); err != nil {
-		if err == flag.ErrHelp {
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "explore show: %v\n", err)
-		return exitUsage
-	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "explore show: want exactly one trace file")
-		return exitUsage
+	if err := parseFlags(fs, args, stdout, 1); err != nil {
+		return usageError(stderr, fs, err)
 	}
 	faults, err := implFaults(*faultList)
 	if err != nil {

@@ -18,16 +18,8 @@ func cmdShrink(args []string, stdout, stderr io.Writer) int {
 	faultList := fs.String("impl-faults", "", "with --impl: seeded bugs the implementation mirrors (comma list)")
 	out := fs.String("out", "", "where to write the shrunk trace (default: FILE with .min.json)")
 	budget := fs.Int64("search", 2_000_000, "then look for a shorter violation of the property by breadth-first search over at most this many states (0: don't)")
-	if err := parseFlags(fs, args, stdout); err != nil {
-		if err == flag.ErrHelp {
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "explore shrink: %v\n", err)
-		return exitUsage
-	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "explore shrink: want exactly one trace file")
-		return exitUsage
+	if err := parseFlags(fs, args, stdout, 1); err != nil {
+		return usageError(stderr, fs, err)
 	}
 	file := fs.Arg(0)
 	faults, err := implFaults(*faultList)

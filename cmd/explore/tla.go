@@ -74,14 +74,8 @@ func cmdCheckTLA(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "explore check: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
 		return exitUsage
 	}
-	if err := parseFlags(fs, args, stdout); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return fail(err)
-	}
-	if fs.NArg() > 0 {
-		return fail(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+	if err := parseFlags(fs, args, stdout, 0); err != nil {
+		return usageError(stderr, fs, err)
 	}
 	m, err := tlaraft.New(cfg)
 	if err != nil {
