@@ -210,19 +210,31 @@ func newKVCluster(t testing.TB, tick time.Duration) *kvCluster {
 	return c
 }
 
+// leader waits until one node leads and every node knows it (a follower
+// that has not yet heard from the new leader rightly answers 503), and
+// returns its index.
 func (c *kvCluster) leader(t testing.TB) int {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		for i, nd := range c.nodes {
-			if nd.Status().Role == spec.Leader {
+			if nd.Status().Role == spec.Leader && c.allFollow(spec.ServerID(i+1)) {
 				return i
 			}
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	t.Fatal("no leader within 5s")
+	t.Fatal("no leader known to every node within 5s")
 	return -1
+}
+
+func (c *kvCluster) allFollow(id spec.ServerID) bool {
+	for _, nd := range c.nodes {
+		if nd.Status().Leader != id {
+			return false
+		}
+	}
+	return true
 }
 
 func httpDo(t *testing.T, method, url, body string) (int, string) {
