@@ -68,7 +68,7 @@ type goalHit struct {
 // worker is one goroutine's scratch space.
 type worker[S, A any] struct {
 	props     Properties[S, A]
-	cur, next S
+	cur, next S // DFS and random walks
 	acts      []A
 	key       []byte
 	cov       Coverage // DFS only; BFS counts per unit
@@ -76,15 +76,19 @@ type worker[S, A any] struct {
 	// The successors of the state being expanded (BFS): the index in acts
 	// of each that fired, their keys (concatenated), fingerprints and
 	// whether the visited set holds them.
-	succ    []S
-	fired   []int32
-	keys    []byte
-	keyOffs []uint32
-	fps     []uint64
-	seen    []bool
+	curs     []S     // the batch's frontier states
+	actOff   []int32 // state i's actions are acts[actOff[i]:actOff[i+1]]
+	succ     []S     // successor by acts[k] is succ[k]
+	fired    []int32 // index in acts of each successor
+	firedOff []int32 // state i's successors are fired[firedOff[i]:firedOff[i+1]]
+	keys     []byte
+	keyOffs  []uint32
+	fps      []uint64
+	seen     []bool
 	// local holds the fingerprints of the unit's candidates, so several
 	// workers drop duplicates within a unit before the insert phase.
 	local localSet
+	sink  uint64 // keeps fpSet.touch from being optimised away
 }
 
 func (r *run[S, A]) newWorker() *worker[S, A] {
@@ -330,82 +334,21 @@ func (r *run[S, A]) expandUnit(w *worker[S, A], u unit, c *candidates) error {
 	}
 	var goalSeen uint64 // goals already hit in this unit (first 64)
 	w.local.reset()
-expand:
-	for i, item := range u.items {
-		if err := r.m.Decode(item, &w.cur); err != nil {
-			return fmt.Errorf("decoding a frontier state: %w", err)
+	for g0 := 0; g0 < len(u.items); g0 += batchStates {
+		items := u.items[g0:min(g0+batchStates, len(u.items))]
+		if err := r.successors(w, items); err != nil {
+			return err
 		}
-		parent := uint64(u.base) + uint64(i)
-		w.acts = r.m.Actions(&w.cur, w.acts[:0])
-		// First every successor and its fingerprint, then all the lookups
-		// in the visited set, then the checks: the lookups are independent
-		// loads from a large table, and issued together their cache misses
-		// overlap instead of being paid one after another.
-		w.succ = grow(w.succ, len(w.acts))
-		w.fired = w.fired[:0]
-		w.keys, w.keyOffs, w.fps = w.keys[:0], w.keyOffs[:0], w.fps[:0]
-		for k, a := range w.acts {
-			kind := r.m.ActionKind(a)
-			c.cov.Enabled[kind]++
-			if !r.m.Next(&w.cur, a, &w.succ[k]) {
-				continue
-			}
-			c.cov.Fired[kind]++
-			c.generated++
-			w.generated++
-			w.fired = append(w.fired, int32(k))
-			w.keyOffs = append(w.keyOffs, uint32(len(w.keys)))
-			w.keys = r.key(w.keys, &w.succ[k])
-			w.fps = append(w.fps, hashKey(w.keys[w.keyOffs[len(w.keyOffs)-1]:]))
-		}
-		w.keyOffs = append(w.keyOffs, uint32(len(w.keys)))
+		// All the lookups of the batch together: they are independent
+		// loads from a large table, and issued together (touch) their cache
+		// and TLB misses overlap instead of being paid one after another.
 		w.seen = grow(w.seen, len(w.fps))
+		w.sink += r.table.touch(w.fps)
 		for j, fp := range w.fps {
 			w.seen[j] = r.table.contains(fp)
 		}
-		for j, k := range w.fired {
-			a, next, fp := w.acts[k], &w.succ[k], w.fps[j]
-			kind := r.m.ActionKind(a)
-			if k, err := checkTransitions(&w.props, &w.cur, a, next); err != nil {
-				c.viol = &found{prop: w.props.Transitions[k].Name, kind: TransitionProperty, err: err, parent: parent, fp: fp, index: k}
-				break expand
-			}
-			for g := 0; open && g < len(goals); g++ {
-				if goals[g].Step == nil || goalSeen&(1<<(g&63)) != 0 || r.goalHit[g] != nil || !goals[g].Step(&w.cur, a, next) {
-					continue
-				}
-				goalSeen |= 1 << (g & 63)
-				c.goals = append(c.goals, goalHit{goal: g, hit: hit{parent: parent, fp: fp}})
-			}
-			if w.seen[j] || (r.workers > 1 && !w.local.add(fp)) {
-				// Seen in an earlier level, or earlier in this unit: the
-				// insert phase would not mark it new either.
-				continue
-			}
-			if k, err := checkInvariants(&w.props, next); err != nil {
-				c.viol = &found{prop: w.props.Invariants[k].Name, kind: InvariantProperty, err: err, parent: parent, fp: fp, index: k}
-				break expand
-			}
-			if !r.within(next) {
-				continue
-			}
-			for g := 0; open && g < len(goals); g++ {
-				if goals[g].Step != nil || goalSeen&(1<<(g&63)) != 0 || r.goalHit[g] != nil || !goals[g].Reached(next) {
-					continue
-				}
-				goalSeen |= 1 << (g & 63)
-				c.goals = append(c.goals, goalHit{goal: g, hit: hit{parent: parent, fp: fp}})
-			}
-			if r.workers == 1 && !r.table.insert(fp) {
-				// One worker inserts at once, in the global order itself, while
-				// the slot is in cache; the insert phase is then skipped.
-				continue
-			}
-			c.fps = append(c.fps, fp)
-			c.parent = append(c.parent, uint32(i))
-			c.kind = append(c.kind, uint8(kind))
-			c.offs = append(c.offs, uint32(len(c.enc)))
-			c.enc = append(c.enc, w.keys[w.keyOffs[j]:w.keyOffs[j+1]]...)
+		if r.checkBatch(w, c, uint64(g0), open, &goalSeen) {
+			break
 		}
 	}
 	c.offs = append(c.offs, uint32(len(c.enc)))
@@ -432,6 +375,112 @@ expand:
 	return nil
 }
 
+// batchStates is the number of frontier states whose successors are
+// computed before their visited-set lookups are issued together.
+const batchStates = 16
+
+// successors decodes the states of items into w.curs and computes every
+// successor, its key and fingerprint. Successors are numbered in order of
+// parent then action: state i's are j in firedOff[i] .. firedOff[i+1]-1,
+// reached by acts[fired[j]] into succ[fired[j]].
+func (r *run[S, A]) successors(w *worker[S, A], items [][]byte) error {
+	w.curs = grow(w.curs, len(items))
+	w.actOff = append(w.actOff[:0], 0)
+	w.acts = w.acts[:0]
+	for i, item := range items {
+		if err := r.m.Decode(item, &w.curs[i]); err != nil {
+			return fmt.Errorf("decoding a frontier state: %w", err)
+		}
+		w.acts = r.m.Actions(&w.curs[i], w.acts)
+		w.actOff = append(w.actOff, int32(len(w.acts)))
+	}
+	w.succ = grow(w.succ, len(w.acts))
+	w.fired = w.fired[:0]
+	w.firedOff = append(w.firedOff[:0], 0)
+	w.keys, w.keyOffs, w.fps = w.keys[:0], w.keyOffs[:0], w.fps[:0]
+	for i := range items {
+		for k := w.actOff[i]; k < w.actOff[i+1]; k++ {
+			if !r.m.Next(&w.curs[i], w.acts[k], &w.succ[k]) {
+				continue
+			}
+			w.fired = append(w.fired, k)
+			w.keyOffs = append(w.keyOffs, uint32(len(w.keys)))
+			w.keys = r.key(w.keys, &w.succ[k])
+			w.fps = append(w.fps, hashKey(w.keys[w.keyOffs[len(w.keyOffs)-1]:]))
+		}
+		w.firedOff = append(w.firedOff, int32(len(w.fired)))
+	}
+	w.keyOffs = append(w.keyOffs, uint32(len(w.keys)))
+	return nil
+}
+
+// checkBatch checks the successors computed by successors, state by
+// state, and keeps the candidates in c. first is the index within the unit
+// of the batch's first state. It reports a violation, which ends the
+// unit: the counts then cover the states up to the violating one (all its
+// successors), exactly as if the unit were expanded one state at a time.
+func (r *run[S, A]) checkBatch(w *worker[S, A], c *candidates, first uint64, open bool, goalSeen *uint64) bool {
+	goals := w.props.Goals
+	for i := 0; i+1 < len(w.actOff); i++ {
+		cur := &w.curs[i]
+		parent := c.unitBase + int64(first) + int64(i)
+		for k := w.actOff[i]; k < w.actOff[i+1]; k++ {
+			c.cov.Enabled[r.m.ActionKind(w.acts[k])]++
+		}
+		for _, k := range w.fired[w.firedOff[i]:w.firedOff[i+1]] {
+			c.cov.Fired[r.m.ActionKind(w.acts[k])]++
+		}
+		nfired := int64(w.firedOff[i+1] - w.firedOff[i])
+		c.generated += nfired
+		w.generated += nfired
+		for j := w.firedOff[i]; j < w.firedOff[i+1]; j++ {
+			a, next, fp := w.acts[w.fired[j]], &w.succ[w.fired[j]], w.fps[j]
+			kind := r.m.ActionKind(a)
+			if k, err := checkTransitions(&w.props, cur, a, next); err != nil {
+				c.viol = &found{prop: w.props.Transitions[k].Name, kind: TransitionProperty, err: err, parent: uint64(parent), fp: fp, index: k}
+				return true
+			}
+			for g := 0; open && g < len(goals); g++ {
+				if goals[g].Step == nil || *goalSeen&(1<<(g&63)) != 0 || r.goalHit[g] != nil || !goals[g].Step(cur, a, next) {
+					continue
+				}
+				*goalSeen |= 1 << (g & 63)
+				c.goals = append(c.goals, goalHit{goal: g, hit: hit{parent: uint64(parent), fp: fp}})
+			}
+			if w.seen[j] || (r.workers > 1 && !w.local.add(fp)) {
+				// Seen in an earlier level, or earlier in this unit: the
+				// insert phase would not mark it new either.
+				continue
+			}
+			if k, err := checkInvariants(&w.props, next); err != nil {
+				c.viol = &found{prop: w.props.Invariants[k].Name, kind: InvariantProperty, err: err, parent: uint64(parent), fp: fp, index: k}
+				return true
+			}
+			if !r.within(next) {
+				continue
+			}
+			for g := 0; open && g < len(goals); g++ {
+				if goals[g].Step != nil || *goalSeen&(1<<(g&63)) != 0 || r.goalHit[g] != nil || !goals[g].Reached(next) {
+					continue
+				}
+				*goalSeen |= 1 << (g & 63)
+				c.goals = append(c.goals, goalHit{goal: g, hit: hit{parent: uint64(parent), fp: fp}})
+			}
+			if r.workers == 1 && !r.table.insert(fp) {
+				// One worker inserts at once, in the global order itself, while
+				// the slot is in cache; the insert phase is then skipped.
+				continue
+			}
+			c.fps = append(c.fps, fp)
+			c.parent = append(c.parent, uint32(first)+uint32(i))
+			c.kind = append(c.kind, uint8(kind))
+			c.offs = append(c.offs, uint32(len(c.enc)))
+			c.enc = append(c.enc, w.keys[w.keyOffs[j]:w.keyOffs[j+1]]...)
+		}
+	}
+	return false
+}
+
 // forEach runs f(0), ..., f(n-1) on all workers, each taking the next
 // index, and returns when all are done.
 func (r *run[S, A]) forEach(n int, f func(i int)) {
@@ -449,15 +498,38 @@ func (r *run[S, A]) forEach(n int, f func(i int)) {
 	wg.Wait()
 }
 
+// insertBatch is the number of fingerprints whose slots the insert phase
+// loads together before inserting them.
+const insertBatch = 32
+
 // insertPhase is phase 2.
 func (r *run[S, A]) insertPhase(outs []*candidates) {
 	r.forEach(numShards, func(s int) {
 		sh := &r.table.shards[s]
+		// In batches, each touched first (see fpSet.touch).
+		var (
+			fps   [insertBatch]uint64
+			isNew [insertBatch]*bool
+			n     int
+			sink  uint64
+		)
+		flush := func() {
+			sink += sh.touch(fps[:n])
+			for i := range n {
+				*isNew[i] = sh.insert(fps[i])
+			}
+			n = 0
+		}
 		for _, c := range outs {
 			for _, k := range c.order[c.start[s]:c.start[s+1]] {
-				c.isNew[k] = sh.insert(c.fps[k])
+				fps[n], isNew[n] = c.fps[k], &c.isNew[k]
+				if n++; n == insertBatch {
+					flush()
+				}
 			}
 		}
+		flush()
+		r.sink.Add(sink)
 	})
 }
 

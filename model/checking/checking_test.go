@@ -2,6 +2,7 @@ package checking
 
 import (
 	"fmt"
+	"reflect"
 	"testing"
 
 	"github.com/raftcheck/raftcheck/checker"
@@ -251,6 +252,12 @@ func TestSeededBugsFound(t *testing.T) {
 			v := res.Violation
 			if v == nil {
 				t.Fatalf("not found at %v", cfg)
+			}
+			// One worker finds the same counterexample with the same counts.
+			if one := explore(t, cfg, checker.Options{Workers: 1, Symmetry: true, Strategy: strategy}); one.Violation == nil ||
+				one.Distinct != res.Distinct || one.Generated != res.Generated || !reflect.DeepEqual(one.Coverage, res.Coverage) ||
+				!reflect.DeepEqual(one.Violation.Path, v.Path) {
+				t.Fatalf("1 and 2 workers differ: %d/%d vs %d/%d states", one.Distinct, one.Generated, res.Distinct, res.Generated)
 			}
 			if v.Property != b.Breaks || v.Path.Len() > b.MaxLength {
 				t.Fatalf("found %s after %d steps; documented %s within %d", v.Property, v.Path.Len(), b.Breaks, b.MaxLength)
