@@ -29,12 +29,15 @@ import (
 
 // candidates is the output of expanding one unit.
 type candidates struct {
-	fps      []uint64
-	parent   []uint32 // index of the parent within the unit
-	kind     []uint8  // action kind, for coverage
-	offs     []uint32 // candidate k's encoding is enc[offs[k]:offs[k+1]]
+	fps  []uint64
+	kind []uint8 // action kind, for coverage
+	// With several workers, for the insert and collect phases: the index
+	// of each candidate's parent within the unit, its encoding
+	// enc[offs[k]:offs[k+1]], and the candidates grouped by shard.
+	parent   []uint32
+	offs     []uint32
 	enc      []byte
-	order    []uint32 // candidate indices grouped by shard
+	order    []uint32
 	start    [numShards + 1]uint32
 	isNew    []bool
 	goals    []goalHit
@@ -46,7 +49,8 @@ type candidates struct {
 	generated int64
 	cov       Coverage
 	// out and recs are the unit's new states and parent records, laid out
-	// by the collect phase; nNew counts them.
+	// by the collect phase (with one worker, while expanding); nNew counts
+	// them.
 	out, recs []byte
 	nNew      int
 }
@@ -58,6 +62,7 @@ func (c *candidates) reset(base int64) {
 	c.start = [numShards + 1]uint32{}
 	c.generated = 0
 	c.cov.reset()
+	c.out, c.recs, c.nNew = c.out[:0], c.recs[:0], 0
 }
 
 type goalHit struct {
@@ -351,6 +356,16 @@ func (r *run[S, A]) expandUnit(w *worker[S, A], u unit, c *candidates) error {
 			break
 		}
 	}
+	c.isNew = grow(c.isNew, len(c.fps))
+	if r.workers == 1 {
+		// Inserted already, and only new states were kept.
+		for k := range c.isNew {
+			c.isNew[k] = true
+		}
+		r.generated.Add(w.generated)
+		w.generated = 0
+		return nil
+	}
 	c.offs = append(c.offs, uint32(len(c.enc)))
 	// Group the candidates by shard (a counting sort keeps their order).
 	for _, fp := range c.fps {
@@ -366,10 +381,7 @@ func (r *run[S, A]) expandUnit(w *worker[S, A], u unit, c *candidates) error {
 		c.order[pos[s]] = uint32(k)
 		pos[s]++
 	}
-	c.isNew = grow(c.isNew, len(c.fps))
-	for k := range c.isNew {
-		c.isNew[k] = r.workers == 1
-	}
+	clear(c.isNew)
 	r.generated.Add(w.generated)
 	w.generated = 0
 	return nil
@@ -472,10 +484,16 @@ func (r *run[S, A]) checkBatch(w *worker[S, A], c *candidates, first uint64, ope
 				continue
 			}
 			c.fps = append(c.fps, fp)
-			c.parent = append(c.parent, uint32(first)+uint32(i))
 			c.kind = append(c.kind, uint8(kind))
+			enc := w.keys[w.keyOffs[j]:w.keyOffs[j+1]]
+			if r.workers == 1 {
+				// New for sure: lay it out for the collect phase right away.
+				c.addNew(enc, fp, uint64(parent))
+				continue
+			}
+			c.parent = append(c.parent, uint32(first)+uint32(i))
 			c.offs = append(c.offs, uint32(len(c.enc)))
-			c.enc = append(c.enc, w.keys[w.keyOffs[j]:w.keyOffs[j+1]]...)
+			c.enc = append(c.enc, enc...)
 		}
 	}
 	return false
@@ -538,7 +556,8 @@ func (r *run[S, A]) insertPhase(outs []*candidates) {
 // by all workers, then appended in unit order in bulk: the result is the
 // same whatever the number of workers.
 func (r *run[S, A]) collectPhase(outs []*candidates, next *frontier) error {
-	if next != nil {
+	if next != nil && r.workers > 1 {
+		// (One worker laid them out while expanding.)
 		r.forEach(len(outs), func(u int) { outs[u].layOut() })
 	}
 	for _, c := range outs {
@@ -573,13 +592,17 @@ func (c *candidates) layOut() {
 		if !c.isNew[k] {
 			continue
 		}
-		enc := c.enc[c.offs[k]:c.offs[k+1]]
-		c.out = binary.AppendUvarint(c.out, uint64(len(enc)))
-		c.out = append(c.out, enc...)
-		c.recs = binary.LittleEndian.AppendUint64(c.recs, c.fps[k])
-		c.recs = binary.LittleEndian.AppendUint64(c.recs, uint64(c.unitBase)+uint64(c.parent[k]))
-		c.nNew++
+		c.addNew(c.enc[c.offs[k]:c.offs[k+1]], c.fps[k], uint64(c.unitBase)+uint64(c.parent[k]))
 	}
+}
+
+// addNew lays out one new state: its frontier item and parent record.
+func (c *candidates) addNew(enc []byte, fp, parent uint64) {
+	c.out = binary.AppendUvarint(c.out, uint64(len(enc)))
+	c.out = append(c.out, enc...)
+	c.recs = binary.LittleEndian.AppendUint64(c.recs, fp)
+	c.recs = binary.LittleEndian.AppendUint64(c.recs, parent)
+	c.nNew++
 }
 
 // localSet is a small set of fingerprints, emptied in constant time. When
