@@ -112,7 +112,7 @@ func (r *run[S, A]) bfs() error {
 	}
 
 	// Level 1: the initial states.
-	level := newFrontier(dir, budget)
+	level := newFrontier(dir, budget, &r.blocks)
 	w0 := r.newWorker()
 	for _, s := range r.m.Init() {
 		r.generated.Add(1)
@@ -217,7 +217,7 @@ func (r *run[S, A]) expandLevel(level *frontier, base int64) (next *frontier, vi
 		// violation's parent, which is already on file.
 		return nil, viol, false, r.collectPhase(used, nil)
 	}
-	next = newFrontier(r.opts.TempDir, level.budget)
+	next = newFrontier(r.opts.TempDir, level.budget, &r.blocks)
 	if err := r.collectPhase(outs, next); err != nil {
 		next.close()
 		return nil, nil, false, err

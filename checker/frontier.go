@@ -25,6 +25,29 @@ type frontier struct {
 	spill   *os.File
 	spillAt int64
 	spilled int64 // bytes written to disk
+	pool    *blockPool
+}
+
+// blockPool recycles the block buffers of finished levels: a fresh
+// buffer costs the kernel's page faults and the runtime's zeroing, a
+// recycled one is warm.
+type blockPool struct{ free [][]byte }
+
+// get returns an empty buffer of capacity at least n.
+func (p *blockPool) get(n int) []byte {
+	if k := len(p.free); k > 0 && n <= blockSize {
+		b := p.free[k-1]
+		p.free = p.free[:k-1]
+		return b[:0]
+	}
+	return make([]byte, 0, max(blockSize, n))
+}
+
+// put takes back a buffer that nothing references any more.
+func (p *blockPool) put(b []byte) {
+	if cap(b) == blockSize {
+		p.free = append(p.free, b)
+	}
 }
 
 type block struct {
@@ -34,8 +57,10 @@ type block struct {
 	size int
 }
 
-func newFrontier(dir string, budget int64) *frontier {
-	return &frontier{dir: dir, budget: budget}
+// newFrontier returns an empty level whose blocks come from pool and go
+// back to it when the level is closed.
+func newFrontier(dir string, budget int64, pool *blockPool) *frontier {
+	return &frontier{dir: dir, budget: budget, pool: pool}
 }
 
 // add appends one encoded state.
@@ -51,7 +76,7 @@ func (f *frontier) add(enc []byte) error {
 				return err
 			}
 		}
-		cur = &block{data: make([]byte, 0, max(blockSize, need))}
+		cur = &block{data: f.pool.get(need)}
 		f.blocks = append(f.blocks, cur)
 		f.mem += int64(cap(cur.data))
 	}
@@ -78,7 +103,7 @@ func (f *frontier) addChunk(items []byte, n int) error {
 				return err
 			}
 		}
-		cur = &block{data: make([]byte, 0, max(blockSize, len(items)))}
+		cur = &block{data: f.pool.get(len(items))}
 		f.blocks = append(f.blocks, cur)
 		f.mem += int64(cap(cur.data))
 	}
@@ -113,6 +138,7 @@ func (f *frontier) maybeSpill() error {
 		f.spillAt += int64(len(b.data))
 		f.spilled += int64(len(b.data))
 		f.mem -= int64(cap(b.data))
+		f.pool.put(b.data)
 		b.data = nil
 		if f.mem <= f.budget/2 {
 			break
@@ -134,11 +160,17 @@ func (f *frontier) load(i int) ([]byte, error) {
 	return data, nil
 }
 
-// close releases the spill file.
+// close releases the spill file and hands the blocks back to the pool;
+// nothing may reference the level's states any more.
 func (f *frontier) close() {
 	if f.spill != nil {
 		f.spill.Close()
 		f.spill = nil
+	}
+	for _, b := range f.blocks {
+		if b.data != nil {
+			f.pool.put(b.data)
+		}
 	}
 	f.blocks = nil
 }

@@ -68,6 +68,7 @@ type run[S, A any] struct {
 	table    *fpSet
 	parents  *records
 	spare    []*candidates // reused between levels
+	blocks   blockPool     // frontier blocks, reused between levels
 	sink     atomic.Uint64 // keeps the loads of fpShard.touch from being optimised away
 	res      Result[S, A]
 	start    time.Time
