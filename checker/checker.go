@@ -90,6 +90,11 @@ type Properties[S, A any] struct {
 	Invariants  []Invariant[S]
 	Transitions []Transition[S, A]
 	Goals       []Goal[S, A]
+	// TransitionsHold, if set, is a fast test that every transition
+	// property holds on a step (it may check more than Transitions). When
+	// it reports true the individual checks are skipped; when false they
+	// run, to name and explain the violation.
+	TransitionsHold func(before *S, a A, after *S) bool
 }
 
 // Strategy is a search order.

@@ -247,3 +247,48 @@ func rapidModel(tt *testing.T, servers int, faults bool) {
 	}
 	tt.Logf("%d steps checked", steps)
 }
+
+// TestTransitionsHoldAgrees: the fused fast check agrees with the
+// individual transition checks on random walks of the correct model and
+// of every seeded bug (which break some of them).
+func TestTransitionsHoldAgrees(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	configs := slices.Clone(testConfigs)
+	for _, b := range Bugs {
+		cfg := b.Bounds
+		cfg.Bug = b.Name
+		configs = append(configs, cfg)
+	}
+	broken := 0
+	for _, cfg := range configs {
+		m := MustNew(cfg)
+		var acts []Action
+		for range 200 {
+			s := m.Init()
+			for range 80 {
+				acts = m.Actions(&s, acts[:0])
+				if len(acts) == 0 {
+					break
+				}
+				a := acts[rng.IntN(len(acts))]
+				var next State
+				m.Next(&s, a, &next)
+				all := true
+				for _, check := range NativeTransitions {
+					all = all && check(m, &s, a, &next)
+				}
+				if got := TransitionsHold(m, &s, a, &next); got != all {
+					t.Fatalf("%v: after %v TransitionsHold = %v, the individual checks %v", cfg, a, got, all)
+				}
+				if !all {
+					broken++
+				}
+				s = next
+			}
+		}
+	}
+	if broken == 0 {
+		t.Fatal("no walk broke a transition property: the comparison is vacuous")
+	}
+	t.Logf("%d violating steps compared", broken)
+}

@@ -127,6 +127,31 @@ func commitQuorum(m *Model, s *State) bool {
 	return true
 }
 
+// TransitionsHold reports whether every transition property in
+// NativeTransitions holds on the step b → a, in one pass over the servers:
+// the explorer calls it on every generated step, and runs the individual
+// checks only when it reports false. committedNeverLost, the costly one,
+// can only fail when some log changed.
+func TransitionsHold(m *Model, b *State, act Action, a *State) bool {
+	logChanged := false
+	for i := range m.cfg.Servers {
+		x, y := &b.srv[i], &a.srv[i]
+		if y.term < x.term || (x.term == y.term && x.voted != 0 && y.voted != x.voted) {
+			return false // term-monotonic, vote-once
+		}
+		if y.commit < x.commit && !(act.Kind == spec.Restart && act.Server == uint8(i+1) && y.commit == 0) {
+			return false // commit-monotonic
+		}
+		if x.n != y.n || x.log != y.log {
+			logChanged = true
+			if x.role == leader && y.role == leader && x.term == y.term && (y.n < x.n || !slices.Equal(y.log[:x.n], x.log[:x.n])) {
+				return false // leader-append-only
+			}
+		}
+	}
+	return !logChanged || committedNeverLost(m, b, act, a)
+}
+
 func leaderAppendOnly(m *Model, b *State, _ Action, a *State) bool {
 	for i := range m.cfg.Servers {
 		x, y := &b.srv[i], &a.srv[i]

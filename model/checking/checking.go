@@ -113,6 +113,9 @@ func Properties(m *model.Model, names []string) func() checker.Properties[model.
 					return fmt.Errorf("internal error: the model's %s check and spec.%s disagree", name, name)
 				}})
 		}
+		p.TransitionsHold = func(b *model.State, a model.Action, s *model.State) bool {
+			return !changesServers[a.Kind] || model.TransitionsHold(m, b, a, s)
+		}
 		p.Goals = goals(m)
 		return p
 	}
