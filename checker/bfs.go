@@ -83,6 +83,7 @@ type worker[S, A any] struct {
 	// whether the visited set holds them.
 	curs     []S     // the batch's frontier states
 	actOff   []int32 // state i's actions are acts[actOff[i]:actOff[i+1]]
+	kinds    []uint8 // ActionKind of each action
 	succ     []S     // successor by acts[k] is succ[k]
 	fired    []int32 // index in acts of each successor
 	firedOff []int32 // state i's successors are fired[firedOff[i]:firedOff[i+1]]
@@ -406,6 +407,10 @@ func (r *run[S, A]) successors(w *worker[S, A], items [][]byte) error {
 		w.acts = r.m.Actions(&w.curs[i], w.acts)
 		w.actOff = append(w.actOff, int32(len(w.acts)))
 	}
+	w.kinds = grow(w.kinds, len(w.acts))
+	for k, a := range w.acts {
+		w.kinds[k] = uint8(r.m.ActionKind(a))
+	}
 	w.succ = grow(w.succ, len(w.acts))
 	w.fired = w.fired[:0]
 	w.firedOff = append(w.firedOff[:0], 0)
@@ -437,17 +442,17 @@ func (r *run[S, A]) checkBatch(w *worker[S, A], c *candidates, first uint64, ope
 		cur := &w.curs[i]
 		parent := c.unitBase + int64(first) + int64(i)
 		for k := w.actOff[i]; k < w.actOff[i+1]; k++ {
-			c.cov.Enabled[r.m.ActionKind(w.acts[k])]++
+			c.cov.Enabled[w.kinds[k]]++
 		}
 		for _, k := range w.fired[w.firedOff[i]:w.firedOff[i+1]] {
-			c.cov.Fired[r.m.ActionKind(w.acts[k])]++
+			c.cov.Fired[w.kinds[k]]++
 		}
 		nfired := int64(w.firedOff[i+1] - w.firedOff[i])
 		c.generated += nfired
 		w.generated += nfired
 		for j := w.firedOff[i]; j < w.firedOff[i+1]; j++ {
 			a, next, fp := w.acts[w.fired[j]], &w.succ[w.fired[j]], w.fps[j]
-			kind := r.m.ActionKind(a)
+			kind := w.kinds[w.fired[j]]
 			if k, err := checkTransitions(&w.props, cur, a, next); err != nil {
 				c.viol = &found{prop: w.props.Transitions[k].Name, kind: TransitionProperty, err: err, parent: uint64(parent), fp: fp, index: k}
 				return true
@@ -484,7 +489,7 @@ func (r *run[S, A]) checkBatch(w *worker[S, A], c *candidates, first uint64, ope
 				continue
 			}
 			c.fps = append(c.fps, fp)
-			c.kind = append(c.kind, uint8(kind))
+			c.kind = append(c.kind, kind)
 			enc := w.keys[w.keyOffs[j]:w.keyOffs[j+1]]
 			if r.workers == 1 {
 				// New for sure: lay it out for the collect phase right away.
