@@ -7,19 +7,27 @@ import (
 	"sync/atomic"
 )
 
-// The breadth-first search is level-synchronous, in three phases per level,
-// so that its results do not depend on the number of workers:
+// The breadth-first search is level-synchronous, so that its results do
+// not depend on the number of workers. Within a level:
 //
-//  1. Expand (parallel): workers take units of the frontier in order and
+//   - Expand (parallel): workers take units of the frontier in order and
 //     compute every successor; each is checked against the transition
-//     properties, and, if its fingerprint is not yet in the visited set
-//     (read-only in this phase), against the invariants and goals, and kept
-//     as a candidate. Candidates are grouped by fingerprint shard.
-//  2. Insert (parallel by shard): each shard's candidates are inserted in
-//     the global order of units and candidates, so the first occurrence of
-//     a state in that order is the one marked new, whatever the workers.
-//  3. Collect (in order): new states get consecutive ids, their parent links
-//     go to the parent file and their encodings to the next frontier.
+//     properties, and, if its fingerprint is not in the visited set,
+//     against the invariants and goals, and kept as a candidate.
+//   - Insert (in unit order): as soon as a unit and all units before it are
+//     expanded, the worker that completed that prefix inserts the unit's
+//     candidates into the visited set, so the first occurrence of a state
+//     in the global order is the one marked new; new states get
+//     consecutive ids, their parent links go to the parent file and their
+//     encodings to the next frontier. With one worker, expansion inserts
+//     at once, while the slot is in cache.
+//
+// The visited-set lookups of the expand phase run while units are being
+// inserted, so they may or may not see the newest fingerprints; that only
+// decides whether a state already known is kept as a redundant candidate
+// (and its invariants checked again), never which state is new. A state
+// that violates an invariant is never inserted, so every unit finds the
+// same first violation whatever the timing.
 //
 // The first violation in the global order is the one reported; its path is
 // a shortest one, because levels are explored in order. The counts reported
@@ -31,14 +39,11 @@ import (
 type candidates struct {
 	fps  []uint64
 	kind []uint8 // action kind, for coverage
-	// With several workers, for the insert and collect phases: the index
-	// of each candidate's parent within the unit, its encoding
-	// enc[offs[k]:offs[k+1]], and the candidates grouped by shard.
+	// With several workers, for insertUnit: the index of each candidate's
+	// parent within the unit and its encoding enc[offs[k]:offs[k+1]].
 	parent   []uint32
 	offs     []uint32
 	enc      []byte
-	order    []uint32
-	start    [numShards + 1]uint32
 	isNew    []bool
 	goals    []goalHit
 	viol     *found
@@ -49,8 +54,7 @@ type candidates struct {
 	generated int64
 	cov       Coverage
 	// out and recs are the unit's new states and parent records, laid out
-	// by the collect phase (with one worker, while expanding); nNew counts
-	// them.
+	// by insertUnit (with one worker, while expanding); nNew counts them.
 	out, recs []byte
 	nNew      int
 }
@@ -58,8 +62,7 @@ type candidates struct {
 // reset empties c for reuse, keeping its arrays.
 func (c *candidates) reset(base int64) {
 	c.fps, c.parent, c.kind, c.offs, c.enc = c.fps[:0], c.parent[:0], c.kind[:0], c.offs[:0], c.enc[:0]
-	c.order, c.isNew, c.goals, c.viol, c.unitBase = c.order[:0], c.isNew[:0], c.goals[:0], nil, base
-	c.start = [numShards + 1]uint32{}
+	c.isNew, c.goals, c.viol, c.unitBase = c.isNew[:0], c.goals[:0], nil, base
 	c.generated = 0
 	c.cov.reset()
 	c.out, c.recs, c.nNew = c.out[:0], c.recs[:0], 0
@@ -73,7 +76,7 @@ type goalHit struct {
 // worker is one goroutine's scratch space.
 type worker[S, A any] struct {
 	props     Properties[S, A]
-	cur, next S // DFS and random walks
+	next      S // DFS and random walks
 	acts      []A
 	key       []byte
 	cov       Coverage // DFS only; BFS counts per unit
@@ -183,15 +186,16 @@ func (r *run[S, A]) bfs() error {
 	return nil
 }
 
-// expandLevel runs the three phases on one level and returns the next
-// level, or the first violation, or stopped when the time limit cut the
-// level short.
+// expandLevel expands one level and returns the next, or the first
+// violation, or stopped when the time limit cut the level short.
 func (r *run[S, A]) expandLevel(level *frontier, base int64) (next *frontier, viol *found, stopped bool, err error) {
-	outs, stopped, err := r.expandPhase(level, base)
+	next = newFrontier(r.opts.TempDir, level.budget, &r.blocks)
+	outs, stopped, err := r.expandPhase(level, base, next)
+	defer func() { r.spare = append(r.spare, outs...) }()
 	if err != nil {
+		next.close()
 		return nil, nil, false, err
 	}
-	defer func() { r.spare = append(r.spare, outs...) }()
 	used := outs
 	for i, c := range outs {
 		if c.viol != nil {
@@ -207,23 +211,17 @@ func (r *run[S, A]) expandLevel(level *frontier, base int64) (next *frontier, vi
 	}
 	r.generated.Store(gen)
 	r.levelGenerated = gen
-	if stopped && viol == nil {
+	if viol == nil && !stopped {
+		r.collect(used)
+		return next, nil, false, nil
+	}
+	next.close()
+	if viol == nil {
 		return nil, nil, true, nil
 	}
-	if r.workers > 1 {
-		r.insertPhase(used)
-	}
-	if viol != nil {
-		// Only the counts matter now: the path is rebuilt from the
-		// violation's parent, which is already on file.
-		return nil, viol, false, r.collectPhase(used, nil)
-	}
-	next = newFrontier(r.opts.TempDir, level.budget, &r.blocks)
-	if err := r.collectPhase(outs, next); err != nil {
-		next.close()
-		return nil, nil, false, err
-	}
-	return next, nil, false, nil
+	// The path is rebuilt from the violation's parent, already on file.
+	r.collect(used)
+	return nil, viol, false, nil
 }
 
 // grow returns s resized to n elements, reusing its array when it can.
@@ -234,9 +232,10 @@ func grow[T any](s []T, n int) []T {
 	return make([]T, n)
 }
 
-// expandPhase is phase 1. It returns the candidates of every unit in unit
-// order.
-func (r *run[S, A]) expandPhase(level *frontier, base int64) ([]*candidates, bool, error) {
+// expandPhase expands the units of level on every worker and inserts
+// their candidates, in unit order, into the visited set, the parent file
+// and next. It returns the candidates of every unit in unit order.
+func (r *run[S, A]) expandPhase(level *frontier, base int64, next *frontier) ([]*candidates, bool, error) {
 	var (
 		mu        sync.Mutex // guards the unit dispenser and outs
 		pending   []unit
@@ -276,6 +275,38 @@ func (r *run[S, A]) expandPhase(level *frontier, base int64) ([]*candidates, boo
 		wg       sync.WaitGroup
 	)
 	violUnit.Store(1 << 62)
+	// Units are inserted in order, each as soon as it and all before it
+	// are expanded, by the worker that completes that prefix; inserting
+	// says one is at it, ins is the next unit to insert, and insDone that
+	// a violation (or an error) ended the insertion.
+	var (
+		inserting, insDone bool
+		ins                int
+	)
+	publish := func(u int, c *candidates) {
+		mu.Lock()
+		defer mu.Unlock()
+		for len(outs) <= u {
+			outs = append(outs, nil)
+		}
+		outs[u] = c
+		if inserting {
+			return
+		}
+		inserting = true
+		for !insDone && ins < len(outs) && outs[ins] != nil {
+			c := outs[ins]
+			mu.Unlock()
+			err := r.insertUnit(c, next)
+			mu.Lock()
+			if err != nil {
+				errOnce.Do(func() { firstErr = err })
+			}
+			insDone = c.viol != nil || err != nil
+			ins++
+		}
+		inserting = false
+	}
 	workers := make([]*worker[S, A], r.workers)
 	for wi := range workers {
 		w := r.newWorker()
@@ -316,12 +347,7 @@ func (r *run[S, A]) expandPhase(level *frontier, base int64) ([]*candidates, boo
 						cur = violUnit.Load()
 					}
 				}
-				mu.Lock()
-				for len(outs) <= u.index {
-					outs = append(outs, nil)
-				}
-				outs[u.index] = c
-				mu.Unlock()
+				publish(u.index, c)
 			}
 		}()
 	}
@@ -357,32 +383,12 @@ func (r *run[S, A]) expandUnit(w *worker[S, A], u unit, c *candidates) error {
 			break
 		}
 	}
-	c.isNew = grow(c.isNew, len(c.fps))
-	if r.workers == 1 {
-		// Inserted already, and only new states were kept.
-		for k := range c.isNew {
-			c.isNew[k] = true
-		}
-		r.generated.Add(w.generated)
-		w.generated = 0
-		return nil
-	}
 	c.offs = append(c.offs, uint32(len(c.enc)))
-	// Group the candidates by shard (a counting sort keeps their order).
-	for _, fp := range c.fps {
-		c.start[shardOf(fp)+1]++
+	c.isNew = grow(c.isNew, len(c.fps))
+	for k := range c.isNew {
+		// One worker inserted them already, and kept only new states.
+		c.isNew[k] = r.workers == 1
 	}
-	for s := range numShards {
-		c.start[s+1] += c.start[s]
-	}
-	c.order = grow(c.order, len(c.fps))
-	pos := c.start
-	for k, fp := range c.fps {
-		s := shardOf(fp)
-		c.order[pos[s]] = uint32(k)
-		pos[s]++
-	}
-	clear(c.isNew)
 	r.generated.Add(w.generated)
 	w.generated = 0
 	return nil
@@ -504,79 +510,48 @@ func (r *run[S, A]) checkBatch(w *worker[S, A], c *candidates, first uint64, ope
 	return false
 }
 
-// forEach runs f(0), ..., f(n-1) on all workers, each taking the next
-// index, and returns when all are done.
-func (r *run[S, A]) forEach(n int, f func(i int)) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range r.workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				f(i)
-			}
-		}()
-	}
-	wg.Wait()
-}
-
-// insertBatch is the number of fingerprints whose slots the insert phase
-// loads together before inserting them.
+// insertBatch is the number of fingerprints whose slots insertUnit loads
+// together before inserting them.
 const insertBatch = 32
 
-// insertPhase is phase 2.
-func (r *run[S, A]) insertPhase(outs []*candidates) {
-	r.forEach(numShards, func(s int) {
-		sh := &r.table.shards[s]
-		// In batches, each touched first (see fpSet.touch).
-		var (
-			fps   [insertBatch]uint64
-			isNew [insertBatch]*bool
-			n     int
-			sink  uint64
-		)
-		flush := func() {
-			sink += sh.touch(fps[:n])
-			for i := range n {
-				*isNew[i] = sh.insert(fps[i])
-			}
-			n = 0
-		}
-		for _, c := range outs {
-			for _, k := range c.order[c.start[s]:c.start[s+1]] {
-				fps[n], isNew[n] = c.fps[k], &c.isNew[k]
-				if n++; n == insertBatch {
-					flush()
+// insertUnit inserts the candidates of one unit into the visited set (with
+// one worker, expandUnit did), lays out the new ones and appends them to
+// the parent file and next. It runs for one unit at a time, in unit order,
+// so the first occurrence of a state in that order is the one marked new,
+// whatever the number of workers. Of a violation's unit only the counts
+// matter: nothing of it is written.
+func (r *run[S, A]) insertUnit(c *candidates, next *frontier) error {
+	if r.workers > 1 {
+		c.out, c.recs, c.nNew = c.out[:0], c.recs[:0], 0
+		var sink uint64
+		for b := 0; b < len(c.fps); b += insertBatch {
+			batch := c.fps[b:min(b+insertBatch, len(c.fps))]
+			sink += r.table.touch(batch)
+			for k, fp := range batch {
+				k += b
+				if c.isNew[k] = r.table.insert(fp); c.isNew[k] {
+					c.addNew(c.enc[c.offs[k]:c.offs[k+1]], fp, uint64(c.unitBase)+uint64(c.parent[k]))
 				}
 			}
 		}
-		flush()
 		r.sink.Add(sink)
-	})
+	}
+	if c.viol != nil {
+		return nil
+	}
+	if err := r.parents.addRaw(c.recs, c.nNew); err != nil {
+		return err
+	}
+	return next.addChunk(c.out, c.nNew)
 }
 
-// collectPhase is phase 3. With next nil it only counts. Each unit's new
-// states and parent records are first laid out in buffers of their own,
-// by all workers, then appended in unit order in bulk: the result is the
-// same whatever the number of workers.
-func (r *run[S, A]) collectPhase(outs []*candidates, next *frontier) error {
-	if next != nil && r.workers > 1 {
-		// (One worker laid them out while expanding.)
-		r.forEach(len(outs), func(u int) { outs[u].layOut() })
-	}
+// collect adds the coverage of new states and the goals reached in the
+// units, in unit order.
+func (r *run[S, A]) collect(outs []*candidates) {
 	for _, c := range outs {
 		for k := range c.fps {
 			if c.isNew[k] {
 				r.res.Coverage.New[c.kind[k]]++
-			}
-		}
-		if next != nil {
-			if err := r.parents.addRaw(c.recs, c.nNew); err != nil {
-				return err
-			}
-			if err := next.addChunk(c.out, c.nNew); err != nil {
-				return err
 			}
 		}
 		for _, gh := range c.goals {
@@ -585,19 +560,6 @@ func (r *run[S, A]) collectPhase(outs []*candidates, next *frontier) error {
 				r.goalHit[gh.goal] = &h
 			}
 		}
-	}
-	return nil
-}
-
-// layOut writes the unit's new states as frontier items (length-prefixed
-// encodings) into out and their parent records into recs.
-func (c *candidates) layOut() {
-	c.out, c.recs, c.nNew = c.out[:0], c.recs[:0], 0
-	for k := range c.fps {
-		if !c.isNew[k] {
-			continue
-		}
-		c.addNew(c.enc[c.offs[k]:c.offs[k+1]], c.fps[k], uint64(c.unitBase)+uint64(c.parent[k]))
 	}
 }
 

@@ -2,6 +2,7 @@ package checker
 
 import (
 	"math/bits"
+	"sync/atomic"
 )
 
 // The visited set is an open-addressing table of 64-bit fingerprints,
@@ -21,8 +22,14 @@ const (
 	minSlots  = 1024
 )
 
+// A shard has one writer at a time, but with several workers its slots
+// are read (contains, touch) while the writer inserts: slots are loaded
+// and stored atomically, and a grown table is built aside and published
+// whole. A reader that still holds the old table may miss the newest
+// fingerprints, which only costs it a redundant candidate: newness itself
+// is decided by the writer, in order.
 type fpShard struct {
-	slots []uint64
+	tab   atomic.Pointer[[]uint64]
 	count int
 	limit int // grow when count reaches it
 }
@@ -41,18 +48,17 @@ func newFPSet() *fpSet {
 
 func shardOf(fp uint64) int { return int(fp >> (64 - shardBits)) }
 
-func (sh *fpShard) home(fp uint64) int {
-	hi, _ := bits.Mul64(fp<<shardBits, uint64(len(sh.slots)))
+// home is fp's first slot in a table of n slots.
+func home(fp uint64, n int) int {
+	hi, _ := bits.Mul64(fp<<shardBits, uint64(n))
 	return int(hi)
 }
 
-// contains reports whether fp is in the set. Safe for concurrent use as
-// long as no insert runs at the same time.
+// contains reports whether fp is in the set.
 func (s *fpSet) contains(fp uint64) bool {
-	sh := &s.shards[shardOf(fp)]
-	slots := sh.slots
-	for i := sh.home(fp); ; {
-		switch slots[i] {
+	slots := *s.shards[shardOf(fp)].tab.Load()
+	for i := home(fp, len(slots)); ; {
+		switch atomic.LoadUint64(&slots[i]) {
 		case fp:
 			return true
 		case 0:
@@ -74,17 +80,8 @@ func (s *fpSet) contains(fp uint64) bool {
 func (s *fpSet) touch(fps []uint64) uint64 {
 	var sum uint64
 	for _, fp := range fps {
-		sh := &s.shards[shardOf(fp)]
-		sum += sh.slots[sh.home(fp)]
-	}
-	return sum
-}
-
-// touch is fpSet.touch for fingerprints of this shard.
-func (sh *fpShard) touch(fps []uint64) uint64 {
-	var sum uint64
-	for _, fp := range fps {
-		sum += sh.slots[sh.home(fp)]
+		slots := *s.shards[shardOf(fp)].tab.Load()
+		sum += atomic.LoadUint64(&slots[home(fp, len(slots))])
 	}
 	return sum
 }
@@ -93,15 +90,15 @@ func (sh *fpShard) touch(fps []uint64) uint64 {
 // goroutine may insert into a shard at a time.
 func (sh *fpShard) insert(fp uint64) bool {
 	if sh.count >= sh.limit {
-		sh.resize(int(float64(len(sh.slots)) * growth))
+		sh.resize(int(float64(len(*sh.tab.Load())) * growth))
 	}
-	slots := sh.slots
-	for i := sh.home(fp); ; {
-		switch slots[i] {
+	slots := *sh.tab.Load()
+	for i := home(fp, len(slots)); ; {
+		switch atomic.LoadUint64(&slots[i]) {
 		case fp:
 			return false
 		case 0:
-			slots[i] = fp
+			atomic.StoreUint64(&slots[i], fp)
 			sh.count++
 			return true
 		}
@@ -112,16 +109,26 @@ func (sh *fpShard) insert(fp uint64) bool {
 	}
 }
 
+// resize moves the shard into a new table of n slots, built before it is
+// published.
 func (sh *fpShard) resize(n int) {
-	old := sh.slots
-	sh.slots = make([]uint64, n)
-	sh.limit = int(float64(n) * maxLoad)
-	sh.count = 0
-	for _, fp := range old {
-		if fp != 0 {
-			sh.insert(fp)
+	slots := make([]uint64, n)
+	if old := sh.tab.Load(); old != nil {
+		for _, fp := range *old {
+			if fp == 0 {
+				continue
+			}
+			i := home(fp, n)
+			for slots[i] != 0 {
+				if i++; i == n {
+					i = 0
+				}
+			}
+			slots[i] = fp
 		}
 	}
+	sh.limit = int(float64(n) * maxLoad)
+	sh.tab.Store(&slots)
 }
 
 // insert adds fp and reports whether it was new (single goroutine).
@@ -140,7 +147,7 @@ func (s *fpSet) len() int64 {
 func (s *fpSet) bytes() int64 {
 	var n int64
 	for i := range s.shards {
-		n += int64(len(s.shards[i].slots)) * 8
+		n += int64(len(*s.shards[i].tab.Load())) * 8
 	}
 	return n
 }
