@@ -84,12 +84,13 @@ type worker[S, A any] struct {
 	// The successors of the state being expanded (BFS): the index in acts
 	// of each that fired, their keys (concatenated), fingerprints and
 	// whether the visited set holds them.
-	curs     []S     // the batch's frontier states
-	actOff   []int32 // state i's actions are acts[actOff[i]:actOff[i+1]]
-	kinds    []uint8 // ActionKind of each action
-	succ     []S     // successor by acts[k] is succ[k]
-	fired    []int32 // index in acts of each successor
-	firedOff []int32 // state i's successors are fired[firedOff[i]:firedOff[i+1]]
+	items    [][]byte // the batch's frontier states, encoded
+	curs     []S      // and decoded
+	actOff   []int32  // state i's actions are acts[actOff[i]:actOff[i+1]]
+	kinds    []uint8  // ActionKind of each action
+	succ     []S      // successor by acts[k] is succ[k]
+	fired    []int32  // index in acts of each successor
+	firedOff []int32  // state i's successors are fired[firedOff[i]:firedOff[i+1]]
 	keys     []byte
 	keyOffs  []uint32
 	fps      []uint64
@@ -366,8 +367,15 @@ func (r *run[S, A]) expandUnit(w *worker[S, A], u unit, c *candidates) error {
 	}
 	var goalSeen uint64 // goals already hit in this unit (first 64)
 	w.local.reset()
-	for g0 := 0; g0 < len(u.items); g0 += batchStates {
-		items := u.items[g0:min(g0+batchStates, len(u.items))]
+	rest := u.data
+	for g0 := 0; g0 < u.n; g0 += batchStates {
+		items := w.items[:0]
+		for range min(batchStates, u.n-g0) {
+			var item []byte
+			item, rest = nextItem(rest)
+			items = append(items, item)
+		}
+		w.items = items
 		if err := r.successors(w, items); err != nil {
 			return err
 		}

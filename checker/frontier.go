@@ -176,36 +176,46 @@ func (f *frontier) close() {
 }
 
 // unit is a slice of a frontier level handed to one worker: states
-// base .. base+len(items)-1, in order.
+// base .. base+n-1, in order, as items (uvarint length, encoding) in data.
 type unit struct {
 	index int
 	base  int64
-	items [][]byte
+	n     int
+	data  []byte
 }
 
 // unitSize is the number of states per unit of work.
 const unitSize = 256
 
-// units splits block data into units, appending to dst.
+// splitUnits splits block data into units, appending to dst. It checks
+// the framing of every item, so that expanding a unit cannot misread it.
 func splitUnits(dst []unit, data []byte, n int, base int64, index int) ([]unit, error) {
-	items := make([][]byte, 0, n)
-	for len(data) > 0 {
-		l, k := binary.Uvarint(data)
-		if k <= 0 || int(l) > len(data)-k {
+	count, start := 0, 0
+	for off := 0; off < len(data); {
+		l, k := binary.Uvarint(data[off:])
+		if k <= 0 || int(l) > len(data)-off-k {
 			return dst, fmt.Errorf("frontier block corrupt")
 		}
-		items = append(items, data[k:k+int(l)])
-		data = data[k+int(l):]
+		off += k + int(l)
+		count++
+		if count%unitSize == 0 || off == len(data) {
+			m := (count-1)%unitSize + 1
+			dst = append(dst, unit{index: index, base: base + int64(count-m), n: m, data: data[start:off]})
+			index++
+			start = off
+		}
 	}
-	if len(items) != n {
-		return dst, fmt.Errorf("frontier block holds %d states, want %d", len(items), n)
-	}
-	for i := 0; i < len(items); i += unitSize {
-		j := min(i+unitSize, len(items))
-		dst = append(dst, unit{index: index, base: base + int64(i), items: items[i:j]})
-		index++
+	if count != n {
+		return dst, fmt.Errorf("frontier block holds %d states, want %d", count, n)
 	}
 	return dst, nil
+}
+
+// nextItem returns the first item of data and the rest; data was checked
+// by splitUnits.
+func nextItem(data []byte) (item, rest []byte) {
+	l, k := binary.Uvarint(data)
+	return data[k : k+int(l)], data[k+int(l):]
 }
 
 // records is the file of parent links: for state id k, at offset 16k, its
