@@ -187,42 +187,44 @@ func (r *run[S, A]) bfs() error {
 	return nil
 }
 
+// levelStats is what the units of a level report as they are inserted,
+// in unit order, up to and including the first one with a violation.
+type levelStats struct {
+	generated int64
+	viol      *found
+	goals     []*hit // the first hit of each goal in the level
+}
+
 // expandLevel expands one level and returns the next, or the first
 // violation, or stopped when the time limit cut the level short.
 func (r *run[S, A]) expandLevel(level *frontier, base int64) (next *frontier, viol *found, stopped bool, err error) {
 	next = newFrontier(r.opts.TempDir, level.budget, &r.blocks)
-	outs, stopped, err := r.expandPhase(level, base, next)
-	defer func() { r.spare = append(r.spare, outs...) }()
+	r.lv.generated, r.lv.viol = 0, nil
+	r.lv.goals = grow(r.lv.goals, len(r.goalHit))
+	clear(r.lv.goals)
+	stopped, err = r.expandPhase(level, base, next)
 	if err != nil {
 		next.close()
 		return nil, nil, false, err
 	}
-	used := outs
-	for i, c := range outs {
-		if c.viol != nil {
-			used = outs[:i+1]
-			viol = c.viol
-			break
-		}
-	}
-	gen := r.levelGenerated
-	for _, c := range used {
-		gen += c.generated
-		r.res.Coverage.add(&c.cov)
-	}
-	r.generated.Store(gen)
-	r.levelGenerated = gen
-	if viol == nil && !stopped {
-		r.collect(used)
-		return next, nil, false, nil
-	}
-	next.close()
-	if viol == nil {
+	r.levelGenerated += r.lv.generated
+	r.generated.Store(r.levelGenerated)
+	viol = r.lv.viol
+	if viol == nil && stopped {
+		next.close()
 		return nil, nil, true, nil
 	}
-	// The path is rebuilt from the violation's parent, already on file.
-	r.collect(used)
-	return nil, viol, false, nil
+	for g, h := range r.lv.goals {
+		if h != nil && r.goalHit[g] == nil {
+			r.goalHit[g] = h
+		}
+	}
+	if viol != nil {
+		// The path is rebuilt from the violation's parent, already on file.
+		next.close()
+		return nil, viol, false, nil
+	}
+	return next, nil, false, nil
 }
 
 // grow returns s resized to n elements, reusing its array when it can.
@@ -235,10 +237,10 @@ func grow[T any](s []T, n int) []T {
 
 // expandPhase expands the units of level on every worker and inserts
 // their candidates, in unit order, into the visited set, the parent file
-// and next. It returns the candidates of every unit in unit order.
-func (r *run[S, A]) expandPhase(level *frontier, base int64, next *frontier) ([]*candidates, bool, error) {
+// and next, accounting for them in r.lv.
+func (r *run[S, A]) expandPhase(level *frontier, base int64, next *frontier) (bool, error) {
 	var (
-		mu        sync.Mutex // guards the unit dispenser and outs
+		mu        sync.Mutex // guards the unit dispenser, outs and r.spare
 		pending   []unit
 		nextBlock int
 		nextIndex int
@@ -304,6 +306,9 @@ func (r *run[S, A]) expandPhase(level *frontier, base int64, next *frontier) ([]
 				errOnce.Do(func() { firstErr = err })
 			}
 			insDone = c.viol != nil || err != nil
+			// Reused at once, while its buffers are in cache.
+			outs[ins] = nil
+			r.spare = append(r.spare, c)
 			ins++
 		}
 		inserting = false
@@ -353,7 +358,12 @@ func (r *run[S, A]) expandPhase(level *frontier, base int64, next *frontier) ([]
 		}()
 	}
 	wg.Wait()
-	return outs, stopped.Load(), firstErr
+	for _, c := range outs {
+		if c != nil { // expanded after the violation's unit
+			r.spare = append(r.spare, c)
+		}
+	}
+	return stopped.Load(), firstErr
 }
 
 // expandUnit computes the successors of every state of u into c.
@@ -544,6 +554,7 @@ func (r *run[S, A]) insertUnit(c *candidates, next *frontier) error {
 		}
 		r.sink.Add(sink)
 	}
+	r.account(c)
 	if c.viol != nil {
 		return nil
 	}
@@ -553,21 +564,24 @@ func (r *run[S, A]) insertUnit(c *candidates, next *frontier) error {
 	return next.addChunk(c.out, c.nNew)
 }
 
-// collect adds the coverage of new states and the goals reached in the
-// units, in unit order.
-func (r *run[S, A]) collect(outs []*candidates) {
-	for _, c := range outs {
-		for k := range c.fps {
-			if c.isNew[k] {
-				r.res.Coverage.New[c.kind[k]]++
-			}
+// account adds a unit's counts, coverage, goals and violation to the
+// level's (units come in order, so the first hit of a goal wins).
+func (r *run[S, A]) account(c *candidates) {
+	r.lv.generated += c.generated
+	r.res.Coverage.add(&c.cov)
+	for k := range c.fps {
+		if c.isNew[k] {
+			r.res.Coverage.New[c.kind[k]]++
 		}
-		for _, gh := range c.goals {
-			if r.goalHit[gh.goal] == nil {
-				h := gh.hit
-				r.goalHit[gh.goal] = &h
-			}
+	}
+	for _, gh := range c.goals {
+		if r.lv.goals[gh.goal] == nil {
+			h := gh.hit
+			r.lv.goals[gh.goal] = &h
 		}
+	}
+	if c.viol != nil {
+		r.lv.viol = c.viol
 	}
 }
 

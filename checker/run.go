@@ -69,6 +69,7 @@ type run[S, A any] struct {
 	parents  *records
 	spare    []*candidates // reused between levels
 	blocks   blockPool     // frontier blocks, reused between levels
+	lv       levelStats    // BFS: the level being expanded
 	sink     atomic.Uint64 // keeps the loads of fpShard.touch from being optimised away
 	res      Result[S, A]
 	start    time.Time
