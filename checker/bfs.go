@@ -165,6 +165,10 @@ func (r *run[S, A]) bfs() error {
 			level.close()
 			return nil
 		}
+		// The level will add about as many states as the last one did:
+		// grow the shards that this would fill now, on every worker, rather
+		// than one by one in the middle of the in-order insertion.
+		r.table.growFor(level.count, r.workers)
 		next, viol, stopped, err := r.expandLevel(level, base)
 		level.close()
 		switch {

@@ -2,6 +2,7 @@ package checker
 
 import (
 	"math/bits"
+	"sync"
 	"sync/atomic"
 )
 
@@ -129,6 +130,36 @@ func (sh *fpShard) resize(n int) {
 	}
 	sh.limit = int(float64(n) * maxLoad)
 	sh.tab.Store(&slots)
+}
+
+// growFor grows, on up to workers goroutines, every shard that would
+// reach its limit on receiving its share of n more fingerprints. A shard
+// that receives more than its share still grows when it must.
+func (s *fpSet) growFor(n int64, workers int) {
+	per := int(n/numShards) + 1
+	var todo []int
+	for i := range s.shards {
+		if sh := &s.shards[i]; sh.count+per >= sh.limit {
+			todo = append(todo, i)
+		}
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, len(todo)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := int(next.Add(1) - 1); k < len(todo); k = int(next.Add(1) - 1) {
+				sh := &s.shards[todo[k]]
+				size := len(*sh.tab.Load())
+				for float64(sh.count+per) >= float64(size)*maxLoad {
+					size = int(float64(size) * growth)
+				}
+				sh.resize(size)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // insert adds fp and reports whether it was new (single goroutine).
