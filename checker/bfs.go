@@ -40,7 +40,8 @@ type candidates struct {
 	fps  []uint64
 	kind []uint8 // action kind, for coverage
 	// With several workers, for insertUnit: the index of each candidate's
-	// parent within the unit and its encoding enc[offs[k]:offs[k+1]].
+	// parent within the unit, and the candidates laid out as frontier
+	// items, candidate k's at enc[offs[k]:offs[k+1]].
 	parent   []uint32
 	offs     []uint32
 	enc      []byte
@@ -526,6 +527,7 @@ func (r *run[S, A]) checkBatch(w *worker[S, A], c *candidates, first uint64, ope
 			}
 			c.parent = append(c.parent, uint32(first)+uint32(i))
 			c.offs = append(c.offs, uint32(len(c.enc)))
+			c.enc = binary.AppendUvarint(c.enc, uint64(len(enc)))
 			c.enc = append(c.enc, enc...)
 		}
 	}
@@ -543,8 +545,9 @@ const insertBatch = 32
 // whatever the number of workers. Of a violation's unit only the counts
 // matter: nothing of it is written.
 func (r *run[S, A]) insertUnit(c *candidates, next *frontier) error {
+	items := c.out
 	if r.workers > 1 {
-		c.out, c.recs, c.nNew = c.out[:0], c.recs[:0], 0
+		c.recs, c.nNew = c.recs[:0], 0
 		var sink uint64
 		for b := 0; b < len(c.fps); b += insertBatch {
 			batch := c.fps[b:min(b+insertBatch, len(c.fps))]
@@ -552,11 +555,23 @@ func (r *run[S, A]) insertUnit(c *candidates, next *frontier) error {
 			for k, fp := range batch {
 				k += b
 				if c.isNew[k] = r.table.insert(fp); c.isNew[k] {
-					c.addNew(c.enc[c.offs[k]:c.offs[k+1]], fp, uint64(c.unitBase)+uint64(c.parent[k]))
+					c.addRec(fp, uint64(c.unitBase)+uint64(c.parent[k]))
 				}
 			}
 		}
 		r.sink.Add(sink)
+		// The candidates are laid out as items already; they need
+		// compacting only when some were found earlier in the order.
+		items = c.enc
+		if c.nNew < len(c.fps) {
+			c.out = c.out[:0]
+			for k := range c.fps {
+				if c.isNew[k] {
+					c.out = append(c.out, c.enc[c.offs[k]:c.offs[k+1]]...)
+				}
+			}
+			items = c.out
+		}
 	}
 	r.account(c)
 	if c.viol != nil {
@@ -565,7 +580,7 @@ func (r *run[S, A]) insertUnit(c *candidates, next *frontier) error {
 	if err := r.parents.addRaw(c.recs, c.nNew); err != nil {
 		return err
 	}
-	return next.addChunk(c.out, c.nNew)
+	return next.addChunk(items, c.nNew)
 }
 
 // account adds a unit's counts, coverage, goals and violation to the
@@ -593,6 +608,11 @@ func (r *run[S, A]) account(c *candidates) {
 func (c *candidates) addNew(enc []byte, fp, parent uint64) {
 	c.out = binary.AppendUvarint(c.out, uint64(len(enc)))
 	c.out = append(c.out, enc...)
+	c.addRec(fp, parent)
+}
+
+// addRec adds the parent record of one new state.
+func (c *candidates) addRec(fp, parent uint64) {
 	c.recs = binary.LittleEndian.AppendUint64(c.recs, fp)
 	c.recs = binary.LittleEndian.AppendUint64(c.recs, parent)
 	c.nNew++
