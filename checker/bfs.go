@@ -97,7 +97,7 @@ type worker[S, A any] struct {
 	fps      []uint64
 	seen     []bool
 	// local holds the fingerprints of the unit's candidates, so several
-	// workers drop duplicates within a unit before the insert phase.
+	// workers drop duplicates within a unit before insertUnit.
 	local localSet
 	sink  uint64 // keeps fpSet.touch from being optimised away
 }
@@ -494,8 +494,8 @@ func (r *run[S, A]) checkBatch(w *worker[S, A], c *candidates, first uint64, ope
 				c.goals = append(c.goals, goalHit{goal: g, hit: hit{parent: uint64(parent), fp: fp}})
 			}
 			if w.seen[j] || (r.workers > 1 && !w.local.add(fp)) {
-				// Seen in an earlier level, or earlier in this unit: the
-				// insert phase would not mark it new either.
+				// In the visited set already, or earlier in this unit:
+				// insertUnit would not mark it new either.
 				continue
 			}
 			if k, err := checkInvariants(&w.props, next); err != nil {
@@ -513,15 +513,15 @@ func (r *run[S, A]) checkBatch(w *worker[S, A], c *candidates, first uint64, ope
 				c.goals = append(c.goals, goalHit{goal: g, hit: hit{parent: uint64(parent), fp: fp}})
 			}
 			if r.workers == 1 && !r.table.insert(fp) {
-				// One worker inserts at once, in the global order itself, while
-				// the slot is in cache; the insert phase is then skipped.
+				// One worker inserts at once, in the global order itself,
+				// while the slot is in cache; insertUnit then only appends.
 				continue
 			}
 			c.fps = append(c.fps, fp)
 			c.kind = append(c.kind, kind)
 			enc := w.keys[w.keyOffs[j]:w.keyOffs[j+1]]
 			if r.workers == 1 {
-				// New for sure: lay it out for the collect phase right away.
+				// New for sure: lay it out for insertUnit right away.
 				c.addNew(enc, fp, uint64(parent))
 				continue
 			}
