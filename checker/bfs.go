@@ -118,6 +118,7 @@ func (r *run[S, A]) bfs() error {
 	}
 
 	// Level 1: the initial states.
+	r.blocks.max = int(budget / blockSize)
 	level := newFrontier(dir, budget, &r.blocks)
 	w0 := r.newWorker()
 	for _, s := range r.m.Init() {

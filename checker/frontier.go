@@ -31,7 +31,12 @@ type frontier struct {
 // blockPool recycles the block buffers of finished levels: a fresh
 // buffer costs the kernel's page faults and the runtime's zeroing, a
 // recycled one is warm.
-type blockPool struct{ free [][]byte }
+// It holds at most max buffers, so that with the frontier's own budget it
+// keeps the memory of the frontier within about twice that budget.
+type blockPool struct {
+	free [][]byte
+	max  int
+}
 
 // get returns an empty buffer of capacity at least n.
 func (p *blockPool) get(n int) []byte {
@@ -45,7 +50,7 @@ func (p *blockPool) get(n int) []byte {
 
 // put takes back a buffer that nothing references any more.
 func (p *blockPool) put(b []byte) {
-	if cap(b) == blockSize {
+	if cap(b) == blockSize && len(p.free) < p.max {
 		p.free = append(p.free, b)
 	}
 }
