@@ -20,7 +20,10 @@ import (
 //     in the global order is the one marked new; new states get
 //     consecutive ids, their parent links go to the parent file and their
 //     encodings to the next frontier. With one worker, expansion inserts
-//     at once, while the slot is in cache.
+//     at once, while the slot is in cache. Workers run at most
+//     aheadPerWorker units per worker ahead of the insertion, and stop
+//     fetching units once a violation, the time limit or an error has
+//     ended the level.
 //
 // The visited-set lookups of the expand phase run while units are being
 // inserted, so they may or may not see the newest fingerprints; that only
@@ -48,6 +51,7 @@ type candidates struct {
 	isNew    []bool
 	goals    []goalHit
 	viol     *found
+	skipped  bool  // not expanded: past a violation, or out of time
 	unitBase int64 // id of the unit's first state
 	// generated and cov count this unit's work, so that a level cut short
 	// by a violation accounts exactly for the units before it, whatever
@@ -63,7 +67,7 @@ type candidates struct {
 // reset empties c for reuse, keeping its arrays.
 func (c *candidates) reset(base int64) {
 	c.fps, c.parent, c.kind, c.offs, c.enc = c.fps[:0], c.parent[:0], c.kind[:0], c.offs[:0], c.enc[:0]
-	c.isNew, c.goals, c.viol, c.unitBase = c.isNew[:0], c.goals[:0], nil, base
+	c.isNew, c.goals, c.viol, c.skipped, c.unitBase = c.isNew[:0], c.goals[:0], nil, false, base
 	c.generated = 0
 	c.cov.reset()
 	c.out, c.recs, c.nNew = c.out[:0], c.recs[:0], 0
@@ -133,15 +137,15 @@ func (r *run[S, A]) bfs() error {
 			return r.violation(&found{prop: w0.props.Invariants[k].Name, kind: InvariantProperty, err: err,
 				parent: noParent, fp: fp, index: k})
 		}
-		if !r.within(&s) {
-			continue
-		}
-		r.table.insert(fp)
 		for g := range w0.props.Goals {
 			if r.goalHit[g] == nil && w0.props.Goals[g].reachedBy(nil, *new(A), &s) {
 				r.goalHit[g] = &hit{parent: noParent, fp: fp}
 			}
 		}
+		if !r.within(&s) {
+			continue
+		}
+		r.table.insert(fp)
 		if err := r.parents.add(fp, noParent); err != nil {
 			return err
 		}
@@ -241,57 +245,85 @@ func grow[T any](s []T, n int) []T {
 	return make([]T, n)
 }
 
+// aheadPerWorker bounds how many units the workers may expand beyond the
+// next one to insert, per worker, so that candidates waiting for their
+// turn take little memory.
+const aheadPerWorker = 8
+
 // expandPhase expands the units of level on every worker and inserts
 // their candidates, in unit order, into the visited set, the parent file
 // and next, accounting for them in r.lv.
 func (r *run[S, A]) expandPhase(level *frontier, base int64, next *frontier) (bool, error) {
 	var (
-		mu        sync.Mutex // guards the unit dispenser, outs and r.spare
+		mu        sync.Mutex // guards everything below but the atomics
+		wake      = sync.NewCond(&mu)
 		pending   []unit
 		nextBlock int
-		nextIndex int
+		nextIndex int // index of the first unit not yet split off
 		blockBase = base
 		outs      []*candidates
-	)
-	fetch := func() (unit, bool, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		for len(pending) == 0 {
-			if nextBlock == len(level.blocks) {
-				return unit{}, false, nil
-			}
-			data, err := level.load(nextBlock)
-			if err != nil {
-				return unit{}, false, err
-			}
-			n := level.blocks[nextBlock].n
-			if pending, err = splitUnits(pending, data, n, blockBase, nextIndex); err != nil {
-				return unit{}, false, err
-			}
-			nextIndex += len(pending)
-			blockBase += int64(n)
-			nextBlock++
-		}
-		u := pending[0]
-		pending = pending[1:]
-		return u, true, nil
-	}
-	var (
-		violUnit atomic.Int64 // lowest unit index with a violation
-		stopped  atomic.Bool
-		errOnce  sync.Once
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	violUnit.Store(1 << 62)
-	// Units are inserted in order, each as soon as it and all before it
-	// are expanded, by the worker that completes that prefix; inserting
-	// says one is at it, ins is the next unit to insert, and insDone that
-	// a violation (or an error) ended the insertion.
-	var (
+		// Units are inserted in order, each as soon as it and all before
+		// it are expanded, by the worker that completes that prefix:
+		// inserting says one is at it, ins is the next unit to insert,
+		// and insDone that a violation, a unit skipped for the time limit
+		// or an error ended the insertion, and with it the level.
 		inserting, insDone bool
 		ins                int
+		firstErr           error
+		violUnit           atomic.Int64 // lowest unit index with a violation
+		stopped            atomic.Bool
+		wg                 sync.WaitGroup
 	)
+	violUnit.Store(1 << 62)
+	fail := func(err error) { // with mu held
+		if firstErr == nil {
+			firstErr = err
+		}
+		insDone = true
+		wake.Broadcast()
+	}
+	// fetch hands out the next unit, waiting while the workers are too far
+	// ahead of the insertion; ok is false once there is nothing (more)
+	// worth expanding.
+	fetch := func() (u unit, ok bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		for {
+			if insDone || stopped.Load() {
+				return unit{}, false
+			}
+			idx := nextIndex
+			if len(pending) > 0 {
+				idx = pending[0].index
+			}
+			if int64(idx) > violUnit.Load() {
+				return unit{}, false
+			}
+			if idx-ins >= aheadPerWorker*r.workers {
+				// The unit ins is held by a worker that will publish it.
+				wake.Wait()
+				continue
+			}
+			if len(pending) > 0 {
+				u, pending = pending[0], pending[1:]
+				return u, true
+			}
+			if nextBlock == len(level.blocks) {
+				return unit{}, false
+			}
+			data, err := level.load(nextBlock)
+			if err == nil {
+				pending, err = splitUnits(pending, data, level.blocks[nextBlock].n, blockBase, nextIndex)
+			}
+			if err != nil {
+				fail(err)
+				return unit{}, false
+			}
+			nextIndex += len(pending)
+			blockBase += int64(level.blocks[nextBlock].n)
+			nextBlock++
+		}
+	}
 	publish := func(u int, c *candidates) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -305,33 +337,37 @@ func (r *run[S, A]) expandPhase(level *frontier, base int64, next *frontier) (bo
 		inserting = true
 		for !insDone && ins < len(outs) && outs[ins] != nil {
 			c := outs[ins]
+			if c.skipped {
+				insDone = true
+				break
+			}
 			mu.Unlock()
 			err := r.insertUnit(c, next)
 			mu.Lock()
 			if err != nil {
-				errOnce.Do(func() { firstErr = err })
+				fail(err)
 			}
-			insDone = c.viol != nil || err != nil
+			insDone = insDone || c.viol != nil
 			// Reused at once, while its buffers are in cache.
 			outs[ins] = nil
 			r.spare = append(r.spare, c)
 			ins++
+			wake.Broadcast()
+		}
+		if insDone {
+			wake.Broadcast() // waiting workers have nothing more to do
 		}
 		inserting = false
 	}
-	workers := make([]*worker[S, A], r.workers)
-	for wi := range workers {
-		w := r.newWorker()
-		workers[wi] = w
+	for len(r.bfsWorkers) < r.workers {
+		r.bfsWorkers = append(r.bfsWorkers, r.newWorker())
+	}
+	for _, w := range r.bfsWorkers[:r.workers] {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
-				u, ok, err := fetch()
-				if err != nil {
-					errOnce.Do(func() { firstErr = err })
-					return
-				}
+				u, ok := fetch()
 				if !ok {
 					return
 				}
@@ -346,11 +382,15 @@ func (r *run[S, A]) expandPhase(level *frontier, base int64, next *frontier) (bo
 				c.reset(u.base)
 				switch {
 				case int64(u.index) > violUnit.Load() || stopped.Load():
+					c.skipped = true
 				case r.timeUp():
 					stopped.Store(true)
+					c.skipped = true
 				default:
 					if err := r.expandUnit(w, u, c); err != nil {
-						errOnce.Do(func() { firstErr = err })
+						mu.Lock()
+						fail(err)
+						mu.Unlock()
 						return
 					}
 				}
@@ -365,7 +405,7 @@ func (r *run[S, A]) expandPhase(level *frontier, base int64, next *frontier) (bo
 	}
 	wg.Wait()
 	for _, c := range outs {
-		if c != nil { // expanded after the violation's unit
+		if c != nil { // expanded after the end of the insertion
 			r.spare = append(r.spare, c)
 		}
 	}
@@ -488,10 +528,10 @@ func (r *run[S, A]) checkBatch(w *worker[S, A], c *candidates, first uint64, ope
 				return true
 			}
 			for g := 0; open && g < len(goals); g++ {
-				if goals[g].Step == nil || *goalSeen&(1<<(g&63)) != 0 || r.goalHit[g] != nil || !goals[g].Step(cur, a, next) {
+				if goals[g].Step == nil || seenGoal(*goalSeen, g) || r.goalHit[g] != nil || !goals[g].Step(cur, a, next) {
 					continue
 				}
-				*goalSeen |= 1 << (g & 63)
+				*goalSeen = markGoal(*goalSeen, g)
 				c.goals = append(c.goals, goalHit{goal: g, hit: hit{parent: uint64(parent), fp: fp}})
 			}
 			if w.seen[j] || (r.workers > 1 && !w.local.add(fp)) {
@@ -503,15 +543,17 @@ func (r *run[S, A]) checkBatch(w *worker[S, A], c *candidates, first uint64, ope
 				c.viol = &found{prop: w.props.Invariants[k].Name, kind: InvariantProperty, err: err, parent: uint64(parent), fp: fp, index: k}
 				return true
 			}
-			if !r.within(next) {
-				continue
-			}
 			for g := 0; open && g < len(goals); g++ {
-				if goals[g].Step != nil || *goalSeen&(1<<(g&63)) != 0 || r.goalHit[g] != nil || !goals[g].Reached(next) {
+				if goals[g].Step != nil || seenGoal(*goalSeen, g) || r.goalHit[g] != nil || !goals[g].Reached(next) {
 					continue
 				}
-				*goalSeen |= 1 << (g & 63)
+				*goalSeen = markGoal(*goalSeen, g)
 				c.goals = append(c.goals, goalHit{goal: g, hit: hit{parent: uint64(parent), fp: fp}})
+			}
+			if !r.within(next) {
+				// Reached and checked, like DFS and random walks do, but
+				// not explored further.
+				continue
 			}
 			if r.workers == 1 && !r.table.insert(fp) {
 				// One worker inserts at once, in the global order itself,
@@ -533,6 +575,18 @@ func (r *run[S, A]) checkBatch(w *worker[S, A], c *candidates, first uint64, ope
 		}
 	}
 	return false
+}
+
+// seenGoal reports whether goal g is marked in seen, the goals already hit
+// in a unit; only the first 64 goals are tracked, the others are looked for
+// in every state.
+func seenGoal(seen uint64, g int) bool { return g < 64 && seen&(1<<g) != 0 }
+
+func markGoal(seen uint64, g int) uint64 {
+	if g < 64 {
+		seen |= 1 << g
+	}
+	return seen
 }
 
 // insertBatch is the number of fingerprints whose slots insertUnit loads

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -299,5 +300,88 @@ func TestFPSetGrows(t *testing.T) {
 	}
 	if s.contains(12345) {
 		t.Fatal("absent fingerprint found")
+	}
+}
+
+// TestManyGoals: goals beyond the 64 tracked per unit in a bitmask are
+// still looked for, and found by every strategy.
+func TestManyGoals(t *testing.T) {
+	m := &counters{n: 2, max: 3}
+	pf := func() Properties[cstate, inc] {
+		var p Properties[cstate, inc]
+		for g := range 64 {
+			p.Goals = append(p.Goals, Goal[cstate, inc]{Name: fmt.Sprint("g", g), Reached: func(s *cstate) bool { return *s == cstate{c: [6]uint8{1}} }})
+		}
+		// Reached in the same unit as goal 0, and only there.
+		p.Goals = append(p.Goals, Goal[cstate, inc]{Name: "g64", Reached: func(s *cstate) bool { return *s == cstate{c: [6]uint8{0, 1}} }})
+		return p
+	}
+	for _, st := range []Strategy{BFS, DFS} {
+		for _, w := range []int{1, 3} {
+			res, err := Check[cstate, inc](m, pf, Options{Strategy: st, Workers: w})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.Goals[0].Reached || !res.Goals[64].Reached {
+				t.Errorf("%v, %d workers: goal 0 reached %v, goal 64 reached %v", st, w, res.Goals[0].Reached, res.Goals[64].Reached)
+			}
+		}
+	}
+}
+
+// withinCounters explores only states whose first counter is below 2.
+type withinCounters struct{ *counters }
+
+func (m withinCounters) Within(s *cstate) bool { return s.c[0] < 2 }
+
+// TestGoalOutsideConstraint: a state outside the constraint is reached
+// (and checked) but not explored, by every strategy alike.
+func TestGoalOutsideConstraint(t *testing.T) {
+	m := withinCounters{&counters{n: 2, max: 3}}
+	for _, st := range []Strategy{BFS, DFS, Random} {
+		res := check(t, m, 0, Options{Strategy: st, Workers: 2, Walks: 200, MaxDepth: 10, Seed: 1})
+		if !res.Goals[0].Reached {
+			t.Errorf("%v: the goal state (first counter at 2) is outside the constraint but reachable; not reported", st)
+		}
+	}
+}
+
+// TestSameTableForEveryWorkerCount: the visited set's size, like the
+// counts, does not depend on the workers, also for a run cut short.
+func TestSameTableForEveryWorkerCount(t *testing.T) {
+	m := symCounters{&counters{n: 6, max: 12}}
+	for _, opts := range []Options{{MaxDepth: 25}, {FrontierMemory: 1 << 12}} {
+		var ref *Result[cstate, inc]
+		for _, w := range []int{1, 2, 7} {
+			opts.Workers, opts.Symmetry = w, true
+			res := check(t, m, 0, opts)
+			if ref == nil {
+				ref = res
+			}
+			if res.Distinct != ref.Distinct || res.Generated != ref.Generated || res.TableBytes != ref.TableBytes {
+				t.Errorf("%+v: %d/%d states, %d table bytes; 1 worker %d/%d, %d", opts, res.Distinct, res.Generated, res.TableBytes, ref.Distinct, ref.Generated, ref.TableBytes)
+			}
+		}
+	}
+}
+
+// failingDecode refuses the frontier states whose counters sum to 6.
+type failingDecode struct{ *counters }
+
+func (m failingDecode) Decode(src []byte, s *cstate) error {
+	if len(src) == m.n && int(src[0])+int(src[1]) == 6 {
+		return errors.New("unreadable state")
+	}
+	return m.counters.Decode(src, s)
+}
+
+// TestDecodeErrorEndsRun: an error while expanding ends the run with it,
+// for any number of workers (none waits forever for the failed unit).
+func TestDecodeErrorEndsRun(t *testing.T) {
+	for _, w := range []int{1, 2, 8} {
+		_, err := Check[cstate, inc](failingDecode{&counters{n: 4, max: 9}}, props(0), Options{Workers: w})
+		if err == nil || !strings.Contains(err.Error(), "unreadable state") {
+			t.Fatalf("%d workers: err %v", w, err)
+		}
 	}
 }

@@ -90,24 +90,37 @@ func (s *fpSet) touch(fps []uint64) uint64 {
 // insert adds fp to its shard and reports whether it was new. Only one
 // goroutine may insert into a shard at a time.
 func (sh *fpShard) insert(fp uint64) bool {
-	if sh.count >= sh.limit {
-		sh.resize(int(float64(len(*sh.tab.Load())) * growth))
-	}
 	slots := *sh.tab.Load()
-	for i := home(fp, len(slots)); ; {
+	i := home(fp, len(slots))
+	for {
 		switch atomic.LoadUint64(&slots[i]) {
 		case fp:
 			return false
 		case 0:
-			atomic.StoreUint64(&slots[i], fp)
-			sh.count++
-			return true
+		default:
+			if i++; i == len(slots) {
+				i = 0
+			}
+			continue
 		}
-		i++
-		if i == len(slots) {
-			i = 0
+		break
+	}
+	if sh.count >= sh.limit {
+		// Grown only for a fingerprint that is new, so that the table's
+		// size depends on the states alone, not on how often the same
+		// one was offered.
+		sh.resize(int(float64(len(slots)) * growth))
+		slots = *sh.tab.Load()
+		i = home(fp, len(slots))
+		for atomic.LoadUint64(&slots[i]) != 0 {
+			if i++; i == len(slots) {
+				i = 0
+			}
 		}
 	}
+	atomic.StoreUint64(&slots[i], fp)
+	sh.count++
+	return true
 }
 
 // resize moves the shard into a new table of n slots, built before it is

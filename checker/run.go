@@ -58,22 +58,23 @@ func Check[S, A any](m Model[S, A], props func() Properties[S, A], opts Options)
 
 // run is the state shared by the workers of one search.
 type run[S, A any] struct {
-	m        Model[S, A]
-	sym      Symmetric[S]
-	con      Constrained[S]
-	props    func() Properties[S, A]
-	props0   Properties[S, A] // used by the coordinating goroutine
-	opts     Options
-	workers  int
-	table    *fpSet
-	parents  *records
-	spare    []*candidates // reused between levels
-	blocks   blockPool     // frontier blocks, reused between levels
-	lv       levelStats    // BFS: the level being expanded
-	sink     atomic.Uint64 // keeps the loads of fpShard.touch from being optimised away
-	res      Result[S, A]
-	start    time.Time
-	deadline time.Time
+	m          Model[S, A]
+	sym        Symmetric[S]
+	con        Constrained[S]
+	props      func() Properties[S, A]
+	props0     Properties[S, A] // used by the coordinating goroutine
+	opts       Options
+	workers    int
+	table      *fpSet
+	parents    *records
+	spare      []*candidates   // reused between levels
+	blocks     blockPool       // frontier blocks, reused between levels
+	lv         levelStats      // BFS: the level being expanded
+	bfsWorkers []*worker[S, A] // BFS: kept from level to level
+	sink       atomic.Uint64   // keeps the loads of fpShard.touch from being optimised away
+	res        Result[S, A]
+	start      time.Time
+	deadline   time.Time
 
 	goalNames []string
 	goalHit   []*hit // first state reaching each goal

@@ -337,6 +337,21 @@ func TestLimitsEndIncomplete(t *testing.T) {
 			t.Errorf("%s: complete=%v stopped=%q distinct=%d of %d", c.why, res.Complete, res.Stopped, res.Distinct, full.Distinct)
 		}
 	}
+	// A run cut short ends at the same place, with the same visited set
+	// (its size once depended on how often one worker met a duplicate).
+	cfg = model.DefaultConfig()
+	cfg.MaxValues = 1
+	var ref *checker.Result[model.State, model.Action]
+	for _, w := range []int{1, 2, 3} {
+		res := explore(t, cfg, checker.Options{Workers: w, Symmetry: true, MaxDepth: 17})
+		if ref == nil {
+			ref = res
+		}
+		if res.Distinct != ref.Distinct || res.Generated != ref.Generated || res.TableBytes != ref.TableBytes {
+			t.Errorf("max-depth 17, %d workers: %d/%d states, %d table bytes; 1 worker %d/%d, %d", w,
+				res.Distinct, res.Generated, res.TableBytes, ref.Distinct, ref.Generated, ref.TableBytes)
+		}
+	}
 }
 
 // TestNoCommitVisible: a configuration without client values never
