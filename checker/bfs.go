@@ -86,8 +86,8 @@ type worker[S, A any] struct {
 	key       []byte
 	cov       Coverage // DFS only; BFS counts per unit
 	generated int64    // not yet added to run.generated
-	// The successors of the state being expanded (BFS): the index in acts
-	// of each that fired, their keys (concatenated), fingerprints and
+	// The batch of frontier states being expanded (BFS), their actions and
+	// successors, the successors' keys (concatenated), fingerprints and
 	// whether the visited set holds them.
 	items    [][]byte // the batch's frontier states, encoded
 	curs     []S      // and decoded

@@ -92,18 +92,13 @@ func (s *fpSet) touch(fps []uint64) uint64 {
 func (sh *fpShard) insert(fp uint64) bool {
 	slots := *sh.tab.Load()
 	i := home(fp, len(slots))
-	for {
-		switch atomic.LoadUint64(&slots[i]) {
-		case fp:
+	for v := atomic.LoadUint64(&slots[i]); v != 0; v = atomic.LoadUint64(&slots[i]) {
+		if v == fp {
 			return false
-		case 0:
-		default:
-			if i++; i == len(slots) {
-				i = 0
-			}
-			continue
 		}
-		break
+		if i++; i == len(slots) {
+			i = 0
+		}
 	}
 	if sh.count >= sh.limit {
 		// Grown only for a fingerprint that is new, so that the table's
@@ -111,16 +106,23 @@ func (sh *fpShard) insert(fp uint64) bool {
 		// one was offered.
 		sh.resize(int(float64(len(slots)) * growth))
 		slots = *sh.tab.Load()
-		i = home(fp, len(slots))
-		for atomic.LoadUint64(&slots[i]) != 0 {
-			if i++; i == len(slots) {
-				i = 0
-			}
-		}
+		i = freeSlot(slots, fp)
 	}
 	atomic.StoreUint64(&slots[i], fp)
 	sh.count++
 	return true
+}
+
+// freeSlot returns the first empty slot from fp's home; fp is not in
+// slots.
+func freeSlot(slots []uint64, fp uint64) int {
+	i := home(fp, len(slots))
+	for atomic.LoadUint64(&slots[i]) != 0 {
+		if i++; i == len(slots) {
+			i = 0
+		}
+	}
+	return i
 }
 
 // resize moves the shard into a new table of n slots, built before it is
@@ -129,16 +131,9 @@ func (sh *fpShard) resize(n int) {
 	slots := make([]uint64, n)
 	if old := sh.tab.Load(); old != nil {
 		for _, fp := range *old {
-			if fp == 0 {
-				continue
+			if fp != 0 {
+				slots[freeSlot(slots, fp)] = fp
 			}
-			i := home(fp, n)
-			for slots[i] != 0 {
-				if i++; i == n {
-					i = 0
-				}
-			}
-			slots[i] = fp
 		}
 	}
 	sh.limit = int(float64(n) * maxLoad)

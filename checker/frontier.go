@@ -30,9 +30,8 @@ type frontier struct {
 
 // blockPool recycles the block buffers of finished levels: a fresh
 // buffer costs the kernel's page faults and the runtime's zeroing, a
-// recycled one is warm.
-// It holds at most max buffers, so that with the frontier's own budget it
-// keeps the memory of the frontier within about twice that budget.
+// recycled one is warm. It holds at most max buffers, so that the
+// frontier's memory stays within about twice its budget.
 type blockPool struct {
 	free [][]byte
 	max  int
