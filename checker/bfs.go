@@ -570,8 +570,7 @@ func (r *run[S, A]) checkBatch(w *worker[S, A], c *candidates, first uint64, ope
 			}
 			c.parent = append(c.parent, uint32(first)+uint32(i))
 			c.offs = append(c.offs, uint32(len(c.enc)))
-			c.enc = binary.AppendUvarint(c.enc, uint64(len(enc)))
-			c.enc = append(c.enc, enc...)
+			c.enc = appendItem(c.enc, enc)
 		}
 	}
 	return false
@@ -661,8 +660,7 @@ func (r *run[S, A]) account(c *candidates) {
 
 // addNew lays out one new state: its frontier item and parent record.
 func (c *candidates) addNew(enc []byte, fp, parent uint64) {
-	c.out = binary.AppendUvarint(c.out, uint64(len(enc)))
-	c.out = append(c.out, enc...)
+	c.out = appendItem(c.out, enc)
 	c.addRec(fp, parent)
 }
 

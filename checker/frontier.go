@@ -84,8 +84,7 @@ func (f *frontier) add(enc []byte) error {
 		f.blocks = append(f.blocks, cur)
 		f.mem += int64(cap(cur.data))
 	}
-	cur.data = binary.AppendUvarint(cur.data, uint64(len(enc)))
-	cur.data = append(cur.data, enc...)
+	cur.data = appendItem(cur.data, enc)
 	cur.n++
 	f.count++
 	return nil
@@ -213,6 +212,13 @@ func splitUnits(dst []unit, data []byte, n int, base int64, index int) ([]unit, 
 		return dst, fmt.Errorf("frontier block holds %d states, want %d", count, n)
 	}
 	return dst, nil
+}
+
+// appendItem appends enc to dst as a frontier item: its length (uvarint),
+// then the encoding.
+func appendItem(dst, enc []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(enc)))
+	return append(dst, enc...)
 }
 
 // nextItem returns the first item of data and the rest; data was checked

@@ -67,11 +67,11 @@ type run[S, A any] struct {
 	workers    int
 	table      *fpSet
 	parents    *records
-	spare      []*candidates   // reused between levels
+	spare      []*candidates   // BFS: reused once inserted
 	blocks     blockPool       // frontier blocks, reused between levels
 	lv         levelStats      // BFS: the level being expanded
 	bfsWorkers []*worker[S, A] // BFS: kept from level to level
-	sink       atomic.Uint64   // keeps the loads of fpShard.touch from being optimised away
+	sink       atomic.Uint64   // keeps the loads of fpSet.touch from being optimised away
 	res        Result[S, A]
 	start      time.Time
 	deadline   time.Time
