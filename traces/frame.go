@@ -20,6 +20,10 @@ type Frame struct {
 	Impl     *spec.State `json:"impl,omitempty"`
 	Diff     []string    `json:"diff,omitempty"`
 	DiffKind string      `json:"diff_kind,omitempty"`
+	// ModelOnly marks a frame after the divergence of a replay on the
+	// implementation: the implementation is no longer stepped, so only the
+	// model's state is shown (Impl is nil), up to the trace's violation.
+	ModelOnly bool `json:"model_only,omitempty"`
 	// Violation names the property that breaks at this step, with its
 	// explanation; Failed lists the trace's expectations that do not hold.
 	Violation string   `json:"violation,omitempty"`

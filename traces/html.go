@@ -52,8 +52,21 @@ type viewerPage struct {
 
 // viewerData is the JSON the page's script reads.
 type viewerData struct {
-	Title  string        `json:"title"`
-	Frames []viewerFrame `json:"frames"`
+	Title   string        `json:"title"`
+	Failure string        `json:"failure,omitempty"`
+	Frames  []viewerFrame `json:"frames"`
+}
+
+// Page is what WriteHTML shows: a title, the frames of a replay and, when
+// the trace did not replay as it claims, the replay's FAILED line.
+type Page struct {
+	Title  string
+	Frames []Frame
+	// Failure is the replay's verdict line when the trace does not replay
+	// (a step not enabled, an expectation or recorded state that does not
+	// hold, a claimed violation that does not happen); "" when it does.
+	// The page shows it as a banner.
+	Failure string
 }
 
 // viewerFrame is a Frame with the texts the page shows rendered here by the
@@ -105,14 +118,15 @@ type viewerStateNotes struct {
 // URL hash "#step=K" opens it at step K and "#selftest" makes it step
 // through every frame on load and write what it showed into
 // <pre id="selftest"> (the browser test reads it).
-func WriteHTML(w io.Writer, title string, frames []Frame) error {
+func WriteHTML(w io.Writer, p Page) error {
+	title, frames := p.Title, p.Frames
 	if len(frames) == 0 {
 		return errors.New("traces: writing the viewer: no frames to show")
 	}
 	if title == "" {
 		title = "raftcheck trace"
 	}
-	d := viewerData{Title: title, Frames: make([]viewerFrame, len(frames))}
+	d := viewerData{Title: title, Failure: p.Failure, Frames: make([]viewerFrame, len(frames))}
 	for i := range frames {
 		d.Frames[i] = newViewerFrame(&frames[i])
 	}

@@ -272,7 +272,7 @@ func viewerCrowdFrames() []Frame {
 func writeViewerPage(t *testing.T, title string, frames []Frame) string {
 	t.Helper()
 	var b bytes.Buffer
-	if err := WriteHTML(&b, title, frames); err != nil {
+	if err := WriteHTML(&b, Page{Title: title, Frames: frames}); err != nil {
 		t.Fatalf("WriteHTML: %v", err)
 	}
 	return b.String()
@@ -412,7 +412,7 @@ func TestWriteHTMLAnnotations(t *testing.T) {
 }
 
 func TestWriteHTMLNoFrames(t *testing.T) {
-	if err := WriteHTML(&bytes.Buffer{}, "x", nil); err == nil {
+	if err := WriteHTML(&bytes.Buffer{}, Page{Title: "x"}); err == nil {
 		t.Error("WriteHTML accepted no frames")
 	}
 }

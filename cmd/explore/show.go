@@ -55,7 +55,7 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 		title = fs.Arg(0)
 	}
 	var b bytes.Buffer
-	if err := traces.WriteHTML(&b, title, frames); err != nil {
+	if err := traces.WriteHTML(&b, traces.Page{Title: title, Frames: frames}); err != nil {
 		fmt.Fprintf(stderr, "explore show: %v\n", err)
 		return exitUsage
 	}
