@@ -8,7 +8,10 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/raftcheck/raftcheck/impl/node"
@@ -36,21 +39,81 @@ type Server struct {
 	Timeout time.Duration
 	// MaxValue bounds a PUT body (default 1 MiB).
 	MaxValue int64
-	mux      *http.ServeMux
 }
+
+// MaxKeyBytes bounds a key, counted in bytes after unescaping; a longer
+// one is answered 414. Requests carry keys in their path, so this keeps
+// requests well within MaxHeaderBytes.
+const MaxKeyBytes = 1024
 
 // NewServer returns the server of a node replicating store.
 func NewServer(r Raft, store *Store, httpPeers map[spec.ServerID]string) *Server {
-	s := &Server{raft: r, store: store, httpPeers: httpPeers, Timeout: 5 * time.Second, MaxValue: 1 << 20, mux: http.NewServeMux()}
-	s.mux.HandleFunc("PUT /kv/{key...}", s.put)
-	s.mux.HandleFunc("GET /kv/{key...}", s.get)
-	s.mux.HandleFunc("DELETE /kv/{key...}", s.del)
-	s.mux.HandleFunc("GET /status", s.status)
-	return s
+	return &Server{raft: r, store: store, httpPeers: httpPeers, Timeout: 5 * time.Second, MaxValue: 1 << 20}
 }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP implements http.Handler. It routes requests itself rather
+// than through http.ServeMux, which cleans paths (a//b, x/../y) and
+// redirects to the cleaned path: a key is the rest of the escaped path
+// after /kv/, unescaped once, so %2F is a slash within the key.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch p := r.URL.EscapedPath(); {
+	case strings.HasPrefix(p, "/kv/"):
+		s.serveKey(w, r, p[len("/kv/"):])
+	case p == "/status":
+		if allowed(w, r, "/status", "GET", "HEAD") {
+			s.status(w, r)
+		}
+	default:
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no such path %q; the API is /kv/{key} and /status", p))
+	}
+}
+
+func (s *Server) serveKey(w http.ResponseWriter, r *http.Request, escaped string) {
+	if !allowed(w, r, "/kv/{key}", "DELETE", "GET", "HEAD", "PUT") {
+		return
+	}
+	key, ok := parseKey(w, escaped)
+	if !ok {
+		return
+	}
+	switch r.Method {
+	case "PUT":
+		s.put(w, r, key)
+	case "DELETE":
+		s.write(w, r, Command{Op: OpDelete, Key: key})
+	default:
+		s.get(w, r, key)
+	}
+}
+
+// allowed reports whether r's method is one of methods, and otherwise
+// answers 405 with the Allow header.
+func allowed(w http.ResponseWriter, r *http.Request, resource string, methods ...string) bool {
+	if slices.Contains(methods, r.Method) {
+		return true
+	}
+	allow := strings.Join(methods, ", ")
+	w.Header().Set("Allow", allow)
+	writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed on %s; allowed: %s", r.Method, resource, allow))
+	return false
+}
+
+// parseKey unescapes the key part of a path, or answers 400 (empty or
+// badly escaped) or 414 (longer than MaxKeyBytes).
+func parseKey(w http.ResponseWriter, escaped string) (string, bool) {
+	key, err := url.PathUnescape(escaped)
+	switch {
+	case err != nil:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("key %q: %v", escaped, err))
+	case key == "":
+		writeError(w, http.StatusBadRequest, "empty key: the path is /kv/{key}")
+	case len(key) > MaxKeyBytes:
+		writeError(w, http.StatusRequestURITooLong, fmt.Sprintf("key is %d bytes; the limit is %d", len(key), MaxKeyBytes))
+	default:
+		return key, true
+	}
+	return "", false
+}
 
 // Errors of Do besides the node's (a *raft.NotLeaderError when this server
 // does not lead, node.ErrStopped) and the context's.
@@ -69,17 +132,23 @@ func (s *Server) Do(ctx context.Context, c Command) (Result, error) {
 	ch := s.store.wait(c.Client, c.Seq)
 	defer s.store.cancel(c.Client, c.Seq, ch)
 	if err := s.raft.Propose(ctx, c.Encode()); err != nil {
-		return Result{}, err
+		return Result{}, outcomeUnknown(err)
 	}
 	select {
 	case r := <-ch:
 		return r, nil
 	case <-ctx.Done():
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return Result{}, ErrTimeout
-		}
-		return Result{}, ctx.Err()
+		return Result{}, outcomeUnknown(ctx.Err())
 	}
+}
+
+// outcomeUnknown turns a deadline into ErrTimeout: a proposal that timed
+// out may still be in the log and commit later.
+func outcomeUnknown(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return ErrTimeout
+	}
+	return err
 }
 
 // Request headers for deduplicated writes: a client that retries a PUT or
@@ -90,25 +159,24 @@ const (
 	HeaderSeq    = "Raftkv-Seq"    // uint64 >= 1, increasing per client
 )
 
-func (s *Server) put(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.MaxValue))
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("reading the value: %v", err))
+func (s *Server) put(w http.ResponseWriter, r *http.Request, key string) {
+	if r.ContentLength > s.MaxValue {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("value is %d bytes; the limit is %d", r.ContentLength, s.MaxValue))
 		return
 	}
-	s.write(w, r, Command{Op: OpPut, Value: string(body)})
-}
-
-func (s *Server) del(w http.ResponseWriter, r *http.Request) {
-	s.write(w, r, Command{Op: OpDelete})
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.MaxValue))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge): // a chunked body, of no announced length
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("value is more than the limit of %d bytes", tooLarge.Limit))
+	case err != nil:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("reading the value: %v", err))
+	default:
+		s.write(w, r, Command{Op: OpPut, Key: key, Value: string(body)})
+	}
 }
 
 func (s *Server) write(w http.ResponseWriter, r *http.Request, c Command) {
-	c.Key = r.PathValue("key")
-	if c.Key == "" {
-		writeError(w, http.StatusBadRequest, "empty key")
-		return
-	}
 	if hc, hs := r.Header.Get(HeaderClient), r.Header.Get(HeaderSeq); hc != "" || hs != "" {
 		var err1, err2 error
 		c.Client, err1 = strconv.ParseUint(hc, 10, 64)
@@ -123,13 +191,8 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, c Command) {
 	}
 }
 
-func (s *Server) get(w http.ResponseWriter, r *http.Request) {
-	c := Command{Op: OpGet, Key: r.PathValue("key")}
-	if c.Key == "" {
-		writeError(w, http.StatusBadRequest, "empty key")
-		return
-	}
-	res, ok := s.execute(w, r, c)
+func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
+	res, ok := s.execute(w, r, Command{Op: OpGet, Key: key})
 	if !ok {
 		return
 	}
@@ -167,7 +230,8 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, c Command) (Res
 
 // notLeader redirects to the leader's HTTP address (307 keeps the method
 // and body, so curl -L re-sends a PUT), or answers 503 when no leader is
-// known.
+// known. The Location keeps the escaped path as the client sent it, so
+// the leader sees the same key.
 func (s *Server) notLeader(w http.ResponseWriter, r *http.Request, leader spec.ServerID) {
 	addr, ok := s.httpPeers[leader]
 	if leader == spec.None || !ok {
@@ -199,8 +263,21 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 	})
 }
 
+// ErrorJSON is the body of every error response (4xx and 5xx).
+type ErrorJSON struct {
+	Error string `json:"error"`
+}
+
+// errorJSON is an error response's body, a line of JSON.
+func errorJSON(msg string) []byte {
+	b, _ := json.Marshal(ErrorJSON{msg}) // cannot fail: a struct of a string
+	return append(b, '\n')
+}
+
 func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": msg})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	w.Write(errorJSON(msg))
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -25,9 +25,14 @@ type fakeRaft struct {
 	store  *Store
 	st     node.Status
 	commit bool // apply proposals (false: they never commit)
+	// propose, when set, replaces Propose (a node that is stuck or fails).
+	propose func(ctx context.Context) error
 }
 
-func (f *fakeRaft) Propose(_ context.Context, v spec.Value) error {
+func (f *fakeRaft) Propose(ctx context.Context, v spec.Value) error {
+	if f.propose != nil {
+		return f.propose(ctx)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.st.Role != spec.Leader {
@@ -189,7 +194,7 @@ func newKVCluster(t testing.TB, tick time.Duration) *kvCluster {
 		c.nodes = append(c.nodes, nd)
 		servers[i] = NewServer(nd, c.stores[i], httpPeers)
 		servers[i].Timeout = time.Second
-		c.https = append(c.https, httptest.NewServer(servers[i]))
+		c.https = append(c.https, serve(servers[i]))
 		httpPeers[spec.ServerID(i+1)] = strings.TrimPrefix(c.https[i].URL, "http://")
 	}
 	for i, a := range c.nodes {
