@@ -184,7 +184,7 @@ func (r *run[S, A]) bfs() error {
 			r.res.Generated = r.generated.Load()
 			return r.violation(viol)
 		case stopped:
-			r.res.Stopped = "time-limit"
+			r.res.Stopped = r.stopReason()
 			return nil
 		}
 		base += level.count

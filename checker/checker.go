@@ -69,10 +69,15 @@ type Transition[S, A any] struct {
 // Goal is a named reachability ("sometimes") property: the checker reports
 // whether some reachable state satisfies Reached, or some step satisfies
 // Step (exactly one of the two is set), with a path to the first one.
+//
+// An Expected goal is one the configuration is meant to reach (a leader
+// elected, a value committed): a complete run that does not reach it has
+// checked its properties vacuously, and Result.Verdict says so.
 type Goal[S, A any] struct {
-	Name    string
-	Reached func(s *S) bool
-	Step    func(before *S, a A, after *S) bool
+	Name     string
+	Reached  func(s *S) bool
+	Step     func(before *S, a A, after *S) bool
+	Expected bool
 }
 
 // reachedBy reports whether the step (before, a, after) reaches g; before
@@ -148,9 +153,18 @@ type Options struct {
 	MaxDepth int
 	// TimeLimit stops the search after this long; 0 for no limit.
 	TimeLimit time.Duration
-	// Seed and Walks configure Random.
+	// Seed and Walks configure Random: walk k draws from a generator
+	// seeded with (Seed, k). Walks 0 means no limit on the number of walks
+	// (the run then needs TimeLimit, MaxStates or Interrupt to end).
 	Seed  uint64
 	Walks int
+	// MaxViolations is how many distinct violations (property and
+	// violating state) random walks collect before they stop; 0 or 1 stops
+	// at the first. BFS and DFS always stop at the first.
+	MaxViolations int
+	// Interrupt, when closed, ends the run as incomplete ("interrupted")
+	// with what was covered so far, as a time limit does.
+	Interrupt <-chan struct{}
 	// FrontierMemory is how many bytes of BFS frontier stay in memory
 	// before the rest spills to disk; 0 means 1 GiB.
 	FrontierMemory int64
@@ -178,7 +192,8 @@ type Result[S, A any] struct {
 	Depth     int   // deepest level reached; initial states are level 1
 	Complete  bool  // every reachable state within the bounds was explored
 	// Stopped says which limit ended an incomplete run: "max-states",
-	// "max-depth", "time-limit", "walks" or "violation".
+	// "max-depth", "time-limit", "interrupted", "walks", "max-violations"
+	// or "violation".
 	Stopped string
 	Elapsed time.Duration
 	// CollisionProbability estimates the chance that two distinct states
@@ -189,7 +204,66 @@ type Result[S, A any] struct {
 	TableBytes int64
 	Coverage   Coverage
 	Goals      []GoalResult[S, A]
+	// Violation is the first violation found; Violations lists every
+	// distinct one random walks collected (Violation first), and holds
+	// just Violation for BFS and DFS.
 	Violation  *Violation[S, A]
+	Violations []*Violation[S, A]
+	// Walks summarises the random walks (nil for BFS and DFS).
+	Walks *WalkStats
+}
+
+// WalkStats summarises the random walks of a run.
+type WalkStats struct {
+	// Walks is the number of walks run; Lengths[k] how many took exactly k
+	// steps.
+	Walks   int
+	Lengths map[int]int
+	// Deadlocked counts the walks that ended before their length because
+	// no action was enabled, Constrained those that left the state
+	// constraint, Violating those that ended at a violation.
+	Deadlocked, Constrained, Violating int
+}
+
+// Verdict classifies a run's outcome for a user.
+type Verdict string
+
+// The verdicts.
+const (
+	// VerdictOK: complete, every property holds and every expected goal
+	// was reached.
+	VerdictOK Verdict = "ok"
+	// VerdictViolation: a property is violated.
+	VerdictViolation Verdict = "violation"
+	// VerdictVacuous: complete and no violation, but an expected goal was
+	// never reached, so the properties were checked on too little.
+	VerdictVacuous Verdict = "vacuous"
+	// VerdictIncomplete: a limit ended the run before it was complete.
+	VerdictIncomplete Verdict = "incomplete"
+)
+
+// Verdict returns the run's verdict.
+func (r *Result[S, A]) Verdict() Verdict {
+	switch {
+	case r.Violation != nil:
+		return VerdictViolation
+	case !r.Complete:
+		return VerdictIncomplete
+	case len(r.Unreached()) > 0:
+		return VerdictVacuous
+	}
+	return VerdictOK
+}
+
+// Unreached lists the expected goals the run did not reach.
+func (r *Result[S, A]) Unreached() []string {
+	var out []string
+	for _, g := range r.Goals {
+		if g.Expected && !g.Reached {
+			out = append(out, g.Name)
+		}
+	}
+	return out
 }
 
 // Coverage counts, per action kind, how often an action of that kind was
@@ -213,6 +287,17 @@ func (c *Coverage) reset() {
 	clear(c.New)
 }
 
+// NeverEnabled lists the action kinds no explored state enabled.
+func (c *Coverage) NeverEnabled() []string {
+	var out []string
+	for i, k := range c.Kinds {
+		if c.Enabled[i] == 0 {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 func (c *Coverage) add(o *Coverage) {
 	for i := range c.Kinds {
 		c.Enabled[i] += o.Enabled[i]
@@ -223,9 +308,10 @@ func (c *Coverage) add(o *Coverage) {
 
 // GoalResult says whether a goal was reached, and how.
 type GoalResult[S, A any] struct {
-	Name    string
-	Reached bool
-	Path    *Path[S, A] // shortest known path to a state reaching the goal
+	Name     string
+	Expected bool // the goal's Expected
+	Reached  bool
+	Path     *Path[S, A] // shortest known path to a state reaching the goal
 }
 
 // PropertyKind distinguishes invariants from transition properties.

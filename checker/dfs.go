@@ -81,7 +81,7 @@ func (r *run[S, A]) dfs() error {
 				return nil
 			}
 			if r.generated.Load()&0x3ff == 0 && r.timeUp() {
-				r.res.Complete, r.res.Stopped = false, "time-limit"
+				r.res.Complete, r.res.Stopped = false, r.stopReason()
 				return nil
 			}
 			a := top.acts[top.next]

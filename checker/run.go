@@ -43,7 +43,7 @@ func Check[S, A any](m Model[S, A], props func() Properties[S, A], opts Options)
 	n, g := float64(res.Distinct), float64(res.Generated)
 	res.CollisionProbability = n * math.Max(g-n, 0) / math.Exp2(64)
 	for i, gl := range r.goalNames {
-		gr := GoalResult[S, A]{Name: gl, Reached: r.goalHit[i] != nil}
+		gr := GoalResult[S, A]{Name: gl, Expected: r.props0.Goals[i].Expected, Reached: r.goalHit[i] != nil}
 		if h := r.goalHit[i]; h != nil {
 			p, err := r.rebuild(h.path, h.parent, h.fp, r.props0.Goals[i].reachedBy)
 			if err != nil {
@@ -152,9 +152,22 @@ func (r *run[S, A]) stopProgress() {
 	}
 }
 
-func (r *run[S, A]) timeUp() bool {
-	return !r.deadline.IsZero() && time.Now().After(r.deadline)
+// stopReason returns what ends the run now: "time-limit" once the time
+// limit has passed, "interrupted" once Options.Interrupt is closed, or "".
+func (r *run[S, A]) stopReason() string {
+	if !r.deadline.IsZero() && time.Now().After(r.deadline) {
+		return "time-limit"
+	}
+	select {
+	case <-r.opts.Interrupt:
+		return "interrupted"
+	default:
+	}
+	return ""
 }
+
+// timeUp reports whether the run must stop now (stopReason is set).
+func (r *run[S, A]) timeUp() bool { return r.stopReason() != "" }
 
 // key appends the bytes that identify s: its canonical encoding under
 // symmetry, its plain encoding otherwise.
@@ -206,6 +219,19 @@ func checkTransitions[S, A any](p *Properties[S, A], before *S, a A, after *S) (
 // violation turns a found violation into the result's, rebuilding its
 // path.
 func (r *run[S, A]) violation(f *found) error {
+	v, err := r.buildViolation(f)
+	if err != nil {
+		return err
+	}
+	r.res.Violation = v
+	r.res.Violations = []*Violation[S, A]{v}
+	r.res.Stopped = "violation"
+	return nil
+}
+
+// buildViolation rebuilds a found violation's path and explains it on that
+// path.
+func (r *run[S, A]) buildViolation(f *found) (*Violation[S, A], error) {
 	v := &Violation[S, A]{Property: f.prop, Kind: f.kind, Err: f.err}
 	match := func(before *S, a A, after *S) bool {
 		if f.kind == TransitionProperty {
@@ -215,7 +241,7 @@ func (r *run[S, A]) violation(f *found) error {
 	}
 	p, err := r.rebuild(f.path, f.parent, f.fp, match)
 	if err != nil {
-		return fmt.Errorf("rebuilding the counterexample: %w", err)
+		return nil, fmt.Errorf("rebuilding the counterexample: %w", err)
 	}
 	v.Path = *p
 	// The violation was found on a state expanded from a canonical
@@ -241,9 +267,7 @@ func (r *run[S, A]) violation(f *found) error {
 	if again != nil {
 		v.Err = again
 	}
-	r.res.Violation = v
-	r.res.Stopped = "violation"
-	return nil
+	return v, nil
 }
 
 // rebuild returns the path to the state with fingerprint fp reached from

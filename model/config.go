@@ -57,6 +57,34 @@ func DefaultConfig() Config {
 		MaxRestarts: 1, MaxPartitions: 1, MaxDrops: 1, MaxDups: 0}
 }
 
+// DefaultConfigFor is DefaultConfig for a cluster of n servers: the bounds
+// that depend on the cluster size scale with it. An election or a
+// heartbeat round puts n-1 messages in flight at once, so max-msgs is n
+// (room for one round and one reply).
+func DefaultConfigFor(n int) Config {
+	c := DefaultConfig()
+	c.Servers, c.MaxMsgs = n, n
+	return c
+}
+
+// Exercisable reports the first bound that disables an action kind for
+// every server in every state, so that a run could check nothing it seems
+// to: too few messages for an election or a heartbeat, no term to elect a
+// leader in. The error names the bound and the smallest value that works.
+// (A budget of 0 restarts, drops, partitions, duplications or values
+// switches that fault or client requests off on purpose, and is
+// allowed.) Validate must hold first.
+func (c *Config) Exercisable() error {
+	if c.MaxTerm < 1 {
+		return fmt.Errorf("max-term: %d allows no election, since a timeout starts term 1 (use at least 1)", c.MaxTerm)
+	}
+	if need := c.Servers - 1; c.MaxMsgs < need {
+		return fmt.Errorf("max-msgs: %d is too few for %d servers: an election or a heartbeat round sends %d messages at once (use at least %d)",
+			c.MaxMsgs, c.Servers, need, need)
+	}
+	return nil
+}
+
 // Validate reports the first nonsensical bound, naming it.
 func (c *Config) Validate() error {
 	check := func(name string, v, lo, hi int) error {

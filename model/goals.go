@@ -10,16 +10,31 @@ import (
 // reachable state satisfies Reached, or some step satisfies Step (one of
 // the two is set). Goals show what a bounded run actually covered: a
 // configuration that never commits a value is visibly so.
+//
+// Expected, when set, says for which configurations the goal must be
+// reached: a complete run that misses an expected goal has checked the
+// properties on less than its bounds promise, and is reported as vacuous.
 type Goal struct {
-	Name    string
-	Doc     string
-	Reached func(m *Model, s *State) bool
-	Step    func(m *Model, before *State, a Action, after *State) bool
+	Name     string
+	Doc      string
+	Reached  func(m *Model, s *State) bool
+	Step     func(m *Model, before *State, a Action, after *State) bool
+	Expected func(c *Config) bool
+}
+
+// always is Expected for goals every configuration must reach.
+func always(*Config) bool { return true }
+
+// stepOf is a Step goal reached by any action of kind k.
+func stepOf(k spec.ActionKind) func(*Model, *State, Action, *State) bool {
+	return func(_ *Model, _ *State, a Action, _ *State) bool { return a.Kind == k }
 }
 
 // Goals lists the goals every exploration reports.
 var Goals = []Goal{
-	{Name: "value-committed", Doc: "some value is committed",
+	{Name: "leader-elected", Doc: "some server becomes leader", Expected: always,
+		Reached: func(_ *Model, s *State) bool { return s.leaderOf != [len(s.leaderOf)]uint8{} }},
+	{Name: "value-committed", Doc: "some value is committed", Expected: func(c *Config) bool { return c.MaxValues > 0 },
 		Reached: func(_ *Model, s *State) bool { return s.hlen > 0 }},
 	{Name: "leader-above-term-1", Doc: "a leader is elected in a term above 1 (a second election succeeds)",
 		Reached: func(_ *Model, s *State) bool {
@@ -52,6 +67,29 @@ var Goals = []Goal{
 			}
 			return false
 		}},
-	{Name: "partition-healed", Doc: "a partition heals",
-		Step: func(_ *Model, _ *State, a Action, _ *State) bool { return a.Kind == spec.Heal }},
+	{Name: "partition-healed", Doc: "a partition heals", Expected: func(c *Config) bool { return c.MaxPartitions > 0 },
+		Step: stepOf(spec.Heal)},
+	{Name: "server-restarted", Doc: "a server crashes and restarts", Expected: func(c *Config) bool { return c.MaxRestarts > 0 },
+		Step: stepOf(spec.Restart)},
+	{Name: "message-dropped", Doc: "the network loses a message", Expected: func(c *Config) bool { return c.MaxDrops > 0 },
+		Step: stepOf(spec.Drop)},
+	{Name: "message-duplicated", Doc: "the network duplicates a message", Expected: func(c *Config) bool { return c.MaxDups > 0 },
+		Step: stepOf(spec.Duplicate)},
+}
+
+// SwitchedOff lists the action kinds the configuration disables on
+// purpose (a budget of 0, no client values): a run that never enables them
+// is not vacuous for it.
+func (c *Config) SwitchedOff() []spec.ActionKind {
+	var out []spec.ActionKind
+	for _, k := range []struct {
+		kind spec.ActionKind
+		off  bool
+	}{{spec.ClientRequest, c.MaxValues == 0}, {spec.Drop, c.MaxDrops == 0}, {spec.Duplicate, c.MaxDups == 0},
+		{spec.Partition, c.MaxPartitions == 0}, {spec.Heal, c.MaxPartitions == 0}, {spec.Restart, c.MaxRestarts == 0}} {
+		if k.off {
+			out = append(out, k.kind)
+		}
+	}
+	return out
 }

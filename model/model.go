@@ -12,6 +12,7 @@ package model
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/raftcheck/raftcheck/spec"
 )
@@ -200,7 +201,7 @@ func (m *Model) Step(s State, a spec.Action) (State, error) {
 		}
 		k := s.find(&p)
 		if k < 0 {
-			return s, fmt.Errorf("%v: message %v is not in flight", a.Kind, *a.Message)
+			return s, fmt.Errorf("%v: message %v is not in flight%s", a.Kind, *a.Message, m.closestInFlight(&s, a.Message))
 		}
 		ca.Msg = uint8(k)
 	case spec.Partition:
@@ -223,6 +224,18 @@ func (m *Model) Step(s State, a spec.Action) (State, error) {
 		return s, fmt.Errorf("%v is not enabled: %s", a, m.whyDisabled(&s, ca))
 	}
 	return out, nil
+}
+
+// closestInFlight names, for an error message, the message in flight of s
+// closest to msg and the fields that differ.
+func (m *Model) closestInFlight(s *State, msg *spec.Message) string {
+	var v spec.State
+	m.View(s, &v)
+	c, diff, ok := msg.Closest(v.Network)
+	if !ok {
+		return " (the network is empty)"
+	}
+	return fmt.Sprintf("; the closest in flight is %v (%s: trace vs in flight)", c, strings.Join(diff, ", "))
 }
 
 // whyDisabled explains, for an error message, why a is not enabled in s.

@@ -214,7 +214,7 @@ func (m *Model) fillView(s *State, i int, v *spec.View) {
 	for k := range sv.n {
 		v.Log = append(v.Log, m.specEntry(sv.log[k]))
 	}
-	v.NextIndex, v.MatchIndex, v.Votes = v.NextIndex[:0], v.MatchIndex[:0], v.Votes[:0]
+	v.NextIndex, v.MatchIndex, v.Votes, v.VoteCount = v.NextIndex[:0], v.MatchIndex[:0], v.Votes[:0], 0
 	n := m.cfg.Servers
 	switch sv.role {
 	case leader:
@@ -224,7 +224,9 @@ func (m *Model) fillView(s *State, i int, v *spec.View) {
 		}
 	case candidate:
 		if m.bug == bugCountDuplicateVotes {
-			// The bug keeps only a count, so the view cannot say who voted.
+			// The bug keeps only a count, so the view cannot say who
+			// voted; it shows the count the bug decides by.
+			v.VoteCount = int(sv.votes)
 			break
 		}
 		for j := range n {

@@ -117,6 +117,49 @@ func (m *Message) Validate() error {
 	return nil
 }
 
+// FieldDiff lists, by their JSON names, the fields in which m and o
+// differ, each as "name: m's value vs o's".
+func (m *Message) FieldDiff(o *Message) []string {
+	var d []string
+	add := func(name string, a, b any) {
+		if fmt.Sprint(a) != fmt.Sprint(b) {
+			d = append(d, fmt.Sprintf("%s: %v vs %v", name, a, b))
+		}
+	}
+	add("type", m.Type, o.Type)
+	add("from", m.From, o.From)
+	add("to", m.To, o.To)
+	add("term", m.Term, o.Term)
+	add("last_log_index", m.LastLogIndex, o.LastLogIndex)
+	add("last_log_term", m.LastLogTerm, o.LastLogTerm)
+	add("granted", m.Granted, o.Granted)
+	add("prev_log_index", m.PrevLogIndex, o.PrevLogIndex)
+	add("prev_log_term", m.PrevLogTerm, o.PrevLogTerm)
+	add("entries", m.Entries, o.Entries)
+	add("leader_commit", m.LeaderCommit, o.LeaderCommit)
+	add("success", m.Success, o.Success)
+	add("match_index", m.MatchIndex, o.MatchIndex)
+	return d
+}
+
+// Closest returns the message of network that differs from m in the
+// fewest fields (preferring the same type, sender and receiver), with
+// those fields as FieldDiff names them; ok is false for an empty network.
+func (m *Message) Closest(network []InFlight) (closest Message, diff []string, ok bool) {
+	best := -1
+	for _, f := range network {
+		d := m.FieldDiff(&f.Message)
+		score := len(d)
+		if f.Message.Type != m.Type || f.Message.From != m.From || f.Message.To != m.To {
+			score += 100
+		}
+		if best < 0 || score < best {
+			best, closest, diff = score, f.Message, d
+		}
+	}
+	return closest, diff, best >= 0
+}
+
 // Equal reports whether a and b are the same message.
 func (m *Message) Equal(o *Message) bool { return CompareMessages(m, o) == 0 }
 

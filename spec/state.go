@@ -25,6 +25,12 @@ type View struct {
 	NextIndex   []Index    `json:"next_index,omitempty"`
 	MatchIndex  []Index    `json:"match_index,omitempty"`
 	Votes       []ServerID `json:"votes,omitempty"`
+	// VoteCount is a model-only annotation: under the seeded bug
+	// count-duplicate-votes a candidate keeps a number of granted replies
+	// instead of the set Votes, and VoteCount shows that number (Votes is
+	// then nil). It is 0 otherwise, and the comparison with an
+	// implementation ignores it.
+	VoteCount int `json:"vote_count,omitempty"`
 }
 
 // Committed returns the committed prefix of the server's log.
@@ -35,13 +41,28 @@ func (v *View) Committed() []Entry {
 
 // String renders the view as one line, e.g.
 // "S1 leader t2 voted=S1 log=[1:sally| 2:bob] commit=1".
-func (v View) String() string {
-	s := fmt.Sprintf("%v %-9v t%d voted=%v log=%s commit=%d", v.ID, v.Role, v.Term, v.VotedFor, formatLog(v.Log, v.CommitIndex), v.CommitIndex)
-	if v.Role == Leader {
-		s += fmt.Sprintf(" next=%v match=%v", v.NextIndex, v.MatchIndex)
+func (v View) String() string { return v.Format(nil) }
+
+// Format renders the view as String does, with a "*" after every field
+// that changed reports true for (by its JSON name, as Diff names them);
+// changed may be nil.
+func (v View) Format(changed func(field string) bool) string {
+	mark := func(field string) string {
+		if changed != nil && changed(field) {
+			return "*"
+		}
+		return ""
 	}
-	if v.Role == Candidate {
-		s += fmt.Sprintf(" votes=%v", v.Votes)
+	role := v.Role.String() + mark("role")
+	s := fmt.Sprintf("%v %-9s t%d%s voted=%v%s log=%s%s commit=%d%s", v.ID, role, v.Term, mark("term"), v.VotedFor, mark("voted_for"),
+		formatLog(v.Log, v.CommitIndex), mark("log"), v.CommitIndex, mark("commit_index"))
+	if v.Role == Leader {
+		s += fmt.Sprintf(" next=%v%s match=%v%s", v.NextIndex, mark("next_index"), v.MatchIndex, mark("match_index"))
+	}
+	if v.Role == Candidate && v.VoteCount > 0 {
+		s += fmt.Sprintf(" votes=%d (counted)%s", v.VoteCount, mark("vote_count"))
+	} else if v.Role == Candidate {
+		s += fmt.Sprintf(" votes=%v%s", v.Votes, mark("votes"))
 	}
 	return s
 }
@@ -78,6 +99,33 @@ func (v *View) Diff(o *View) []string {
 	}
 	if !slices.Equal(v.Votes, o.Votes) {
 		d = append(d, "votes")
+	}
+	if v.VoteCount != o.VoteCount {
+		d = append(d, "vote_count")
+	}
+	return d
+}
+
+// Diff lists how history o differs from h, one line per difference, by
+// the JSON names of the fields ("leader_of[2]: S1 vs S3", "committed[1]:
+// 1:v1 (commit_term 1) vs missing").
+func (h *History) Diff(o *History) []string {
+	var d []string
+	for t := range max(len(h.LeaderOf), len(o.LeaderOf)) {
+		if a, b := h.LeaderIn(Term(t)), o.LeaderIn(Term(t)); a != b {
+			d = append(d, fmt.Sprintf("leader_of[%d]: %v vs %v", t, a, b))
+		}
+	}
+	entry := func(c []CommittedEntry, k int) string {
+		if k >= len(c) {
+			return "missing"
+		}
+		return fmt.Sprintf("%v (commit_term %d)", c[k].Entry, c[k].CommitTerm)
+	}
+	for k := range max(len(h.Committed), len(o.Committed)) {
+		if a, b := entry(h.Committed, k), entry(o.Committed, k); a != b {
+			d = append(d, fmt.Sprintf("committed[%d]: %s vs %s", k, a, b))
+		}
 	}
 	return d
 }

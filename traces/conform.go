@@ -14,7 +14,8 @@ type ConformOptions struct {
 	Config model.Config
 	// Depth, for an exhaustive run, bounds the paths: every transition out
 	// of every model state reachable in fewer than Depth steps is replayed
-	// on the implementation along a shortest path to its source state.
+	// on the implementation along a shortest path to its source state, so
+	// the longest paths have Depth steps.
 	Depth int
 	// Walks and Length, when Walks > 0, replace the exhaustive run by
 	// seeded random walks of Length steps.
@@ -23,6 +24,9 @@ type ConformOptions struct {
 	Impl          ImplOptions
 	// Progress, if set, is called after every path.
 	Progress func(paths, steps int)
+	// Interrupt, when closed, ends the run after the current path, as
+	// incomplete.
+	Interrupt <-chan struct{}
 }
 
 // ConformResult is the outcome of a conformance run.
@@ -35,6 +39,45 @@ type ConformResult struct {
 	Divergence *Trace
 	// Replay is that path's replay.
 	Replay *ImplReplay
+	// Elected and Committed say whether some path elected a leader and
+	// committed a value on the model: a run without them compared nothing
+	// of what replication does.
+	Elected, Committed bool
+	// Interrupted is set when Interrupt ended the run early.
+	Interrupted bool
+}
+
+// Vacuous lists what makes a run that found no divergence vacuous: no
+// leader elected, no value committed (when the configuration has values),
+// or fewer than two steps compared per path on average.
+func (r *ConformResult) Vacuous(cfg model.Config) []string {
+	var out []string
+	if !r.Elected {
+		out = append(out, "no path elected a leader")
+	}
+	if !r.Committed && cfg.MaxValues > 0 {
+		out = append(out, "no path committed a value")
+	}
+	if r.Steps < 2*r.Paths {
+		out = append(out, fmt.Sprintf("%d steps compared on %d paths, fewer than 2 per path", r.Steps, r.Paths))
+	}
+	return out
+}
+
+// observe notes what a replayed path reached.
+func (r *ConformResult) observe(last *spec.State) {
+	r.Elected = r.Elected || len(last.History.LeaderOf) > 0
+	r.Committed = r.Committed || len(last.History.Committed) > 0
+}
+
+// interrupted reports whether opts.Interrupt is closed.
+func (opts *ConformOptions) interrupted() bool {
+	select {
+	case <-opts.Interrupt:
+		return true
+	default:
+		return false
+	}
 }
 
 // Conform replays model paths on the implementation step by step: with
@@ -64,9 +107,13 @@ func conformExhaustive(opts ConformOptions) (*ConformResult, error) {
 	seen := map[string]bool{string(m.Encode(nil, &init)): true}
 	level := []node{{s: init}}
 	res := &ConformResult{}
-	for depth := 1; depth < opts.Depth && len(level) > 0; depth++ {
+	for depth := 1; depth <= opts.Depth && len(level) > 0; depth++ {
 		var next []node
 		for _, n := range level {
+			if opts.interrupted() {
+				res.Interrupted = true
+				return res, nil
+			}
 			for _, a := range m.Actions(&n.s, nil) {
 				var out model.State
 				if !m.Next(&n.s, a, &out) {
@@ -100,6 +147,7 @@ func conformPath(opts ConformOptions, path []spec.Action, res *ConformResult) (b
 	}
 	res.Paths++
 	res.Steps += r.Steps
+	res.observe(&r.Frames[len(r.Frames)-1].Model)
 	if opts.Progress != nil {
 		opts.Progress(res.Paths, res.Steps)
 	}
@@ -118,6 +166,10 @@ func conformPath(opts ConformOptions, path []spec.Action, res *ConformResult) (b
 func conformWalks(opts ConformOptions) (*ConformResult, error) {
 	res := &ConformResult{}
 	for k := range opts.Walks {
+		if opts.interrupted() {
+			res.Interrupted = true
+			return res, nil
+		}
 		rng := rand.New(rand.NewPCG(opts.Seed, uint64(k)))
 		l, err := NewLockstep(opts.Config, opts.Impl)
 		if err != nil {
@@ -151,6 +203,7 @@ func conformWalks(opts ConformOptions) (*ConformResult, error) {
 		}
 		l.Close()
 		res.Paths++
+		res.observe(&r.Frames[len(r.Frames)-1].Model)
 		if opts.Progress != nil {
 			opts.Progress(res.Paths, res.Steps)
 		}

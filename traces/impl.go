@@ -51,17 +51,25 @@ type Divergence struct {
 // implementation side by side.
 type ImplReplay struct {
 	// Frames holds, for the initial state and every step replayed, the
-	// model's state and the implementation's.
+	// model's state and the implementation's; after a divergence the
+	// frames are the model's only (ModelOnly), up to the trace's end.
 	Frames []Frame
 	// Divergence is the first difference, or nil.
 	Divergence *Divergence
 	// ModelFailure is set when the model itself cannot replay the trace.
 	ModelFailure string
+	// Failures lists what the trace records about the model that does not
+	// hold, as ModelReplay.Failures does (ModelFailure included).
+	Failures []string
 	// ImplBroken is the first property broken on the implementation.
 	ImplBroken *Violation
-	// Steps is the number of steps compared.
+	// Steps is the number of steps compared with the implementation.
 	Steps int
 }
+
+// OK reports whether the trace replayed on the model as it claims and the
+// implementation never diverged.
+func (r *ImplReplay) OK() bool { return len(r.Failures) == 0 && r.Divergence == nil }
 
 // FaultsFor returns the implementation's fault switches that mirror the
 // named seeded bugs of the model, or an error naming a bug without one.
@@ -91,9 +99,12 @@ var ImplFaultNames = []string{"figure8-commit", "vote-without-log-check", "trunc
 
 // ReplayImpl replays t's steps on the model of its configuration and on an
 // in-process cluster of the production implementation, comparing after
-// every step each server's view and the messages in flight. It stops at
-// the first divergence. Properties are evaluated on the implementation's
-// states too, so a fault switch's violation shows.
+// every step each server's view and the messages in flight, and checks on
+// the model everything ReplayModel checks (expectations, recorded states,
+// the claimed violation). After the first divergence only the model goes
+// on, to the end of the trace, so its violation is still reached.
+// Properties are evaluated on the implementation's states too, so a fault
+// switch's violation shows.
 func ReplayImpl(t *Trace, opts ImplOptions) (*ImplReplay, error) {
 	l, err := NewLockstep(t.Config, opts)
 	if err != nil {
@@ -101,37 +112,40 @@ func ReplayImpl(t *Trace, opts ImplOptions) (*ImplReplay, error) {
 	}
 	defer l.Close()
 	r := &ImplReplay{}
+	c := &claims{t: t}
 	f := l.Frame()
 	r.Frames = append(r.Frames, f)
 	if d := compare(&f.Model, f.Impl); len(d) > 0 {
 		r.Divergence = &Divergence{Kind: classify(d), Diff: d}
 		r.Frames[0].Diff, r.Frames[0].DiffKind = d, r.Divergence.Kind
-		return r, nil
 	}
 	for i, st := range t.Steps {
-		f, err := l.Step(st.Action)
+		before := l.ms.Clone()
+		f, err := l.step(st.Action, r.Divergence != nil)
 		if errors.Is(err, ErrModelRefused) {
 			r.ModelFailure = fmt.Sprintf("step %d: %v", i+1, err)
+			c.refused(i+1, err)
 			break
 		}
 		if err != nil {
 			return nil, fmt.Errorf("step %d: %w", i+1, err)
 		}
 		f.Step, f.Caption = i+1, st.Caption
-		r.Steps = i + 1
+		c.check(&f, &before)
 		r.Frames = append(r.Frames, f)
+		if f.ModelOnly {
+			continue
+		}
+		r.Steps = i + 1
 		if r.ImplBroken == nil && l.ImplBroken != nil {
 			r.ImplBroken = l.ImplBroken
 			r.ImplBroken.Step = i + 1
 		}
 		if f.DiffKind != "" {
 			r.Divergence = &Divergence{Step: i + 1, Kind: f.DiffKind, Diff: f.Diff}
-			break
-		}
-		if t.Violation != nil && i+1 >= t.Violation.Step {
-			break
 		}
 	}
+	r.Failures = c.finish(len(r.Frames)-1 == len(t.Steps))
 	return r, nil
 }
 
@@ -190,14 +204,21 @@ func (l *Lockstep) Enabled() []spec.Action { return l.m.Enabled(&l.s) }
 // Diff and DiffKind are set when the two differ. The error wraps
 // ErrModelRefused when the model cannot take a, and is another error only
 // for a failure of the implementation's storage.
-func (l *Lockstep) Step(a spec.Action) (Frame, error) {
+func (l *Lockstep) Step(a spec.Action) (Frame, error) { return l.step(a, false) }
+
+// step is Step, or with modelOnly set a step of the model alone (after a
+// divergence the implementation's state no longer corresponds).
+func (l *Lockstep) step(a spec.Action, modelOnly bool) (Frame, error) {
 	next, err := l.m.Step(l.s, a)
 	if err != nil {
-		return Frame{}, fmt.Errorf("%w: %v: %v", ErrModelRefused, a, err)
+		return Frame{}, fmt.Errorf("%w: %v", ErrModelRefused, err)
 	}
 	l.s = next
 	l.ms = spec.State{}
 	l.m.View(&l.s, &l.ms)
+	if modelOnly {
+		return Frame{Action: a, Model: l.ms.Clone(), ModelOnly: true}, nil
+	}
 	before := l.is
 	f := Frame{Action: a, Model: l.ms.Clone()}
 	if err := l.c.Apply(a); err != nil {
@@ -214,6 +235,8 @@ func (l *Lockstep) Step(a spec.Action) (Frame, error) {
 	if l.ImplBroken == nil {
 		if v := firstBroken(&before, &a, &l.is); v != nil {
 			l.ImplBroken = v
+			// The model's own violation, if any, is set on the frame by
+			// the replay's checks and takes precedence.
 			f.Violation, f.Message = v.Property, "implementation: "+v.Message
 		}
 	}

@@ -3,6 +3,7 @@ package traces
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/raftcheck/raftcheck/model"
 	"github.com/raftcheck/raftcheck/spec"
@@ -27,56 +28,82 @@ func (r *ModelReplay) OK() bool { return len(r.Failures) == 0 }
 
 // ReplayModel replays t on the model of its configuration (seeded bug
 // included): every step must be enabled; after every step the recorded
-// expectations and state are checked, and every property is evaluated.
-// The trace's claimed violation must break exactly at its step, and no
-// property may break earlier (or at all, when none is claimed). Replay
-// stops at the first step that cannot be taken or after the claimed
-// violation.
+// expectations, state and history are checked, and every property is
+// evaluated. The trace's claimed violation must break exactly at its step,
+// which is its last (Validate refuses steps after it), and no property may
+// break earlier (or at all, when none is claimed). Replay stops at the
+// first step that cannot be taken.
 func ReplayModel(t *Trace) (*ModelReplay, error) {
 	m, err := model.New(t.Config)
 	if err != nil {
 		return nil, fmt.Errorf("trace configuration: %w", err)
 	}
 	r := &ModelReplay{}
+	c := &claims{t: t}
 	s := m.Init()
 	var before, after spec.State
 	m.View(&s, &after)
 	r.Frames = append(r.Frames, Frame{Model: after.Clone()})
 	for i, st := range t.Steps {
-		n := i + 1
 		next, err := m.Step(s, st.Action)
 		if err != nil {
-			r.Failures = append(r.Failures, fmt.Sprintf("step %d: %v", n, err))
+			c.refused(i+1, err)
 			break
 		}
 		s = next
 		before = after
 		after = spec.State{}
 		m.View(&s, &after)
-		f := Frame{Step: n, Action: st.Action, Caption: st.Caption, Model: after.Clone()}
-		f.Failed = checkExpect(st.Expect, &after)
-		if st.State != nil {
-			if d := StateDiff(st.State, &after); len(d) > 0 {
-				f.Failed = append(f.Failed, "recorded state differs: "+d[0])
-			}
-		}
-		for _, msg := range f.Failed {
-			r.Failures = append(r.Failures, fmt.Sprintf("step %d: %s", n, msg))
-		}
-		if r.Broken == nil {
-			if v := firstBroken(&before, &st.Action, &after); v != nil {
-				v.Step = n
-				r.Broken = v
-				f.Violation, f.Message = v.Property, v.Message
-			}
-		}
+		f := Frame{Step: i + 1, Action: st.Action, Caption: st.Caption, Model: after.Clone()}
+		c.check(&f, &before)
 		r.Frames = append(r.Frames, f)
-		if r.Broken != nil && t.Violation != nil && n >= t.Violation.Step {
-			break
+	}
+	r.Failures, r.Broken = c.finish(len(r.Frames)-1 == len(t.Steps)), c.broken
+	return r, nil
+}
+
+// claims checks, step by step, what a trace records about the model: each
+// step enabled, its expectations, its recorded state and history, and its
+// claimed violation. ReplayModel and ReplayImpl share it, so a replay on
+// the implementation checks everything a model replay does.
+type claims struct {
+	t        *Trace
+	broken   *Violation
+	failures []string
+}
+
+// refused records that the model cannot take step n.
+func (c *claims) refused(n int, err error) {
+	c.failures = append(c.failures, fmt.Sprintf("step %d: %v", n, err))
+}
+
+// check checks the model's state after step f.Step (before is the state
+// before it) against the trace, and annotates f with the failed
+// expectations and the first property broken.
+func (c *claims) check(f *Frame, before *spec.State) {
+	n, st := f.Step, &c.t.Steps[f.Step-1]
+	f.Failed = checkExpect(st.Expect, &f.Model)
+	if st.State != nil {
+		if d := RecordedDiff(st.State, &f.Model); len(d) > 0 {
+			f.Failed = append(f.Failed, "recorded state differs: "+strings.Join(d, "; "))
 		}
 	}
-	r.Failures = append(r.Failures, claimFailures(t.Violation, r.Broken, len(r.Frames)-1 == len(t.Steps))...)
-	return r, nil
+	for _, msg := range f.Failed {
+		c.failures = append(c.failures, fmt.Sprintf("step %d: %s", n, msg))
+	}
+	if c.broken == nil {
+		if v := firstBroken(before, &st.Action, &f.Model); v != nil {
+			v.Step = n
+			c.broken = v
+			f.Violation, f.Message = v.Property, v.Message
+		}
+	}
+}
+
+// finish returns every failure, the claimed violation compared with the
+// one found included; complete says whether every step was replayed.
+func (c *claims) finish(complete bool) []string {
+	return append(c.failures, claimFailures(c.t.Violation, c.broken, complete)...)
 }
 
 // claimFailures compares the violation a trace claims with the one found.
@@ -131,46 +158,47 @@ func (v *Violation) Breaks(name string) bool {
 	return v != nil && (v.Property == name || slices.Contains(v.also, name))
 }
 
-// checkExpect returns the expectations of e that do not hold in s.
+// checkExpect returns the expectations of e that do not hold in s, each
+// named by its JSON path, e.g. "expect.servers[0].commit_index: S1 has 1,
+// expected 2".
 func checkExpect(e *Expect, s *spec.State) []string {
 	if e == nil {
 		return nil
 	}
 	var failed []string
-	for _, se := range e.Servers {
+	fail := func(field, format string, args ...any) {
+		failed = append(failed, "expect."+field+": "+fmt.Sprintf(format, args...))
+	}
+	for k, se := range e.Servers {
 		v := &s.Servers[se.ID-1]
+		at := func(name string) string { return fmt.Sprintf("servers[%d].%s", k, name) }
 		if se.Role != nil && v.Role.String() != *se.Role {
-			failed = append(failed, fmt.Sprintf("%v is %v, expected %s", se.ID, v.Role, *se.Role))
+			fail(at("role"), "%v is %v, expected %s", se.ID, v.Role, *se.Role)
 		}
 		if se.Term != nil && v.Term != *se.Term {
-			failed = append(failed, fmt.Sprintf("%v has term %d, expected %d", se.ID, v.Term, *se.Term))
+			fail(at("term"), "%v has %d, expected %d", se.ID, v.Term, *se.Term)
 		}
 		if se.VotedFor != nil && v.VotedFor != *se.VotedFor {
-			failed = append(failed, fmt.Sprintf("%v voted for %v, expected %v", se.ID, v.VotedFor, *se.VotedFor))
+			fail(at("voted_for"), "%v has %v, expected %v", se.ID, v.VotedFor, *se.VotedFor)
 		}
 		if se.Log != nil && !slices.Equal(v.Log, *se.Log) {
-			failed = append(failed, fmt.Sprintf("%v has log %v, expected %v", se.ID, v.Log, *se.Log))
+			fail(at("log"), "%v has %v, expected %v", se.ID, v.Log, *se.Log)
 		}
 		if se.CommitIndex != nil && v.CommitIndex != *se.CommitIndex {
-			failed = append(failed, fmt.Sprintf("%v has commitIndex %d, expected %d", se.ID, v.CommitIndex, *se.CommitIndex))
+			fail(at("commit_index"), "%v has %d, expected %d", se.ID, v.CommitIndex, *se.CommitIndex)
 		}
 	}
 	committed := func(val spec.Value) bool {
-		for _, c := range s.History.Committed {
-			if c.Entry.Value == val {
-				return true
-			}
-		}
-		return false
+		return slices.ContainsFunc(s.History.Committed, func(c spec.CommittedEntry) bool { return c.Entry.Value == val })
 	}
 	for _, val := range e.Committed {
 		if !committed(val) {
-			failed = append(failed, fmt.Sprintf("%q is not committed, expected committed", val))
+			fail("committed", "%q is not in the committed history", val)
 		}
 	}
 	for _, val := range e.NotCommitted {
 		if committed(val) {
-			failed = append(failed, fmt.Sprintf("%q is committed, expected not committed", val))
+			fail("not_committed", "%q is in the committed history", val)
 		}
 	}
 	if e.InFlight != nil {
@@ -179,10 +207,21 @@ func checkExpect(e *Expect, s *spec.State) []string {
 			n += m.Count
 		}
 		if n != *e.InFlight {
-			failed = append(failed, fmt.Sprintf("%d messages in flight, expected %d", n, *e.InFlight))
+			fail("in_flight", "%d message copies in flight, expected %d", n, *e.InFlight)
 		}
 	}
 	return failed
+}
+
+// RecordedDiff lists the differences between a state recorded in a trace
+// and the state a replay computes: StateDiff's, then the history's
+// ("history.leader_of[2]: S1 vs S3").
+func RecordedDiff(want, got *spec.State) []string {
+	d := StateDiff(want, got)
+	for _, x := range want.History.Diff(&got.History) {
+		d = append(d, "history."+x)
+	}
+	return d
 }
 
 // StateDiff lists the differences between two cluster states, field by

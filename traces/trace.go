@@ -251,6 +251,11 @@ func (t *Trace) Validate() error {
 		if v.Step < 0 || v.Step > len(t.Steps) || (v.Kind == "transition" && v.Step == 0) {
 			return &Error{Field: "violation.step", Err: fmt.Errorf("step %d is not a step of this %d-step trace", v.Step, len(t.Steps))}
 		}
+		if after := len(t.Steps) - v.Step; after > 0 {
+			// Nothing after a violation can be checked against what the
+			// trace claims, so such steps would replay unexamined.
+			return &Error{Field: "violation.step", Err: fmt.Errorf("the trace has %d steps after its violation at step %d; a trace ends at its violation", after, v.Step)}
+		}
 	}
 	n := t.Config.Servers
 	for i := range t.Steps {

@@ -13,67 +13,121 @@ import (
 	"github.com/raftcheck/raftcheck/traces"
 )
 
+// conformFlags holds the parsed flags of explore conform.
+type conformFlags struct {
+	opts         traces.ConformOptions
+	faultList    string
+	useWAL       bool
+	out          string
+	progress     string
+	allowVacuous bool
+}
+
+func parseConformFlags(args []string, stdout io.Writer) (*conformFlags, *flag.FlagSet, error) {
+	fs := flag.NewFlagSet("explore conform", flag.ContinueOnError)
+	f := &conformFlags{}
+	var given model.Config
+	addBoundFlags(fs, &given)
+	fs.IntVar(&f.opts.Depth, "depth", 8, "exhaustive: replay every model path of up to this many steps (every transition out of every state reachable in fewer)")
+	fs.IntVar(&f.opts.Walks, "walks", 0, "instead: this many seeded random walks")
+	fs.IntVar(&f.opts.Length, "length", 50, "length of each random walk")
+	fs.Uint64Var(&f.opts.Seed, "seed", 1, "seed of the random walks")
+	fs.BoolVar(&f.useWAL, "wal", false, "keep the implementation's state in its real write-ahead log (slower) instead of memory")
+	fs.StringVar(&f.faultList, "impl-faults", "", "seeded bugs the implementation mirrors by its test-only fault switches (comma list)")
+	fs.StringVar(&f.out, "out", "counterexamples", "directory for the diverging trace")
+	fs.StringVar(&f.progress, "progress", "auto", "live progress on stderr: auto (when a terminal), on, off")
+	fs.BoolVar(&f.allowVacuous, "allow-vacuous", false, "exit 0 for a vacuous run (no leader, no commit, or paths too short)")
+	if err := parseFlags(fs, args, stdout, 0); err != nil {
+		return nil, fs, err
+	}
+	b, err := resolveBounds(fs, &given, "")
+	if err != nil {
+		return nil, fs, err
+	}
+	f.opts.Config = b.cfg
+	switch {
+	case f.opts.Depth < 1:
+		return nil, fs, fmt.Errorf("--depth: %d must be at least 1", f.opts.Depth)
+	case f.opts.Walks < 0:
+		return nil, fs, fmt.Errorf("--walks: %d must not be negative", f.opts.Walks)
+	case f.opts.Length < 1:
+		return nil, fs, fmt.Errorf("--length: %d must be at least 1", f.opts.Length)
+	case f.progress != "auto" && f.progress != "on" && f.progress != "off":
+		return nil, fs, fmt.Errorf("--progress: %q is not auto, on or off", f.progress)
+	}
+	faults, err := implFaults(f.faultList)
+	if err != nil {
+		return nil, fs, err
+	}
+	f.opts.Impl = traces.ImplOptions{Faults: faults, Memory: !f.useWAL}
+	return f, fs, nil
+}
+
 // cmdConform is `explore conform`: replay many model paths on the
 // implementation and report the first divergence as a trace.
 func cmdConform(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("explore conform", flag.ContinueOnError)
-	var cfg model.Config
-	addBoundFlags(fs, &cfg)
-	depth := fs.Int("depth", 6, "exhaustive: replay every model transition from the states reachable in fewer than this many steps")
-	walks := fs.Int("walks", 0, "instead: this many seeded random walks")
-	length := fs.Int("length", 50, "length of each random walk")
-	seed := fs.Uint64("seed", 1, "seed of the random walks")
-	useWAL := fs.Bool("wal", false, "keep the implementation's state in its real write-ahead log (slower) instead of memory")
-	faultList := fs.String("impl-faults", "", "seeded bugs the implementation mirrors by its test-only fault switches (comma list)")
-	out := fs.String("out", "counterexamples", "directory for the diverging trace")
-	fail := func(err error) int {
-		fmt.Fprintf(stderr, "explore conform: %v\n", err)
-		return exitUsage
-	}
-	if err := parseFlags(fs, args, stdout, 0); err != nil {
+	f, fs, err := parseConformFlags(args, stdout)
+	if err != nil {
 		return usageError(stderr, fs, err)
 	}
-	if err := cfg.Validate(); err != nil {
-		return fail(fmt.Errorf("--%w", err))
-	}
-	switch {
-	case *depth < 1:
-		return fail(fmt.Errorf("--depth: %d must be at least 1", *depth))
-	case *walks < 0:
-		return fail(fmt.Errorf("--walks: %d must not be negative", *walks))
-	case *length < 1:
-		return fail(fmt.Errorf("--length: %d must be at least 1", *length))
-	}
-	faults, err := implFaults(*faultList)
-	if err != nil {
-		return fail(err)
+	interrupt, stopSignals := interruptOnSignal()
+	defer stopSignals()
+	f.opts.Interrupt = interrupt
+	prog := newProgress(stderr, f.progress, "conforming")
+	if prog != nil {
+		f.opts.Progress = prog.conform
 	}
 	start := time.Now()
-	res, err := traces.Conform(traces.ConformOptions{Config: cfg, Depth: *depth, Walks: *walks, Length: *length, Seed: *seed,
-		Impl: traces.ImplOptions{Faults: faults, Memory: !*useWAL}})
+	res, err := traces.Conform(f.opts)
+	prog.finish()
 	if err != nil {
 		fmt.Fprintf(stderr, "explore conform: %v\n", err)
 		return exitUsage
 	}
-	mode := fmt.Sprintf("every transition up to depth %d", *depth)
-	if *walks > 0 {
-		mode = fmt.Sprintf("%d random walks of %d steps, seed %d", *walks, *length, *seed)
+	cfg := f.opts.Config
+	mode := "every path of up to " + plural(f.opts.Depth, "step")
+	if f.opts.Walks > 0 {
+		mode = fmt.Sprintf("%d random walks of %d steps, seed %d", f.opts.Walks, f.opts.Length, f.opts.Seed)
 	}
 	fmt.Fprintf(stdout, "explore conform: %v; %s\n", cfg, mode)
 	fmt.Fprintf(stdout, "%s paths, %s steps compared in %.1fs\n", commas(int64(res.Paths)), commas(int64(res.Steps)), time.Since(start).Seconds())
-	if res.Divergence == nil {
-		fmt.Fprintln(stdout, "OK: the implementation took every step the model took, with identical views and messages")
-		return exitOK
+	if res.Divergence != nil {
+		return f.divergence(stdout, stderr, res, args)
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return fail(fmt.Errorf("--out: %w", err))
+	return conformVerdict(stdout, res, cfg, f.allowVacuous)
+}
+
+// conformVerdict prints the verdict of a run without divergence.
+func conformVerdict(w io.Writer, res *traces.ConformResult, cfg model.Config, allowVacuous bool) int {
+	if res.Interrupted {
+		fmt.Fprintln(w, "INTERRUPTED: no divergence on the paths compared so far")
+		return exitInterrupted
 	}
-	path := filepath.Join(*out, "conform-divergence.json")
+	if v := res.Vacuous(cfg); len(v) > 0 {
+		fmt.Fprintf(w, "VACUOUS: no divergence, but on too little: %s; raise --depth, --length or the bounds\n", strings.Join(v, "; "))
+		if allowVacuous {
+			fmt.Fprintln(w, "  accepted by --allow-vacuous")
+			return exitOK
+		}
+		return exitVacuous
+	}
+	fmt.Fprintln(w, "OK: the implementation took every step the model took, with identical views and messages")
+	return exitOK
+}
+
+// divergence writes the diverging trace and prints the divergence.
+func (f *conformFlags) divergence(stdout, stderr io.Writer, res *traces.ConformResult, args []string) int {
+	if err := os.MkdirAll(f.out, 0o755); err != nil {
+		fmt.Fprintf(stderr, "explore conform: --out: %v\n", err)
+		return exitUsage
+	}
+	path := filepath.Join(f.out, "conform-divergence.json")
 	res.Divergence.Producer.Command = strings.TrimSpace("explore conform " + strings.Join(args, " "))
 	if err := res.Divergence.WriteFile(path); err != nil {
-		return fail(err)
+		fmt.Fprintf(stderr, "explore conform: %v\n", err)
+		return exitUsage
 	}
-	implVerdict(stdout, res.Replay)
+	implVerdict(stdout, res.Divergence, res.Replay)
 	fmt.Fprintf(stdout, "diverging trace: %s (explore replay --impl %s)\n", path, path)
 	return exitViolation
 }

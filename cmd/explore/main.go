@@ -4,8 +4,9 @@
 // trace files.
 //
 // Exit status: 0 every property holds; 1 a property is violated (or a
-// replay diverges); 2 bad flags, configuration or input file; 3 a limit
-// ended the run before it was complete.
+// replay diverges or fails); 2 bad flags, configuration or input file; 3 a
+// limit ended the run before it was complete; 4 the run was vacuous (a
+// goal its bounds promise was never reached); 130 interrupted by Ctrl-C.
 package main
 
 import (
@@ -23,6 +24,9 @@ const (
 	exitViolation = 1
 	exitUsage     = 2
 	exitLimit     = 3
+	exitVacuous   = 4
+	// exitInterrupted is the shells' status for a process ended by SIGINT.
+	exitInterrupted = 130
 )
 
 const usage = `usage: explore <command> [flags]
@@ -35,7 +39,12 @@ commands:
   shrink   minimise a violating or diverging trace
   conform  replay many model paths on the implementation, report the first divergence
 
-Run "explore <command> -h" for a command's flags.
+Run "explore help <command>" or "explore <command> -h" for a command's flags,
+"explore --version" for the build.
+
+exit status: 0 OK; 1 a violation, divergence or failed replay; 2 bad flags or
+input; 3 incomplete (a limit ended the run); 4 vacuous (a goal the bounds
+promise was never reached); 130 interrupted.
 `
 
 func main() {
@@ -61,8 +70,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdShrink(args[1:], stdout, stderr)
 	case "conform":
 		return cmdConform(args[1:], stdout, stderr)
-	case "-h", "--help", "help":
+	case "help", "-h", "--help":
+		if len(args) > 1 && args[0] == "help" {
+			return run([]string{args[1], "-h"}, stdout, stderr)
+		}
 		fmt.Fprint(stdout, usage)
+		return exitOK
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, version())
 		return exitOK
 	}
 	fmt.Fprintf(stderr, "explore: unknown command %q\n%s", args[0], usage)

@@ -21,7 +21,7 @@ type progress struct {
 
 // newProgress returns nil when no progress is to be shown: mode "off", or
 // "auto" when w is not a terminal.
-func newProgress(w io.Writer, mode string) *progress {
+func newProgress(w io.Writer, mode, what string) *progress {
 	if mode == "off" {
 		return nil
 	}
@@ -37,7 +37,7 @@ func newProgress(w io.Writer, mode string) *progress {
 		progressbar.OptionSetElapsedTime(true),
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionClearOnFinish(),
-		progressbar.OptionSetDescription("exploring"),
+		progressbar.OptionSetDescription(what),
 	)
 	return &progress{bar: bar}
 }
@@ -49,6 +49,18 @@ func (p *progress) update(s checker.Progress) {
 	p.bar.Describe(fmt.Sprintf("distinct %s  generated %s  queue %s  depth %d  %s states/s  mem %s",
 		human(float64(s.Distinct)), human(float64(s.Generated)), human(float64(s.Queue)), s.Depth, human(r), bytesHuman(int64(ms.Sys))))
 	_ = p.bar.Set64(s.Distinct)
+}
+
+// conform shows the progress of explore conform.
+func (p *progress) conform(paths, steps int) {
+	p.bar.Describe(fmt.Sprintf("paths %s  steps %s", commas(int64(paths)), commas(int64(steps))))
+	_ = p.bar.Set64(int64(paths))
+}
+
+// shrink shows the progress of explore shrink.
+func (p *progress) shrink(candidates, length int) {
+	p.bar.Describe(fmt.Sprintf("candidates %s  shortest so far %d steps", commas(int64(candidates)), length))
+	_ = p.bar.Set64(int64(candidates))
 }
 
 func (p *progress) finish() {

@@ -17,6 +17,7 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 	impl := fs.Bool("impl", false, "also replay on the production implementation and compare after every step")
 	faultList := fs.String("impl-faults", "", "with --impl: seeded bugs the implementation mirrors by its test-only fault switches (comma list)")
 	quiet := fs.Bool("q", false, "print only the verdict")
+	full := fs.Bool("full", false, "print whole states instead of what each step changed")
 	if err := parseFlags(fs, args, stdout, 1); err != nil {
 		return usageError(stderr, fs, err)
 	}
@@ -30,8 +31,17 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "explore replay: %v\n", err)
 		return exitUsage
 	}
+	opts := traces.TextOptions{Full: *full}
 	if *impl {
-		return replayImpl(t, fs.Arg(0), faults, *quiet, stdout, stderr)
+		r, err := traces.ReplayImpl(t, traces.ImplOptions{Faults: faults})
+		if err != nil {
+			fmt.Fprintf(stderr, "explore replay: %s: %v\n", fs.Arg(0), err)
+			return exitUsage
+		}
+		if !*quiet {
+			printFrames(stdout, t, r.Frames, opts)
+		}
+		return implVerdict(stdout, t, r)
 	}
 	r, err := traces.ReplayModel(t)
 	if err != nil {
@@ -39,52 +49,43 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if !*quiet {
-		printFrames(stdout, t, r.Frames)
+		printFrames(stdout, t, r.Frames, opts)
 	}
-	return modelVerdict(stdout, t, r)
+	return modelVerdict(stdout, t, r.Failures, r.Broken)
 }
 
-// modelVerdict prints the outcome of a model replay and returns the exit
-// status: 0 when everything recorded held, 1 otherwise.
-func modelVerdict(w io.Writer, t *traces.Trace, r *traces.ModelReplay) int {
-	for _, f := range r.Failures {
+// modelVerdict prints the outcome of a replay on the model — every failure
+// of what the trace records, or the OK line — and returns the exit status:
+// 0 when everything recorded held, 1 otherwise.
+func modelVerdict(w io.Writer, t *traces.Trace, failures []string, broken *traces.Violation) int {
+	for _, f := range failures {
 		fmt.Fprintf(w, "FAILED: %s\n", f)
 	}
-	if !r.OK() {
+	if len(failures) > 0 {
 		return exitViolation
 	}
 	if v := t.Violation; v != nil {
-		if v.Message != "" && r.Broken.Property == v.Property && v.Message != r.Broken.Message {
+		if v.Message != "" && broken.Property == v.Property && v.Message != broken.Message {
 			fmt.Fprintf(w, "note: the trace explains the violation differently: %s\n", v.Message)
 		}
-		fmt.Fprintf(w, "OK: %d steps replayed on the model; %s breaks at step %d as claimed: %s\n", len(t.Steps), v.Property, v.Step, r.Broken.Message)
+		fmt.Fprintf(w, "OK: %d steps replayed on the model; %s breaks at step %d as claimed: %s\n", len(t.Steps), v.Property, v.Step, broken.Message)
 	} else {
 		fmt.Fprintf(w, "OK: %d steps replayed on the model; every expectation and property holds\n", len(t.Steps))
 	}
 	return exitOK
 }
 
-// printFrames prints a replay as a step list.
-func printFrames(w io.Writer, t *traces.Trace, frames []traces.Frame) {
+// printFrames prints a replay as a step list, with the notation's legend.
+func printFrames(w io.Writer, t *traces.Trace, frames []traces.Frame, opts traces.TextOptions) {
 	if t.Title != "" {
 		fmt.Fprintf(w, "%s\n", t.Title)
 	}
-	fmt.Fprintf(w, "config: %v\n", t.Config)
-	for _, f := range frames {
-		if f.Step == 0 {
-			fmt.Fprintf(w, "initial state:\n")
-		} else {
-			fmt.Fprintf(w, "step %d: %v\n", f.Step, f.Action)
-		}
-		if f.Caption != "" {
-			fmt.Fprintf(w, "  # %s\n", f.Caption)
-		}
-		fmt.Fprint(w, f.Model.String())
-		for _, x := range f.Failed {
-			fmt.Fprintf(w, "  !! %s\n", x)
-		}
-		if f.Violation != "" {
-			fmt.Fprintf(w, "  !! %s breaks: %s\n", f.Violation, f.Message)
+	fmt.Fprintf(w, "config: %v\n%s\n\n", t.Config, traces.Legend)
+	traces.WriteText(w, frames, opts)
+	if lines := traces.ViolationSummary(frames); len(lines) > 0 {
+		fmt.Fprintln(w)
+		for _, l := range lines {
+			fmt.Fprintln(w, l)
 		}
 	}
 }
@@ -102,36 +103,34 @@ func implFaults(list string) (raft.Faults, error) {
 	return f, nil
 }
 
-// replayImpl replays t on the model and the implementation side by side.
-func replayImpl(t *traces.Trace, file string, faults raft.Faults, quiet bool, stdout, stderr io.Writer) int {
-	r, err := traces.ReplayImpl(t, traces.ImplOptions{Faults: faults})
-	if err != nil {
-		fmt.Fprintf(stderr, "explore replay: %s: %v\n", file, err)
-		return exitUsage
-	}
-	if !quiet {
-		printFrames(stdout, t, r.Frames)
-	}
-	return implVerdict(stdout, r)
-}
-
-// implVerdict prints the outcome of a replay on the implementation and
-// returns the exit status: 0 when identical throughout, 1 otherwise.
-func implVerdict(w io.Writer, r *traces.ImplReplay) int {
-	if r.ModelFailure != "" {
-		fmt.Fprintf(w, "FAILED on the model: %s\n", r.ModelFailure)
-		return exitViolation
-	}
+// implVerdict prints the outcome of a replay on the model and the
+// implementation and returns the exit status: 0 when the trace replays as
+// it claims on the model and the implementation never diverges, 1
+// otherwise.
+func implVerdict(w io.Writer, t *traces.Trace, r *traces.ImplReplay) int {
 	if v := r.ImplBroken; v != nil {
 		fmt.Fprintf(w, "the implementation breaks %s at step %d: %s\n", v.Property, v.Step, v.Message)
 	}
 	if d := r.Divergence; d != nil {
-		fmt.Fprintf(w, "DIVERGED at step %d (%s):\n", d.Step, d.Kind)
+		action := "the initial state"
+		if d.Step > 0 {
+			action = fmt.Sprintf("step %d, %v", d.Step, r.Frames[d.Step].Action)
+		}
+		fmt.Fprintf(w, "DIVERGED at step %d (%s), at %s:\n", d.Step, d.Kind, action)
 		for _, x := range d.Diff {
 			fmt.Fprintf(w, "  %s\n", x)
 		}
+	}
+	for _, f := range r.Failures {
+		fmt.Fprintf(w, "FAILED on the model: %s\n", f)
+	}
+	if !r.OK() {
 		return exitViolation
 	}
-	fmt.Fprintf(w, "OK: %d steps replayed on the model and the implementation with identical views and messages\n", r.Steps)
+	claim := "every expectation and property holds"
+	if v := t.Violation; v != nil {
+		claim = fmt.Sprintf("%s breaks at step %d as claimed", v.Property, v.Step)
+	}
+	fmt.Fprintf(w, "OK: %d steps replayed on the model and the implementation with identical views and messages; on the model %s\n", r.Steps, claim)
 	return exitOK
 }

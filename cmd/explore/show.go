@@ -11,12 +11,15 @@ import (
 )
 
 // cmdShow is `explore show [--impl] [--html OUT] FILE`: the trace as a
-// step list, or as a self-contained animated page.
+// step list, or as a self-contained animated page. A trace that does not
+// replay as it claims is still shown as far as it goes, with the replay's
+// FAILED lines (and on the page a banner), and exits 1.
 func cmdShow(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("explore show", flag.ContinueOnError)
 	html := fs.String("html", "", "write an animated HTML page to this file instead of text")
 	impl := fs.Bool("impl", false, "replay on the implementation too and show both states side by side")
 	faultList := fs.String("impl-faults", "", "with --impl: seeded bugs the implementation mirrors (comma list)")
+	full := fs.Bool("full", false, "print whole states instead of what each step changed")
 	if err := parseFlags(fs, args, stdout, 1); err != nil {
 		return usageError(stderr, fs, err)
 	}
@@ -31,38 +34,63 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	var frames []traces.Frame
+	var failures []string
 	if *impl {
 		r, err := traces.ReplayImpl(t, traces.ImplOptions{Faults: faults})
 		if err != nil {
 			fmt.Fprintf(stderr, "explore show: %s: %v\n", fs.Arg(0), err)
 			return exitUsage
 		}
-		frames = r.Frames
+		frames, failures = r.Frames, r.Failures
 	} else {
 		r, err := traces.ReplayModel(t)
 		if err != nil {
 			fmt.Fprintf(stderr, "explore show: %s: %v\n", fs.Arg(0), err)
 			return exitUsage
 		}
-		frames = r.Frames
+		frames, failures = r.Frames, r.Failures
+	}
+	status := exitOK
+	if len(failures) > 0 {
+		status = exitViolation
 	}
 	if *html == "" {
-		printFrames(stdout, t, frames)
-		return exitOK
+		printFrames(stdout, t, frames, traces.TextOptions{Full: *full})
+		for _, f := range failures {
+			fmt.Fprintf(stdout, "FAILED: %s\n", f)
+		}
+		return status
 	}
-	title := t.Title
-	if title == "" {
-		title = fs.Arg(0)
-	}
-	var b bytes.Buffer
-	if err := traces.WriteHTML(&b, traces.Page{Title: title, Frames: frames}); err != nil {
+	if err := writePage(*html, t, fs.Arg(0), frames, failures); err != nil {
 		fmt.Fprintf(stderr, "explore show: %v\n", err)
 		return exitUsage
 	}
-	if err := os.WriteFile(*html, b.Bytes(), 0o644); err != nil {
-		fmt.Fprintf(stderr, "explore show: --html: %v\n", err)
-		return exitUsage
-	}
 	fmt.Fprintf(stdout, "wrote %s (%d frames); open it in a browser\n", *html, len(frames))
-	return exitOK
+	for _, f := range failures {
+		fmt.Fprintf(stdout, "FAILED: %s\n", f)
+	}
+	return status
+}
+
+// writePage writes the viewer page of a replay, with the first failure as
+// its banner.
+func writePage(path string, t *traces.Trace, file string, frames []traces.Frame, failures []string) error {
+	p := traces.Page{Title: t.Title, Frames: frames}
+	if p.Title == "" {
+		p.Title = file
+	}
+	if len(failures) > 0 {
+		p.Failure = "FAILED: " + failures[0]
+		if len(failures) > 1 {
+			p.Failure += fmt.Sprintf(" (and %d more)", len(failures)-1)
+		}
+	}
+	var b bytes.Buffer
+	if err := traces.WriteHTML(&b, p); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("--html: %w", err)
+	}
+	return nil
 }

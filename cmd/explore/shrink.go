@@ -18,6 +18,7 @@ func cmdShrink(args []string, stdout, stderr io.Writer) int {
 	faultList := fs.String("impl-faults", "", "with --impl: seeded bugs the implementation mirrors (comma list)")
 	out := fs.String("out", "", "where to write the shrunk trace (default: FILE with .min.json)")
 	budget := fs.Int64("search", 2_000_000, "then look for a shorter violation of the property by breadth-first search over at most this many states (0: don't)")
+	progressMode := fs.String("progress", "auto", "live progress on stderr: auto (when a terminal), on, off")
 	if err := parseFlags(fs, args, stdout, 1); err != nil {
 		return usageError(stderr, fs, err)
 	}
@@ -54,7 +55,13 @@ func cmdShrink(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "explore shrink: %s: the trace claims no violation (use --impl to shrink a divergence)\n", file)
 		return exitUsage
 	}
-	small, stats, err := traces.Shrink(t, still)
+	if *progressMode != "auto" && *progressMode != "on" && *progressMode != "off" {
+		fmt.Fprintf(stderr, "explore shrink: --progress: %q is not auto, on or off\n", *progressMode)
+		return exitUsage
+	}
+	prog := newProgress(stderr, *progressMode, "shrinking")
+	small, stats, err := traces.Shrink(t, withProgress(still, prog, len(t.Steps)))
+	prog.finish()
 	if err != nil {
 		fmt.Fprintf(stderr, "explore shrink: %s: %v\n", file, err)
 		return exitViolation
@@ -89,4 +96,22 @@ func cmdShrink(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "shrunk the %s from %d to %d steps (%d candidates checked)%s: %s\n", what, stats.From, stats.To, stats.Candidates, searched, dst)
 	return exitOK
+}
+
+// withProgress wraps still so that every candidate checked updates prog
+// (when there is one) with the count and the shortest trace kept so far.
+func withProgress(still traces.Interesting, prog *progress, length int) traces.Interesting {
+	if prog == nil {
+		return still
+	}
+	n := 0
+	return func(c *traces.Trace) (*traces.Trace, bool, error) {
+		kept, ok, err := still(c)
+		n++
+		if ok && kept != nil {
+			length = min(length, len(kept.Steps))
+		}
+		prog.shrink(n, length)
+		return kept, ok, err
+	}
 }

@@ -70,6 +70,7 @@ func cmdCheckTLA(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "counterexamples", "directory for the counterexample")
 	asJSON := fs.Bool("json", false, "print one JSON object on stdout")
 	progress := fs.String("progress", "auto", "live progress on stderr: auto, on, off")
+	allowVacuous := fs.Bool("allow-vacuous", false, "exit 0 for a vacuous run (no leader elected, or nothing committed where the bounds allow it)")
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "explore check: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
 		return exitUsage
@@ -103,7 +104,10 @@ func cmdCheckTLA(args []string, stdout, stderr io.Writer) int {
 	}
 	opts := checker.Options{Strategy: strat, Workers: *workers, Symmetry: *symmetry, MaxStates: *maxStates,
 		MaxDepth: *maxDepth, TimeLimit: *timeLimit, Seed: *seed, Walks: *walks}
-	prog := newProgress(stderr, *progress)
+	interrupt, stopSignals := interruptOnSignal()
+	defer stopSignals()
+	opts.Interrupt = interrupt
+	prog := newProgress(stderr, *progress, "exploring")
 	if prog != nil {
 		opts.Progress = prog.update
 		opts.ProgressEvery = 200 * time.Millisecond
@@ -114,22 +118,25 @@ func cmdCheckTLA(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "explore check: %v\n", err)
 		return exitUsage
 	}
-	var tracePath string
-	if v := res.Violation; v != nil {
+	rep := report[tlaraft.State, tlaraft.Action]{config: tlaConfigJSON(cfg), header: "model tlaraft " + cfg.String(), strategy: *strategy,
+		workers: *workers, symmetry: *symmetry, invariants: *invariants, res: res, allowVacuous: *allowVacuous,
+		path: func(w io.Writer, v *checker.Violation[tlaraft.State, tlaraft.Action]) error {
+			_, err := fmt.Fprint(w, m.FormatPath(&v.Path))
+			return err
+		}}
+	for _, v := range res.Violations {
 		// raft.tla's actions are not the shared vocabulary, so its
 		// counterexample is written as text rather than as a trace.
 		if err := os.MkdirAll(*out, 0o755); err != nil {
 			return fail(fmt.Errorf("--out: %w", err))
 		}
-		tracePath = filepath.Join(*out, "tlaraft-"+v.Property+".txt")
+		p := filepath.Join(*out, "tlaraft-"+v.Property+".txt")
 		text := fmt.Sprintf("# explore check %s\n# %s: %v\n%s", strings.Join(args, " "), v.Property, v.Err, m.FormatPath(&v.Path))
-		if err := os.WriteFile(tracePath, []byte(text), 0o644); err != nil {
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 			return fail(fmt.Errorf("--out: %w", err))
 		}
+		rep.tracePaths = append(rep.tracePaths, p)
 	}
-	rep := report[tlaraft.State, tlaraft.Action]{config: tlaConfigJSON(cfg), header: "model tlaraft " + cfg.String(), strategy: *strategy,
-		workers: *workers, symmetry: *symmetry, invariants: *invariants, res: res, tracePath: tracePath,
-		path: func(w io.Writer, p *checker.Path[tlaraft.State, tlaraft.Action]) { fmt.Fprint(w, m.FormatPath(p)) }}
 	return rep.finish(stdout, stderr, *asJSON)
 }
 

@@ -123,8 +123,9 @@ func Properties(m *model.Model, names []string) func() checker.Properties[model.
 
 func goals(m *model.Model) []checker.Goal[model.State, model.Action] {
 	var out []checker.Goal[model.State, model.Action]
+	cfg := m.Config()
 	for _, g := range model.Goals {
-		cg := checker.Goal[model.State, model.Action]{Name: g.Name}
+		cg := checker.Goal[model.State, model.Action]{Name: g.Name, Expected: g.Expected != nil && g.Expected(&cfg)}
 		if g.Reached != nil {
 			reached := g.Reached
 			cg.Reached = func(s *model.State) bool { return reached(m, s) }

@@ -52,8 +52,24 @@ func (m *Model) Properties(names []string) (func() checker.Properties[State, Act
 		p.Invariants = append(p.Invariants, checker.Invariant[State]{Name: inv.name,
 			Check: func(s *State) error { return check(m, s) }})
 	}
+	p.Goals = m.goals()
 	// The checks keep no scratch space, so every worker can share them.
 	return func() checker.Properties[State, Action] { return p }, nil
+}
+
+// goals are the reachability goals that show what a run covered: a
+// leader elected (always expected) and an entry committed (expected when
+// the bounds allow a log entry and a value).
+func (m *Model) goals() []checker.Goal[State, Action] {
+	n := m.cfg.Servers
+	return []checker.Goal[State, Action]{
+		{Name: "leader-elected", Expected: true, Reached: func(s *State) bool {
+			return slices.ContainsFunc(s.srv[:n], func(sv server) bool { return sv.role == Leader })
+		}},
+		{Name: "value-committed", Expected: m.cfg.Values > 0 && m.cfg.MaxLogLen > 0, Reached: func(s *State) bool {
+			return slices.ContainsFunc(s.srv[:n], func(sv server) bool { return sv.commit > 0 })
+		}},
+	}
 }
 
 // electionSafety: no two current leaders share a term (raft.tla's

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/raftcheck/raftcheck/model"
+)
+
+// boundFlags are the flags that set the model's bounds, in the order the
+// header prints them.
+var boundFlags = []string{"servers", "max-term", "max-values", "max-msgs", "max-copies", "max-restarts", "max-partitions", "max-drops", "max-dups"}
+
+// boundField returns the field of c that bound flag name sets.
+func boundField(c *model.Config, name string) *int {
+	switch name {
+	case "servers":
+		return &c.Servers
+	case "max-term":
+		return &c.MaxTerm
+	case "max-values":
+		return &c.MaxValues
+	case "max-msgs":
+		return &c.MaxMsgs
+	case "max-copies":
+		return &c.MaxCopies
+	case "max-restarts":
+		return &c.MaxRestarts
+	case "max-partitions":
+		return &c.MaxPartitions
+	case "max-drops":
+		return &c.MaxDrops
+	case "max-dups":
+		return &c.MaxDups
+	}
+	panic("unknown bound flag " + name)
+}
+
+// addBoundFlags defines the flags of the model's bounds on fs. Their
+// values are only what the user gave: resolveBounds lays them over the
+// base configuration.
+func addBoundFlags(fs *flag.FlagSet, cfg *model.Config) {
+	def := model.DefaultConfig()
+	fs.IntVar(&cfg.Servers, "servers", def.Servers, "number of servers (3 to 7)")
+	fs.IntVar(&cfg.MaxTerm, "max-term", def.MaxTerm, "highest term a server may reach (a Timeout at it is disabled)")
+	fs.IntVar(&cfg.MaxValues, "max-values", def.MaxValues, "client values, each proposed once (ClientRequest actions per run)")
+	fs.IntVar(&cfg.MaxMsgs, "max-msgs", 0, "messages in flight, copies included (default: the number of servers)")
+	fs.IntVar(&cfg.MaxCopies, "max-copies", def.MaxCopies, "copies of one message in flight")
+	fs.IntVar(&cfg.MaxRestarts, "max-restarts", def.MaxRestarts, "Restart actions per run (crash and recover)")
+	fs.IntVar(&cfg.MaxPartitions, "max-partitions", def.MaxPartitions, "Partition actions per run (each healed by a Heal)")
+	fs.IntVar(&cfg.MaxDrops, "max-drops", def.MaxDrops, "Drop actions per run (lost message copies)")
+	fs.IntVar(&cfg.MaxDups, "max-dups", def.MaxDups, "Duplicate actions per run (needs --max-copies 2)")
+}
+
+// bounds is the outcome of resolving the bound flags.
+type bounds struct {
+	cfg model.Config
+	// bug is the seeded bug whose documented bounds were the base, if any.
+	bug *model.Bug
+	// overridden lists the bound flags given on the command line.
+	overridden []string
+}
+
+// resolveBounds returns the effective bounds: the base — a seeded bug's
+// documented bounds, or the defaults for the cluster size — with each bound
+// flag given on the command line overriding only itself.
+func resolveBounds(fs *flag.FlagSet, given *model.Config, bugName string) (bounds, error) {
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	var b bounds
+	if bugName != "" {
+		bug, ok := model.LookupBug(bugName)
+		if !ok {
+			return b, fmt.Errorf("--bug: unknown seeded bug %q (known: %s)", bugName, strings.Join(model.BugNames(), ", "))
+		}
+		b.bug, b.cfg = &bug, bug.Bounds
+	} else {
+		b.cfg = model.DefaultConfigFor(given.Servers)
+	}
+	for _, name := range boundFlags {
+		if set[name] {
+			*boundField(&b.cfg, name) = *boundField(given, name)
+			b.overridden = append(b.overridden, "--"+name)
+		}
+	}
+	b.cfg.Bug, b.cfg.Values = bugName, given.Values
+	if err := b.cfg.Validate(); err != nil {
+		return b, fmt.Errorf("--%w", err)
+	}
+	if err := b.cfg.Exercisable(); err != nil {
+		return b, fmt.Errorf("--%w", err)
+	}
+	return b, nil
+}
+
+// describe says where the bounds come from, for the report's header.
+func (b *bounds) describe() string {
+	base := "the defaults"
+	if b.bug != nil {
+		base = "the documented bounds of " + b.bug.Name
+	}
+	if len(b.overridden) == 0 {
+		return "bounds: " + base
+	}
+	return fmt.Sprintf("bounds: %s, overridden by %s", base, strings.Join(b.overridden, " "))
+}
+
+// bugNote says what became of the seeded bug of a run that completed
+// without finding a violation ("" when there is nothing to say).
+func (b *bounds) bugNote() string {
+	if b.bug == nil {
+		return ""
+	}
+	if b.bug.Breaks == "" {
+		return fmt.Sprintf("as expected: %s is the negative control and breaks no safety property", b.bug.Name)
+	}
+	return fmt.Sprintf("the seeded bug %s was not found at these bounds (its documented bounds find it in %d steps: %s)",
+		b.bug.Name, b.bug.MaxLength, flagsOf(b.bug.Bounds))
+}
+
+// flagsOf renders bounds as the bound flags that reproduce them.
+func flagsOf(c model.Config) string {
+	parts := make([]string, len(boundFlags))
+	for i, name := range boundFlags {
+		parts[i] = fmt.Sprintf("--%s %d", name, *boundField(&c, name))
+	}
+	return strings.Join(parts, " ")
+}
