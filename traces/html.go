@@ -110,14 +110,26 @@ type viewerStateNotes struct {
 // flight between them, the partition, the step's action and caption, and
 // the violated property and failed expectations on the step where they
 // occur. When frames carry the implementation's state the page shows the
-// model and the implementation side by side and marks where they differ.
+// model and the implementation side by side and marks where they differ;
+// on the model-only frames after a divergence a note stands in for the
+// implementation's picture. p.Failure, when set, is a red banner on every
+// frame.
+//
+// Messages are labelled once per link (pair of servers), however many are
+// in flight on it, with a dot by each sender for the direction; the labels
+// are placed clear of the servers, their texts, the logs and each other,
+// which keeps seven servers readable. Each message is in the label's
+// tooltip and in the list under the picture.
 //
 // The page fetches nothing: its script, style and the frames (as JSON) are
 // inline, and its Content-Security-Policy forbids any other source. It is
-// driven with the Previous/Next/First/Last buttons or the arrow keys. Its
-// URL hash "#step=K" opens it at step K and "#selftest" makes it step
-// through every frame on load and write what it showed into
-// <pre id="selftest"> (the browser test reads it).
+// driven with the Previous/Next/First/Last buttons or the arrow keys, the
+// step list beside the picture (the violation, failed expectations,
+// divergence and model-only steps marked), and the "jump to the
+// violation" (V) and "to the divergence" (D) buttons. Its URL hash
+// "#step=K" opens it at step K and "#selftest" makes it step through
+// every frame on load and write what it showed, and where it placed the
+// labels, into <pre id="selftest"> (the browser tests read it).
 func WriteHTML(w io.Writer, p Page) error {
 	title, frames := p.Title, p.Frames
 	if len(frames) == 0 {

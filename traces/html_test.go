@@ -231,6 +231,23 @@ func viewerImplFrames() []Frame {
 	return s.frames
 }
 
+// viewerModelOnlyFrames is viewerImplFrames continued on the model alone:
+// after the divergence at step 2 the replay stops stepping the
+// implementation, so the later frames are model-only.
+func viewerModelOnlyFrames() []Frame {
+	s := &viewerStory{frames: viewerImplFrames()}
+	s.st = s.last().Model.Clone()
+	s.win(1, 2, "S1 wins term 1 on the model.")
+	s.grant(1, 3, "S3 votes for S1 as well.")
+	for i := 3; i < len(s.frames); i++ {
+		s.frames[i].ModelOnly = true
+	}
+	return s.frames
+}
+
+// viewerFailure is a replay's verdict line, as Page.Failure carries it.
+const viewerFailure = "FAILED: step 2: expected S2 voted_for S1, got none"
+
 // Text that would break out of the page if it were not escaped: the
 // browser test checks that none of it runs and all of it shows verbatim.
 const (
@@ -271,8 +288,13 @@ func viewerCrowdFrames() []Frame {
 
 func writeViewerPage(t *testing.T, title string, frames []Frame) string {
 	t.Helper()
+	return writeViewerPageOf(t, Page{Title: title, Frames: frames})
+}
+
+func writeViewerPageOf(t *testing.T, p Page) string {
+	t.Helper()
 	var b bytes.Buffer
-	if err := WriteHTML(&b, Page{Title: title, Frames: frames}); err != nil {
+	if err := WriteHTML(&b, p); err != nil {
 		t.Fatalf("WriteHTML: %v", err)
 	}
 	return b.String()
@@ -335,7 +357,8 @@ func TestWriteHTMLSelfContained(t *testing.T) {
 	if want := "sha256-" + base64.StdEncoding.EncodeToString(sum[:]); !strings.Contains(html.UnescapeString(page), want) {
 		t.Errorf("the CSP does not carry the inline script's hash %s", want)
 	}
-	for _, id := range []string{`id="caption"`, `id="action"`, `id="step"`, `id="next"`, `id="prev"`, `id="first"`, `id="last"`, `id="violation"`, `id="pictures"`} {
+	for _, id := range []string{`id="caption"`, `id="action"`, `id="step"`, `id="next"`, `id="prev"`, `id="first"`, `id="last"`, `id="violation"`, `id="pictures"`,
+		`id="step-list"`, `id="failure"`, `id="to-violation"`, `id="to-divergence"`} {
 		if !strings.Contains(page, id) {
 			t.Errorf("the page lacks %s", id)
 		}
@@ -411,6 +434,33 @@ func TestWriteHTMLAnnotations(t *testing.T) {
 	}
 }
 
+func TestWriteHTMLFailureAndModelOnly(t *testing.T) {
+	frames := viewerModelOnlyFrames()
+	page := writeViewerPageOf(t, Page{Frames: frames, Failure: viewerFailure})
+	var d struct {
+		Failure string `json:"failure"`
+		Frames  []struct {
+			ModelOnly bool              `json:"model_only"`
+			Impl      *spec.State       `json:"impl"`
+			ImplNotes *viewerStateNotes `json:"impl_notes"`
+		} `json:"frames"`
+	}
+	if err := json.Unmarshal([]byte(viewerDataRE.FindStringSubmatch(page)[1]), &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Failure != viewerFailure {
+		t.Errorf("embedded failure %q, want %q", d.Failure, viewerFailure)
+	}
+	for i, f := range d.Frames {
+		if f.ModelOnly != frames[i].ModelOnly || f.ModelOnly && (f.Impl != nil || f.ImplNotes != nil) {
+			t.Errorf("frame %d: model_only %v with impl %v, notes %v; want model_only %v and no impl", i, f.ModelOnly, f.Impl != nil, f.ImplNotes != nil, frames[i].ModelOnly)
+		}
+	}
+	if page := writeViewerPage(t, "", frames); strings.Contains(viewerDataRE.FindStringSubmatch(page)[1], `"failure"`) {
+		t.Error("a page without a failure embeds one")
+	}
+}
+
 func TestWriteHTMLNoFrames(t *testing.T) {
 	if err := WriteHTML(&bytes.Buffer{}, Page{Title: "x"}); err == nil {
 		t.Error("WriteHTML accepted no frames")
@@ -456,12 +506,12 @@ func runViewerBrowser(t *testing.T, browser string, args ...string) []byte {
 	return stdout.Bytes()
 }
 
-// viewerPageFile writes the page for frames into the test's temporary directory
-// and returns its file: URL.
-func viewerPageFile(t *testing.T, title string, frames []Frame) string {
+// viewerPageFile writes the page p into the test's temporary directory and
+// returns its file: URL.
+func viewerPageFile(t *testing.T, p Page) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "trace.html")
-	if err := os.WriteFile(path, []byte(writeViewerPage(t, title, frames)), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(writeViewerPageOf(t, p)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return "file://" + path
@@ -475,6 +525,10 @@ type viewerPanelShot struct {
 		Voted int    `json:"voted"`
 	} `json:"servers"`
 	Entries, Committed, Messages, Blocked, Regions, Cut, Divergent, Odd int
+	// Links counts the link labels; Geometry holds the boxes of the
+	// picture that must not overlap (html_layout_test.go).
+	Links    int            `json:"links"`
+	Geometry viewerGeometry `json:"geometry"`
 }
 
 type viewerSnapshot struct {
@@ -483,9 +537,12 @@ type viewerSnapshot struct {
 	Caption     string                      `json:"caption"`
 	Action      string                      `json:"action"`
 	Violation   *string                     `json:"violation"`
+	Failure     *string                     `json:"failure"`
 	Failed      []string                    `json:"failed"`
 	Diff        []string                    `json:"diff"`
 	ImplMissing bool                        `json:"implMissing"`
+	ModelOnly   *string                     `json:"modelOnly"`
+	Listed      int                         `json:"listed"` // the step list's highlighted index
 	SVGHash     string                      `json:"svgHash"`
 	SVGLength   int                         `json:"svgLength"`
 	Panels      map[string]*viewerPanelShot `json:"panels"`
@@ -498,16 +555,36 @@ type viewerSelftest struct {
 	Nav     map[string]int   `json:"nav"`
 	Errors  []string         `json:"errors"`
 	Title   string           `json:"title"`
+	// List is the step list as shown: each step's number, action text and
+	// marks ("violation", "failed", "divergent", "model-only").
+	List []struct {
+		Step  string   `json:"step"`
+		Text  string   `json:"text"`
+		Marks []string `json:"marks"`
+	} `json:"list"`
+	// Hover is what pointing at the model's first label highlighted: its
+	// link in the list, and how many elements in all.
+	Hover *struct {
+		Link   string `json:"link"`
+		Listed string `json:"listed"`
+		Hot    int    `json:"hot"`
+	} `json:"hover"`
+	// Jumps tells whether the jump buttons are hidden and disabled.
+	Jumps map[string]struct {
+		Hidden   bool `json:"hidden"`
+		Disabled bool `json:"disabled"`
+	} `json:"jumps"`
 }
 
 var viewerSelftestRE = regexp.MustCompile(`(?s)<pre id="selftest"[^>]*>(.*?)</pre>`)
 
 // runViewerSelftest opens the page at #selftest&<hash> in headless
 // Chromium and returns what the page recorded while stepping through its
-// frames.
-func runViewerSelftest(t *testing.T, browser, title string, frames []Frame, hash string) viewerSelftest {
+// frames. Every picture of every step is checked for overlaps.
+func runViewerSelftest(t *testing.T, browser string, p Page, hash string) viewerSelftest {
 	t.Helper()
-	dom := runViewerBrowser(t, browser, "--dump-dom", viewerPageFile(t, title, frames)+"#selftest&"+hash)
+	frames := p.Frames
+	dom := runViewerBrowser(t, browser, "--dump-dom", viewerPageFile(t, p)+"#selftest&"+hash)
 	m := viewerSelftestRE.FindSubmatch(dom)
 	if m == nil || len(m[1]) == 0 {
 		t.Fatalf("the page recorded no self-test: its script did not run (blocked by the CSP or failed):\n%.2000s", dom)
@@ -522,7 +599,64 @@ func runViewerSelftest(t *testing.T, browser, title string, frames []Frame, hash
 	if st.Frames != len(frames) || len(st.Steps) != len(frames) {
 		t.Fatalf("the page visited %d of %d frames", len(st.Steps), len(frames))
 	}
+	checkViewerStepList(t, &st, frames)
+	for i := range frames {
+		s := &st.Steps[i]
+		for side, panel := range s.Panels {
+			state := &frames[i].Model
+			if side == "impl" {
+				state = frames[i].Impl
+			}
+			if state != nil {
+				checkViewerLayout(t, fmt.Sprintf("step %d %s", frames[i].Step, side), panel, state)
+			}
+		}
+		if (p.Failure == "") != (s.Failure == nil) || s.Failure != nil && !strings.Contains(*s.Failure, p.Failure) {
+			t.Errorf("step %d: failure banner %v, want %q", frames[i].Step, s.Failure, p.Failure)
+		}
+	}
 	return st
+}
+
+// checkViewerStepList checks the step list against the frames: one entry a
+// step with its number, action and marks, and the shown step highlighted.
+func checkViewerStepList(t *testing.T, st *viewerSelftest, frames []Frame) {
+	t.Helper()
+	if len(st.List) != len(frames) {
+		t.Errorf("the step list has %d entries, want %d", len(st.List), len(frames))
+		return
+	}
+	for i := range frames {
+		f, e := &frames[i], st.List[i]
+		if e.Step != fmt.Sprint(f.Step) || e.Text != viewerActionText(f) {
+			t.Errorf("step list entry %d: %q %q, want %d %q", i, e.Step, e.Text, f.Step, viewerActionText(f))
+		}
+		var want []string
+		for _, m := range []struct {
+			on   bool
+			mark string
+		}{{f.Violation != "", "violation"}, {len(f.Failed) > 0, "failed"}, {len(f.Diff) > 0, "divergent"}, {f.ModelOnly, "model-only"}} {
+			if m.on {
+				want = append(want, m.mark)
+			}
+		}
+		if strings.Join(e.Marks, " ") != strings.Join(want, " ") {
+			t.Errorf("step list entry %d marked %q, want %q", i, e.Marks, want)
+		}
+		if st.Steps[i].Listed != i {
+			t.Errorf("step %d: the step list highlights entry %d", f.Step, st.Steps[i].Listed)
+		}
+	}
+	hasViolation, hasDiff := false, false
+	for i := range frames {
+		hasViolation = hasViolation || frames[i].Violation != ""
+		hasDiff = hasDiff || len(frames[i].Diff) > 0
+	}
+	for id, has := range map[string]bool{"to-violation": hasViolation, "to-divergence": hasDiff} {
+		if j := st.Jumps[id]; j.Hidden == has || j.Disabled == has {
+			t.Errorf("%s button hidden %v, disabled %v; the trace has its target: %v", id, j.Hidden, j.Disabled, has)
+		}
+	}
 }
 
 func viewerActionText(f *Frame) string {
@@ -586,7 +720,7 @@ func TestViewerInBrowser(t *testing.T) {
 		frames := viewerElectionFrames()
 		const title = "election, replication, partition"
 		// With the animations on, so that their code runs too.
-		st := runViewerSelftest(t, browser, title, frames, "animate&step=7")
+		st := runViewerSelftest(t, browser, Page{Title: title, Frames: frames}, "animate&step=7")
 		n := len(frames)
 		lastStep := frames[n-1].Step
 		if st.Initial.Index != 7 || st.Initial.Step != fmt.Sprintf("step 7 / %d", lastStep) {
@@ -635,16 +769,22 @@ func TestViewerInBrowser(t *testing.T) {
 		if p := st.Steps[12].Panels["model"]; p.Regions != 2 || p.Cut != 1 {
 			t.Errorf("step 12: partition drawn as %d regions and %d cuts, want 2 and 1", p.Regions, p.Cut)
 		}
-		want := map[string]int{"pastEnd": n - 1, "left": n - 2, "prev": n - 3, "first": 0, "beforeFirst": 0, "end": n - 1, "home": 0, "last": n - 1, "scrub": 1}
+		want := map[string]int{"pastEnd": n - 1, "left": n - 2, "prev": n - 3, "first": 0, "beforeFirst": 0, "end": n - 1, "home": 0, "last": n - 1, "scrub": 1,
+			"violationKey": n - 1, "violationButton": n - 1, "divergenceKey": 0, "divergenceButton": 0, "listClick": 2}
 		if !reflect.DeepEqual(st.Nav, want) {
 			t.Errorf("navigation went to %v, want %v", st.Nav, want)
+		}
+		// Step 2 (where the list click left the page) has RV S1->S3 in
+		// flight: its label, line, dot and list entry light up together.
+		if h := st.Hover; h == nil || h.Link != "1-3" || h.Listed != "1-3" || h.Hot != 4 {
+			t.Errorf("hovering the first label highlighted %+v, want link 1-3 and its list entry (4 elements)", h)
 		}
 	})
 
 	t.Run("implementation", func(t *testing.T) {
 		t.Parallel()
 		frames := viewerImplFrames()
-		st := runViewerSelftest(t, browser, "model vs implementation", frames, "step=0")
+		st := runViewerSelftest(t, browser, Page{Title: "model vs implementation", Frames: frames}, "step=0")
 		for i := range frames {
 			f, s := &frames[i], &st.Steps[i]
 			where := fmt.Sprintf("step %d", f.Step)
@@ -663,12 +803,38 @@ func TestViewerInBrowser(t *testing.T) {
 		if m, i := st.Steps[2].Panels["model"], st.Steps[2].Panels["impl"]; m.Odd != 1 || i.Odd != 1 {
 			t.Errorf("step 2: %d and %d messages marked as differing, want 1 and 1", m.Odd, i.Odd)
 		}
+		if st.Nav["divergenceKey"] != 2 || st.Nav["divergenceButton"] != 2 || st.Nav["violationKey"] != 0 {
+			t.Errorf("the jumps went to %v, want the divergence at 2 and no violation", st.Nav)
+		}
+	})
+
+	t.Run("model-only", func(t *testing.T) {
+		t.Parallel()
+		frames := viewerModelOnlyFrames()
+		st := runViewerSelftest(t, browser, Page{Title: "diverged", Frames: frames, Failure: viewerFailure}, "")
+		for i := range frames {
+			f, s := &frames[i], &st.Steps[i]
+			where := fmt.Sprintf("step %d", f.Step)
+			checkViewerPanel(t, where+" model", s.Panels["model"], &f.Model)
+			if !f.ModelOnly {
+				checkViewerPanel(t, where+" implementation", s.Panels["impl"], f.Impl)
+				if s.ModelOnly != nil {
+					t.Errorf("%s: model-only note %q before the divergence", where, *s.ModelOnly)
+				}
+				continue
+			}
+			const want = "diverged at step 2; from here on only the model is shown"
+			if s.Panels["impl"] != nil || s.ImplMissing || s.ModelOnly == nil || !strings.Contains(*s.ModelOnly, want) {
+				t.Errorf("%s: model-only frame shown with impl picture %v, missing-state panel %v, note %v; want the note %q",
+					where, s.Panels["impl"] != nil, s.ImplMissing, s.ModelOnly, want)
+			}
+		}
 	})
 
 	t.Run("crowd", func(t *testing.T) {
 		t.Parallel()
 		frames := viewerCrowdFrames()
-		st := runViewerSelftest(t, browser, "five servers", frames, "animate")
+		st := runViewerSelftest(t, browser, Page{Title: "five servers", Frames: frames, Failure: viewerFailure}, "animate")
 		for i := range frames {
 			checkViewerPanel(t, fmt.Sprintf("step %d", i), st.Steps[i].Panels["model"], &frames[i].Model)
 		}
@@ -680,7 +846,7 @@ func TestViewerInBrowser(t *testing.T) {
 	t.Run("escaping", func(t *testing.T) {
 		t.Parallel()
 		frames := viewerEvilFrames()
-		st := runViewerSelftest(t, browser, viewerEvilTitle, frames, "")
+		st := runViewerSelftest(t, browser, Page{Title: viewerEvilTitle, Frames: frames, Failure: viewerEvilCaption}, "")
 		if st.Title != viewerEvilTitle {
 			t.Errorf("document title %q, want the raw title %q (injected script ran?)", st.Title, viewerEvilTitle)
 		}
@@ -706,23 +872,27 @@ func TestViewerScreenshots(t *testing.T) {
 		dir = t.TempDir()
 	}
 	shots := []struct {
-		file   string
-		title  string
-		frames []Frame
-		step   int
+		file    string
+		title   string
+		frames  []Frame
+		step    int
+		failure string
 	}{
-		{"viewer-replication.png", "S1 replicates \"sally\" to a majority", viewerElectionFrames(), 8},
-		{"viewer-violation.png", "ElectionSafety broken by ForgetVoteOnRestart", viewerElectionFrames(), 20},
-		{"viewer-partition.png", "S2 runs for term 2 on the majority side of a partition", viewerElectionFrames(), 14},
-		{"viewer-crowd.png", "five servers, a three-way partition", viewerCrowdFrames(), 2},
-		{"viewer-side-by-side.png", "model vs implementation: S2 refuses its vote", viewerImplFrames(), 2},
+		{"viewer-replication.png", "S1 replicates \"sally\" to a majority", viewerElectionFrames(), 8, ""},
+		{"viewer-violation.png", "ElectionSafety broken by ForgetVoteOnRestart", viewerElectionFrames(), 20, ""},
+		{"viewer-partition.png", "S2 runs for term 2 on the majority side of a partition", viewerElectionFrames(), 14, ""},
+		{"viewer-crowd.png", "five servers, a three-way partition", viewerCrowdFrames(), 2, ""},
+		{"viewer-side-by-side.png", "model vs implementation: S2 refuses its vote", viewerImplFrames(), 2, ""},
+		{"viewer-seven.png", "seven servers, every link busy", viewerSevenFrames(), 6, ""},
+		{"viewer-seven-side-by-side.png", "seven servers, model vs implementation", viewerSevenDualFrames(), 7, ""},
+		{"viewer-model-only.png", "after the divergence only the model is shown", viewerModelOnlyFrames(), 3, viewerFailure},
 	}
 	if !all {
 		shots = shots[:1]
 	}
 	for _, s := range shots {
 		out := filepath.Join(dir, s.file)
-		viewerScreenshot(t, browser, viewerPageFile(t, s.title, s.frames), s.step, out)
+		viewerScreenshot(t, browser, viewerPageFile(t, Page{Title: s.title, Frames: s.frames, Failure: s.failure}), s.step, out)
 		f, err := os.Open(out)
 		if err != nil {
 			t.Fatal(err)

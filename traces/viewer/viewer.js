@@ -5,16 +5,26 @@
   'use strict';
 
   var NS = 'http://www.w3.org/2000/svg';
+  var FONT = 'system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif';
   var ABBR = ['?', 'RV', 'RVR', 'AE', 'AER'];
   var TYPES = { RequestVote: 1, RequestVoteResponse: 2, AppendEntries: 3, AppendEntriesResponse: 4 };
   var REGION_COLOURS = ['#ffcdd2', '#c8e6c9', '#bbdefb', '#ffe0b2', '#d1c4e9', '#b2ebf2', '#f0f4c3'];
+  var LABEL_H = 16; // height of a one-line label, in picture units
+  var LINE_H = 13; // each further line of a label
 
   var errors = [];
   window.addEventListener('error', function (e) { errors.push(String(e.message)); });
 
   var data = JSON.parse(document.getElementById('trace-data').textContent);
   var frames = data.frames;
-  var hasImpl = frames.some(function (f) { return !!f.impl; });
+  // dual: the page compares the model with the implementation (frames
+  // after a divergence carry the model only, but still belong to it).
+  var dual = frames.some(function (f) { return !!f.impl || !!f.model_only; });
+  var divergedAt = divergenceStep();
+  var jumps = {
+    violation: firstIndex(function (f) { return !!f.violation; }),
+    divergence: firstIndex(function (f) { return !!(f.diff && f.diff.length); })
+  };
   var params = parseHash();
   var animate = (!params.selftest || params.animate) && !(window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches);
   var cur = -1;
@@ -23,6 +33,7 @@
   var $ = function (id) { return document.getElementById(id); };
   var pictures = $('pictures');
   var scrub = $('scrub');
+  var stepList = $('step-list');
 
   // parseHash reads "#step=K" (open at step K), "#selftest" and "animate"
   // (keep the animations during the self-test) from the URL, e.g.
@@ -45,6 +56,21 @@
     return Math.max(0, Math.min(frames.length - 1, k));
   }
 
+  function firstIndex(pred) {
+    for (var i = 0; i < frames.length; i++) if (pred(frames[i])) return i;
+    return -1;
+  }
+
+  // divergenceStep is the step at which the implementation diverged: the
+  // first step with a diff, or else the last step it was compared at
+  // before the model-only frames; null when nothing diverged.
+  function divergenceStep() {
+    var d = firstIndex(function (f) { return !!(f.diff && f.diff.length); });
+    if (d >= 0) return frames[d].step;
+    var m = firstIndex(function (f) { return !!f.model_only; });
+    return m > 0 ? frames[m - 1].step : null;
+  }
+
   function svg(tag, attrs, parent) {
     var e = document.createElementNS(NS, tag);
     for (var k in attrs) if (attrs[k] !== undefined && attrs[k] !== null) e.setAttribute(k, attrs[k]);
@@ -65,37 +91,108 @@
     return e;
   }
   function short(s, n) { return s.length > n ? s.slice(0, Math.max(1, n - 1)) + '\u2026' : s; }
+  function each(list, fn) { Array.prototype.forEach.call(list, fn); }
 
-  // layout places the ring and the log table: side by side in one wide
-  // picture, or stacked when two pictures share the width.
-  // The ring is shifted to just fit its nodes and their labels (two lines,
-  // three with the divergence line of a side-by-side view).
-  function layout(n, dual) {
-    var L = dual
-      ? { W: 600, cx: 300, R: 122, logX: 24, logW: 556 }
-      : { W: 960, cx: 225, R: 125, logX: 460, logY: 60, logW: 480 };
-    L.r = n > 5 ? 26 : 30;
-    if (n <= 1) L.R = 0;
-    L.rowH = 28;
-    L.lines = dual ? 3 : 2;
-    var top = Infinity, bottom = -Infinity, pos = [];
-    for (var i = 0; i < n; i++) {
-      var a = -Math.PI / 2 + 2 * Math.PI * i / n;
-      var p = { x: L.cx + L.R * Math.cos(a), y: L.R * Math.sin(a), i: i };
-      var above = L.R > 0 && p.y < -1;
-      top = Math.min(top, above ? p.y - L.r - 20 - (L.lines - 1) * 14 : p.y - L.r - 8);
-      bottom = Math.max(bottom, above ? p.y + L.r + 8 : p.y + L.r + 19 + (L.lines - 1) * 14);
-      pos.push(p);
+  // textWidth measures s in the page's font: labels are laid out before
+  // the picture is in the document, where SVG text could be measured, and
+  // a canvas uses the same fonts. A rough estimate stands in without one.
+  var measurer = null;
+  function textWidth(s, size, weight) {
+    if (measurer === null) {
+      var c = document.createElement('canvas');
+      measurer = (c.getContext && c.getContext('2d')) || false;
     }
-    var shift = 14 - top;
-    L.cy = shift;
+    if (!measurer) return s.length * size * 0.62;
+    measurer.font = (weight || 400) + ' ' + size + 'px ' + FONT;
+    return measurer.measureText(s).width;
+  }
+
+  // ---- geometry: boxes are {x, y, w, h}, circles {x, y, r} -------------
+
+  function box(x, y, w, h) { return { x: x, y: y, w: w, h: h }; }
+  function moved(b, dx, dy) { return box(b.x + dx, b.y + dy, b.w, b.h); }
+  function overlaps(a, b, pad) {
+    return a.x < b.x + b.w + pad && b.x < a.x + a.w + pad && a.y < b.y + b.h + pad && b.y < a.y + a.h + pad;
+  }
+  function inside(a, b) { return a.x >= b.x && a.y >= b.y && a.x + a.w <= b.x + b.w && a.y + a.h <= b.y + b.h; }
+  function hitsCircle(b, c, pad) {
+    var nx = Math.max(b.x, Math.min(c.x, b.x + b.w)), ny = Math.max(b.y, Math.min(c.y, b.y + b.h));
+    return Math.hypot(nx - c.x, ny - c.y) < c.r + pad;
+  }
+  // grow widens the extent e to take in box b.
+  function grow(e, b) {
+    e.x0 = Math.min(e.x0, b.x); e.y0 = Math.min(e.y0, b.y);
+    e.x1 = Math.max(e.x1, b.x + b.w); e.y1 = Math.max(e.y1, b.y + b.h);
+  }
+
+  // ---- layout ------------------------------------------------------------
+
+  // layout places the ring of servers, each with its text lines, and the
+  // area around it where message labels may go. The ring grows with the
+  // number of servers so that seven still leave room between neighbours.
+  // The log table is placed later (placeLogs), once the labels are.
+  function layout(servers, notes, twin) {
+    var n = servers.length;
+    var L = { n: n, dual: twin, r: n <= 3 ? 30 : n <= 5 ? 28 : 25, R: n <= 1 ? 0 : 90 + 13 * n, rowH: n > 5 ? 26 : 28 };
+    L.places = servers.map(function (v, i) { return ringPlace(v, notes, i, L); });
+    var e = { x0: Infinity, y0: Infinity, x1: -Infinity, y1: -Infinity };
+    L.places.forEach(function (p) {
+      grow(e, box(p.x - L.r - 8, p.y - L.r - 8, 2 * L.r + 16, 2 * L.r + 16));
+      grow(e, moved(p.text.box, p.x, p.y));
+    });
+    if (n === 0) e = { x0: -60, y0: -20, x1: 60, y1: 20 };
+    // Side by side, the ring is centred above its logs; alone, it stands
+    // left of them.
+    L.W = twin ? Math.max(e.x1 - e.x0 + 24, 420) : 0;
+    var dx = twin ? L.W / 2 - (e.x0 + e.x1) / 2 : 12 - e.x0, dy = 14 - e.y0;
+    L.cx = dx; L.cy = dy;
     L.pos = {};
-    pos.forEach(function (p) { p.y += shift; L.pos[p.i + 1] = p; });
-    var ringBottom = bottom + shift + 6;
-    if (dual) L.logY = ringBottom + 22;
-    var logBottom = L.logY + 18 + n * L.rowH + 8;
-    L.H = Math.max(ringBottom, logBottom);
+    L.places.forEach(function (p) { p.x += dx; p.y += dy; L.pos[p.id] = p; });
+    L.area = box(e.x0 + dx, e.y0 + dy, e.x1 - e.x0, e.y1 - e.y0);
     return L;
+  }
+
+  // ringPlace puts server i on the ring around (0, 0), its role, vote and
+  // divergence lines outside the ring (beside the servers at the sides),
+  // where no link runs.
+  function ringPlace(v, notes, i, L) {
+    var a = -Math.PI / 2 + 2 * Math.PI * i / L.n;
+    var p = { id: sid(v.id), i: i, x: L.R * Math.cos(a), y: L.R * Math.sin(a), lines: serverLines(v, notes, i, L.n) };
+    // Labels keep clear of the circle's ring, or of the wider halo that
+    // marks a divergent server.
+    p.clear = L.r + (notes.divergent && notes.divergent[i] && notes.divergent[i].length ? 10 : 5);
+    var side = L.R > 0 && Math.abs(Math.sin(a)) < 0.35 ? (Math.cos(a) > 0 ? 1 : -1) : 0;
+    var w = Math.max.apply(null, p.lines.map(function (s, k) { return textWidth(s, 12, k === 2 ? 700 : 400); }));
+    var h = 14 * p.lines.length;
+    var t = side ? { dx: side * (L.r + 10), top: -h / 2, anchor: side > 0 ? 'start' : 'end' }
+      : L.R > 0 && p.y < -1 ? { dx: 0, top: -L.r - 5 - h, anchor: 'middle' }
+        : { dx: 0, top: L.r + 4, anchor: 'middle' };
+    var left = t.anchor === 'middle' ? -w / 2 : t.anchor === 'start' ? t.dx : t.dx - w;
+    t.box = box(left, t.top, w, h);
+    p.text = t;
+    return p;
+  }
+
+  function serverLines(v, notes, i, n) {
+    var role = notes.roles[i], voted = sid(v.voted_for), divergent = notes.divergent && notes.divergent[i];
+    var lines = [role];
+    if (role === 'candidate') lines.push('votes ' + notes.votes[i].length + '/' + (Math.floor(n / 2) + 1));
+    else lines.push(voted ? 'voted S' + voted : 'no vote');
+    if (divergent && divergent.length) lines.push('\u2260 ' + divergent.join(', '));
+    return lines;
+  }
+
+  // placeLogs puts the log table beside the ring (one picture) or under it
+  // (side by side), below any labels that overflowed the ring.
+  function placeLogs(L) {
+    var a = L.area;
+    if (L.dual) {
+      L.logX = 24; L.logY = a.y + a.h + 36; L.logW = L.W - 44;
+    } else {
+      L.logX = a.x + a.w + 28; L.logY = 60; L.logW = 480;
+      L.W = L.logX + L.logW + 12;
+    }
+    L.H = Math.max(a.y + a.h + 8, L.logY + 18 + L.n * L.rowH + 8);
   }
 
   function groupOf(partition) {
@@ -109,6 +206,9 @@
 
   // msgType accepts a message type by number or by name.
   function msgType(t) { return typeof t === 'number' ? t : (TYPES[t] || 0); }
+
+  // family colours a message: votes orange, replication blue.
+  function family(m) { return msgType(m.type) <= 2 ? 'rv' : 'ae'; }
 
   function msgLabel(m) {
     var ty = msgType(m.type);
@@ -125,27 +225,161 @@
     return s;
   }
 
-  // messagePlaces puts the messages of one sender->receiver pair in a row
-  // on the sender's half of their line, so that the two directions do not
-  // meet, with their labels on the side away from the ring's centre, where
-  // the lines do not cross.
-  function messagePlaces(network, L) {
-    var key = function (m) { return sid(m.from) + '>' + sid(m.to); };
-    var counts = {}, seen = {};
-    network.forEach(function (f) { var k = key(f.message); counts[k] = (counts[k] || 0) + 1; });
-    return network.map(function (f) {
-      var m = f.message, k = key(m);
-      var a = L.pos[sid(m.from)], b = L.pos[sid(m.to)];
-      if (!a || !b) return null;
-      var c = counts[k], i = seen[k] = (seen[k] || 0) + 1;
-      var t = c === 1 ? 0.36 : 0.24 + (i - 1) * 0.24 / (c - 1);
-      var dx = b.x - a.x, dy = b.y - a.y, len = Math.hypot(dx, dy) || 1;
-      var ux = dx / len, uy = dy / len, nx = -uy, ny = ux;
-      var ox = (a.x + b.x) / 2 - L.cx, oy = (a.y + b.y) / 2 - L.cy, olen = Math.hypot(ox, oy);
-      var lx = olen > 10 ? ox / olen : nx, ly = olen > 10 ? oy / olen : ny;
-      return { x: a.x + dx * t + nx * 4, y: a.y + dy * t + ny * 4, ux: ux, uy: uy, lx: lx, ly: ly, from: a, to: b };
+  // ---- messages: grouped by link ----------------------------------------
+
+  // linksOf groups the messages in flight by link (unordered pair of
+  // servers). The picture labels each link once, however many messages it
+  // carries, so that even seven servers leave room to keep labels apart;
+  // the list under the picture and the label's tooltip have the details.
+  function linksOf(network, notes, L) {
+    var byKey = {}, out = [];
+    var gof = groupOf(notes.groups);
+    network.forEach(function (f, j) {
+      var from = sid(f.message.from), to = sid(f.message.to);
+      var a = Math.min(from, to), b = Math.max(from, to), key = a + '-' + b;
+      var l = byKey[key];
+      if (!l) {
+        l = byKey[key] = { key: key, a: a, b: b, items: [], copies: 0, dirs: {}, fams: {}, odd: false, drawn: !!(L.pos[a] && L.pos[b]) };
+        l.blocked = !!notes.groups && gof[a] !== gof[b];
+        out.push(l);
+      }
+      l.items.push(j);
+      l.copies += f.count;
+      l.fams[family(f.message)] = true;
+      l.odd = l.odd || !!(notes.odd_messages && notes.odd_messages[j]);
+      var d = l.dirs[from + '>' + to] = l.dirs[from + '>' + to] || { from: from, to: to, copies: 0, fams: {} };
+      d.copies += f.count;
+      d.fams[family(f.message)] = true;
     });
+    var rich = out.length <= L.n;
+    out.forEach(function (l) { l.forms = labelForms(l, network, rich); });
+    return out;
   }
+
+  function famOf(fams) { var k = Object.keys(fams); return k.length === 1 ? k[0] : 'mixed'; }
+
+  // labelForms lists a link's possible labels, each a list of lines, most
+  // informative first: one message is named (with its copies), several
+  // are counted. When the picture has few busy links (rich), a link with
+  // up to three messages may first try one line for each, with its way.
+  function labelForms(l, network, rich) {
+    var copies = function (f) { return f.count > 1 ? ' \u00d7' + f.count : ''; };
+    if (l.items.length > 1) {
+      var lines = l.items.map(function (j) {
+        var f = network[j];
+        return 'S' + sid(f.message.from) + '\u2192S' + sid(f.message.to) + ' ' + msgLabel(f.message) + copies(f);
+      });
+      return rich && lines.length <= 3 ? [lines, [l.copies + ' msgs']] : [[l.copies + ' msgs']];
+    }
+    var f = network[l.items[0]], m = f.message;
+    return [[msgLabel(m) + copies(f)], [(ABBR[msgType(m.type)] || 'msg') + ' t' + m.term + copies(f)]];
+  }
+
+  // arrowsOf puts, for each direction of each link, one dot by the sender
+  // that points to the receiver; the dots are obstacles for the labels.
+  function arrowsOf(links, L) {
+    var out = [];
+    links.forEach(function (l) {
+      if (!l.drawn) return;
+      Object.keys(l.dirs).forEach(function (k) {
+        var d = l.dirs[k], a = L.pos[d.from], b = L.pos[d.to];
+        var len = Math.hypot(b.x - a.x, b.y - a.y) || 1, ux = (b.x - a.x) / len, uy = (b.y - a.y) / len;
+        var at = L.r + 15;
+        out.push({ link: l, dir: d, x: a.x + ux * at, y: a.y + uy * at, ux: ux, uy: uy, from: a, box: box(a.x + ux * at - 8, a.y + uy * at - 8, 16, 16) });
+      });
+    });
+    return out;
+  }
+
+  // placeLabels gives each drawn link a label where it covers no server,
+  // server text, arrow or other label: on the link if it fits, else as
+  // near to it as it goes, else in a row under the ring. The shortest
+  // links, with the least room, choose first.
+  function placeLabels(links, arrows, L) {
+    var obstacles = { circles: L.places.map(function (p) { return { x: p.x, y: p.y, r: p.clear }; }), boxes: [] };
+    L.places.forEach(function (p) { obstacles.boxes.push(moved(p.text.box, p.x, p.y)); });
+    arrows.forEach(function (a) { obstacles.boxes.push(a.box); });
+    var placed = [];
+    var drawn = links.filter(function (l) { return l.drawn; });
+    drawn.sort(function (p, q) { return linkLength(p, L) - linkLength(q, L) || p.a - q.a || p.b - q.b; });
+    drawn.forEach(function (l) {
+      l.place = placeLabel(l, L, obstacles, placed);
+      placed.push(l.place.box);
+    });
+    if (L.overflow) L.area.h = L.overflow.y + LABEL_H + 4 - L.area.y;
+  }
+
+  function linkLength(l, L) { var a = L.pos[l.a], b = L.pos[l.b]; return Math.hypot(b.x - a.x, b.y - a.y); }
+
+  function placeLabel(l, L, obstacles, placed) {
+    var fits = function (b) { return free(b, L, obstacles, placed); };
+    for (var f = 0; f < l.forms.length; f++) {
+      var on = spotsOnLink(l, labelSize(l, l.forms[f]), L).filter(fits)[0];
+      if (on) return { lines: l.forms[f], box: on, near: true };
+    }
+    var lines = l.forms[l.forms.length - 1], size = labelSize(l, lines);
+    var near = firstSpotAround(l, size, L, fits);
+    return { lines: lines, box: near || overflowSpot(L, size), near: false };
+  }
+
+  function labelSize(l, lines) {
+    var w = Math.max.apply(null, lines.map(function (s) { return textWidth(s, 11, l.odd ? 700 : 400); }));
+    return { w: Math.ceil(w) + 12, h: LABEL_H + LINE_H * (lines.length - 1) };
+  }
+
+  function free(b, L, obstacles, placed) {
+    if (!inside(b, L.area)) return false;
+    for (var i = 0; i < obstacles.circles.length; i++) if (hitsCircle(b, obstacles.circles[i], 0)) return false;
+    for (i = 0; i < obstacles.boxes.length; i++) if (overlaps(b, obstacles.boxes[i], 2)) return false;
+    for (i = 0; i < placed.length; i++) if (overlaps(b, placed[i], 3)) return false;
+    return true;
+  }
+
+  // spotsOnLink lists boxes on the link, from its middle outwards, each on
+  // the line or just beside it (the offset clears the box off the line
+  // whatever the link's slope).
+  function spotsOnLink(l, size, L) {
+    var a = L.pos[l.a], b = L.pos[l.b], out = [];
+    var len = Math.hypot(b.x - a.x, b.y - a.y) || 1, nx = -(b.y - a.y) / len, ny = (b.x - a.x) / len;
+    var clear = Math.abs(nx) * size.w / 2 + Math.abs(ny) * size.h / 2 + 2;
+    [0.5, 0.42, 0.58, 0.34, 0.66, 0.27, 0.73].forEach(function (t) {
+      [0, 1, -1].forEach(function (side) {
+        var cx = a.x + (b.x - a.x) * t + nx * side * clear, cy = a.y + (b.y - a.y) * t + ny * side * clear;
+        out.push(box(cx - size.w / 2, cy - size.h / 2, size.w, size.h));
+      });
+    });
+    return out;
+  }
+
+  // firstSpotAround searches rings of growing radius around the link's
+  // middle for the first free box.
+  function firstSpotAround(l, size, L, fits) {
+    var a = L.pos[l.a], b = L.pos[l.b], mx = (a.x + b.x) / 2, my = (a.y + b.y) / 2;
+    var far = Math.max(L.area.w, L.area.h);
+    for (var rho = 8; rho < far; rho += 8) {
+      for (var k = 0; k < 16; k++) {
+        var t = 2 * Math.PI * k / 16;
+        var bx = box(mx + rho * Math.cos(t) - size.w / 2, my + rho * Math.sin(t) - size.h / 2, size.w, size.h);
+        if (fits(bx)) return bx;
+      }
+    }
+    return null;
+  }
+
+  // overflowSpot takes the next place in rows under the ring, where
+  // nothing else is drawn: the last resort, so a label never covers
+  // anything however crowded the ring.
+  function overflowSpot(L, size) {
+    var a = L.area;
+    if (!L.overflow) L.overflow = { x: a.x, y: a.y + a.h + 4 };
+    var o = L.overflow;
+    if (o.x > a.x && o.x + size.w > a.x + a.w) { o.x = a.x; o.y += LABEL_H + 4; }
+    var b = box(o.x, o.y, size.w, size.h);
+    o.x += size.w + 6;
+    return b;
+  }
+
+  // ---- drawing -----------------------------------------------------------
 
   function drawPartition(g, partition, L, n) {
     if (!partition || partition.length < 2) return;
@@ -185,58 +419,79 @@
     }
   }
 
-  function drawServer(g, v, L, notes, i, before) {
-    var id = sid(v.id), voted = sid(v.voted_for);
-    var p = L.pos[id], role = notes.roles[i], note = notes.servers[i];
-    var divergent = notes.divergent && notes.divergent[i];
-    var s = svg('g', { 'class': 'server' + (divergent && divergent.length ? ' divergent' : ''), 'data-server': id, 'data-role': role, 'data-term': v.term, 'data-voted': voted }, g);
-    tip(s, note || '');
-    svg('circle', { 'class': 'halo', cx: p.x, cy: p.y, r: L.r + 7 }, s);
-    var node = svg('circle', { 'class': 'node ' + role, cx: p.x, cy: p.y, r: L.r }, s);
-    svgText(s, p.x, p.y - 5, 'S' + id, 'name');
-    svgText(s, p.x, p.y + 14, 'term ' + v.term, 'term');
-    var lines = [role];
-    if (role === 'candidate') lines.push('votes ' + notes.votes[i].length + '/' + (Math.floor(L.n / 2) + 1));
-    else lines.push(voted ? 'voted S' + voted : 'no vote');
-    if (divergent && divergent.length) lines.push('\u2260 ' + divergent.join(', '));
-    // Labels go on the outside of the ring so they stay clear of messages.
-    var above = L.R > 0 && p.y < L.cy - 1;
-    lines.forEach(function (line, k) {
-      var y = above ? p.y - L.r - 8 - (lines.length - 1 - k) * 14 : p.y + L.r + 15 + k * 14;
-      svgText(s, p.x, y, line, 'sub' + (k === 2 ? ' diverge-text' : ''));
-    });
-    if (animate && before && (before.role !== v.role || before.term !== v.term)) {
-      node.style.transformOrigin = p.x + 'px ' + p.y + 'px';
-      node.animate([{ transform: 'scale(1.25)' }, { transform: 'scale(1)' }], { duration: 450, easing: 'ease-out' });
+  // drawLinks draws every pair's faint line, and a coloured one under the
+  // links that carry messages.
+  function drawLinks(g, links, L) {
+    for (var i = 0; i < L.places.length; i++) for (var j = i + 1; j < L.places.length; j++) {
+      var p = L.places[i], q = L.places[j];
+      svg('line', { 'class': 'link', x1: p.x, y1: p.y, x2: q.x, y2: q.y }, g);
     }
+    links.forEach(function (l) {
+      if (!l.drawn) return;
+      var a = L.pos[l.a], b = L.pos[l.b];
+      svg('line', { 'class': 'busy ' + famOf(l.fams) + (l.blocked ? ' blocked' : ''), 'data-link': l.key, x1: a.x, y1: a.y, x2: b.x, y2: b.y }, g);
+    });
   }
 
-  function drawMessages(g, state, notes, L, before, beforeNotes) {
-    var network = state.network || [];
-    var places = messagePlaces(network, L);
-    var gof = groupOf(notes.groups);
-    var old = {};
-    if (before) (before.network || []).forEach(function (f, j) { old[beforeNotes.messages[j]] = f.count; });
-    network.forEach(function (f, j) {
-      var m = f.message, p = places[j];
-      if (!p) return;
-      var ty = msgType(m.type), abbr = ABBR[ty] || 'msg';
-      var blocked = !!notes.groups && gof[sid(m.from)] !== gof[sid(m.to)];
-      var odd = notes.odd_messages && notes.odd_messages[j];
-      var mg = svg('g', { 'class': 'message ' + abbr + (blocked ? ' blocked' : '') + (odd ? ' odd' : ''), 'data-from': sid(m.from), 'data-to': sid(m.to), 'data-type': abbr, 'data-count': f.count }, g);
-      tip(mg, notes.messages[j] + (f.count > 1 ? ' \u00d7' + f.count : '') + (blocked ? ' (blocked by the partition)' : ''));
-      svg('line', { 'class': 'shaft', x1: p.x - p.ux * 12, y1: p.y - p.uy * 12, x2: p.x + p.ux * 12, y2: p.y + p.uy * 12, 'marker-end': 'url(#' + L.id + '-arrow-' + (ty <= 2 ? 'rv' : 'ae') + ')' }, mg);
-      if (f.count > 1) svg('circle', { 'class': 'dot', cx: p.x + 4, cy: p.y - 4, r: 7 }, mg);
-      svg('circle', { 'class': 'dot', cx: p.x, cy: p.y, r: 7 }, mg);
-      var label = msgLabel(m) + (f.count > 1 ? ' \u00d7' + f.count : '');
-      var t = svgText(mg, p.x + p.lx * 13, p.y + p.ly * 13 + 4 + (Math.abs(p.lx) < 0.3 ? p.ly * 6 : 0), label, 'label');
-      t.setAttribute('text-anchor', Math.abs(p.lx) < 0.3 ? 'middle' : (p.lx > 0 ? 'start' : 'end'));
-      // A message that was not in flight before leaves its sender.
-      if (animate && before && (old[notes.messages[j]] || 0) < f.count) {
-        mg.animate([{ transform: 'translate(' + (p.from.x - p.x) + 'px,' + (p.from.y - p.y) + 'px)', opacity: 0.2 },
+  function drawServers(g, servers, L, notes, before) {
+    servers.forEach(function (v, i) {
+      var p = L.places[i], role = notes.roles[i], divergent = notes.divergent && notes.divergent[i];
+      var s = svg('g', { 'class': 'server' + (divergent && divergent.length ? ' divergent' : ''), 'data-server': p.id, 'data-role': role, 'data-term': v.term, 'data-voted': sid(v.voted_for) }, g);
+      tip(s, notes.servers[i] || '');
+      svg('circle', { 'class': 'halo', cx: p.x, cy: p.y, r: L.r + 7 }, s);
+      var node = svg('circle', { 'class': 'node ' + role, cx: p.x, cy: p.y, r: L.r }, s);
+      svgText(s, p.x, p.y - 5, 'S' + p.id, 'name');
+      svgText(s, p.x, p.y + 14, 'term ' + v.term, 'term');
+      p.lines.forEach(function (line, k) {
+        var t = svgText(s, p.x + p.text.dx, p.y + p.text.top + 11 + 14 * k, line, 'sub' + (k === 2 ? ' diverge-text' : ''));
+        t.setAttribute('text-anchor', p.text.anchor);
+      });
+      var was = before && before.servers && before.servers[i];
+      if (animate && was && (was.role !== v.role || was.term !== v.term)) {
+        node.style.transformOrigin = p.x + 'px ' + p.y + 'px';
+        node.animate([{ transform: 'scale(1.25)' }, { transform: 'scale(1)' }], { duration: 450, easing: 'ease-out' });
+      }
+    });
+  }
+
+  // drawArrows draws the direction dots; a direction that gained copies
+  // since the step before slides out of its sender.
+  function drawArrows(g, arrows, L, oldDirs) {
+    arrows.forEach(function (a) {
+      var d = a.dir, fam = famOf(d.fams);
+      var ag = svg('g', { 'class': 'arrow ' + fam + (a.link.blocked ? ' blocked' : '') + (a.link.odd ? ' odd' : ''), 'data-link': a.link.key, 'data-from': d.from, 'data-to': d.to, 'data-count': d.copies }, g);
+      tip(ag, 'S' + d.from + ' \u2192 S' + d.to + ': ' + d.copies + (d.copies > 1 ? ' messages' : ' message'));
+      svg('line', { 'class': 'shaft', x1: a.x - a.ux * 10, y1: a.y - a.uy * 10, x2: a.x + a.ux * 10, y2: a.y + a.uy * 10, 'marker-end': 'url(#' + L.id + '-arrow-' + fam + ')' }, ag);
+      svg('circle', { 'class': 'dot', cx: a.x, cy: a.y, r: 6.5 }, ag);
+      if (d.copies > 1) svgText(ag, a.x, a.y, String(d.copies), 'copies');
+      if (animate && oldDirs && (oldDirs[d.from + '>' + d.to] || 0) < d.copies) {
+        ag.animate([{ transform: 'translate(' + (a.from.x - a.x) + 'px,' + (a.from.y - a.y) + 'px)', opacity: 0.2 },
           { transform: 'translate(0px,0px)', opacity: 1 }], { duration: 500, easing: 'ease-out' });
       }
     });
+  }
+
+  // drawLabels draws each link's label, with its messages as tooltip; a
+  // label moved off its link is tied to the link's middle by a thin line.
+  function drawLabels(g, links, network, notes, L) {
+    var ties = svg('g', { 'class': 'ties' }, g);
+    links.forEach(function (l) {
+      if (!l.drawn) return;
+      var b = l.place.box, a = L.pos[l.a], c = L.pos[l.b];
+      if (!l.place.near) {
+        var mx = (a.x + c.x) / 2, my = (a.y + c.y) / 2;
+        svg('line', { 'class': 'tie', x1: mx, y1: my, x2: Math.max(b.x, Math.min(mx, b.x + b.w)), y2: Math.max(b.y, Math.min(my, b.y + b.h)) }, ties);
+      }
+      var lg = svg('g', { 'class': 'link-label ' + famOf(l.fams) + (l.blocked ? ' blocked' : '') + (l.odd ? ' odd' : ''), 'data-link': l.key, 'data-count': l.copies, 'data-near': l.place.near }, g);
+      tip(lg, l.items.map(function (j) { return messageText(network[j], notes, j, l.blocked); }).join('\n'));
+      svg('rect', { 'class': 'pill', x: b.x, y: b.y, width: b.w, height: b.h, rx: LABEL_H / 2 }, lg);
+      var first = b.y + b.h / 2 - LINE_H * (l.place.lines.length - 1) / 2;
+      l.place.lines.forEach(function (s, k) { svgText(lg, b.x + b.w / 2, first + LINE_H * k, s, 'label'); });
+    });
+  }
+
+  function messageText(f, notes, j, blocked) {
+    return notes.messages[j] + (f.count > 1 ? '  \u00d7' + f.count : '') + (blocked ? ' (blocked by the partition)' : '');
   }
 
   // drawDelivery shows the step's delivered (or dropped) message arriving
@@ -246,7 +501,7 @@
     if (!m || (kind !== 'Deliver' && kind !== 'Drop')) return;
     var a = L.pos[sid(m.from)], b = L.pos[sid(m.to)];
     if (!a || !b) return;
-    var ghost = svg('g', { 'class': 'ghost ' + (ABBR[msgType(m.type)] || '') }, g);
+    var ghost = svg('g', { 'class': 'ghost ' + family(m) }, g);
     var mx = (a.x + b.x) / 2, my = (a.y + b.y) / 2;
     svg('circle', { 'class': 'dot', cx: mx, cy: my, r: 7 }, ghost);
     var keyframes = kind === 'Deliver'
@@ -271,75 +526,129 @@
       var divCommit = notes.divergent && notes.divergent[i] && notes.divergent[i].indexOf('commit_index') >= 0;
       var row = svg('g', { 'class': 'logrow' + (div || divCommit ? ' divergent' : ''), 'data-server': sid(v.id), 'data-commit': v.commit_index }, g);
       svg('rect', { 'class': 'rowbg', x: L.logX - 4, y: y - 2, width: L.logW, height: L.rowH - 2, rx: 4 }, row);
-      svg('circle', { 'class': 'node ' + notes.roles[i], cx: L.logX + 6, cy: y + 12, r: 5, 'stroke-width': 1.5 }, row);
-      svgText(row, L.logX + 15, y + 12, 'S' + sid(v.id), 'rowname');
-      log.forEach(function (e, j) {
-        var committed = j + 1 <= v.commit_index;
-        var eg = svg('g', { 'class': 'entry' + (committed ? ' committed' : ''), 'data-index': j + 1, 'data-term': e.term }, row);
-        tip(eg, 'S' + sid(v.id) + ' [' + (j + 1) + '] term ' + e.term + ' value ' + JSON.stringify(e.value) + (committed ? ' (committed)' : ' (not committed)'));
-        svg('rect', { 'class': 'box' + (committed ? ' committed' : ''), x: x0 + j * bw + 1.5, y: y, width: bw - 3, height: L.rowH - 6, rx: 3 }, eg);
-        // A box too narrow for its value shows the term, as the classic
-        // animation does; the tooltip has the rest.
-        var room = Math.floor((bw - 6) / 6.3), full = e.term + ':' + e.value;
-        var label = full.length <= room ? full : room >= 7 ? short(full, room) : String(e.term);
-        svgText(eg, x0 + (j + 0.5) * bw, y + (L.rowH - 6) / 2, label, '');
-      });
+      svg('circle', { 'class': 'node ' + notes.roles[i], cx: L.logX + 6, cy: y + (L.rowH - 4) / 2, r: 5, 'stroke-width': 1.5 }, row);
+      svgText(row, L.logX + 15, y + (L.rowH - 4) / 2, 'S' + sid(v.id), 'rowname');
+      log.forEach(function (e, j) { drawEntry(row, v, e, j, x0 + j * bw, y, bw, L.rowH - 6); });
       var tail = x0 + log.length * bw + 6;
-      svgText(row, tail, y + 12, log.length ? 'commit ' + v.commit_index : 'empty log' + (v.commit_index ? ', commit ' + v.commit_index : ''), 'commit');
+      svgText(row, tail, y + (L.rowH - 4) / 2, log.length ? 'commit ' + v.commit_index : 'empty log' + (v.commit_index ? ', commit ' + v.commit_index : ''), 'commit');
     });
+  }
+
+  function drawEntry(row, v, e, j, x, y, bw, h) {
+    var committed = j + 1 <= v.commit_index;
+    var eg = svg('g', { 'class': 'entry' + (committed ? ' committed' : ''), 'data-index': j + 1, 'data-term': e.term }, row);
+    tip(eg, 'S' + sid(v.id) + ' [' + (j + 1) + '] term ' + e.term + ' value ' + JSON.stringify(e.value) + (committed ? ' (committed)' : ' (not committed)'));
+    svg('rect', { 'class': 'box' + (committed ? ' committed' : ''), x: x + 1.5, y: y, width: bw - 3, height: h, rx: 3 }, eg);
+    // A box too narrow for its value shows the term, as the classic
+    // animation does; the tooltip has the rest.
+    var room = Math.floor((bw - 6) / 6.3), full = e.term + ':' + e.value;
+    var label = full.length <= room ? full : room >= 7 ? short(full, room) : String(e.term);
+    svgText(eg, x + bw / 2, y + h / 2, label, '');
   }
 
   function defs(s, id) {
     var d = svg('defs', {}, s);
-    [['rv', '#f29e4c'], ['ae', '#4a7fd6']].forEach(function (c) {
+    [['rv', '#f29e4c'], ['ae', '#4a7fd6'], ['mixed', '#78909c']].forEach(function (c) {
       var mk = svg('marker', { id: id + '-arrow-' + c[0], viewBox: '0 0 10 10', refX: 8, refY: 5, markerWidth: 5, markerHeight: 5, orient: 'auto-start-reverse' }, d);
       svg('path', { d: 'M0,0 L10,5 L0,10 z', fill: c[1] }, mk);
     });
   }
 
-  // picture draws one cluster state; before/beforeNotes are the previous
-  // frame's when stepping forward, to animate what changed.
-  function picture(kind, state, notes, dual, before, beforeNotes, action, actionKind) {
-    var servers = state.servers || [];
-    var n = servers.length;
-    var L = layout(n, dual);
-    L.n = n; L.id = kind;
-    var s = svg('svg', { 'class': 'picture', viewBox: '0 0 ' + L.W + ' ' + L.H, role: 'img', 'aria-label': kind + ' state' });
-    defs(s, kind);
-    drawPartition(svg('g', { 'class': 'partitions' }, s), notes.groups, L, n);
-    var links = svg('g', { 'class': 'links' }, s);
-    for (var i = 1; i <= n; i++) for (var j = i + 1; j <= n; j++) {
-      svg('line', { 'class': 'link', x1: L.pos[i].x, y1: L.pos[i].y, x2: L.pos[j].x, y2: L.pos[j].y }, links);
-    }
-    var sg = svg('g', { 'class': 'servers' }, s);
-    servers.forEach(function (v, i) {
-      var prevView = before && before.servers && before.servers[i];
-      drawServer(sg, v, L, notes, i, prevView);
+  // directions counts a state's message copies per sender>receiver, to
+  // see which directions gained copies in a step.
+  function directions(state) {
+    var out = {};
+    ((state && state.network) || []).forEach(function (f) {
+      var k = sid(f.message.from) + '>' + sid(f.message.to);
+      out[k] = (out[k] || 0) + f.count;
     });
-    var mg = svg('g', { 'class': 'messages' }, s);
-    if ((state.network || []).length === 0) svgText(mg, L.cx, L.cy + 4, 'no messages in flight', 'empty-net').setAttribute('text-anchor', 'middle');
-    drawMessages(mg, state, notes, L, before, beforeNotes);
-    if (animate && before && action) drawDelivery(mg, action, actionKind, L);
-    if (notes.groups && notes.groups.length) {
-      svgText(s, dual ? 8 : L.logX, dual ? L.logY - 24 : 20, 'partition ' + notes.groups.map(function (gr) { return '{' + gr.map(function (id) { return 'S' + id; }).join(',') + '}'; }).join(' '), 'partition-label');
-    }
-    drawLogs(svg('g', { 'class': 'logs' }, s), state, notes, L);
-    return s;
+    return out;
   }
 
-  function panel(kind, title, state, notes, before, beforeNotes, action, actionKind) {
+  // picture draws one cluster state. Everything is placed before anything
+  // is drawn: servers, then the direction dots, then the labels around
+  // both, then the logs where the labels left room. ctx.before is the
+  // previous frame's state when stepping forward, to animate what changed.
+  function picture(kind, state, notes, ctx) {
+    var servers = state.servers || [], network = state.network || [];
+    var L = layout(servers, notes, dual);
+    L.id = kind;
+    var links = linksOf(network, notes, L), arrows = arrowsOf(links, L);
+    placeLabels(links, arrows, L);
+    placeLogs(L);
+    var s = svg('svg', { 'class': 'picture', viewBox: '0 0 ' + L.W + ' ' + L.H, role: 'img', 'aria-label': kind + ' state' });
+    defs(s, kind);
+    drawPartition(svg('g', { 'class': 'partitions' }, s), notes.groups, L, L.n);
+    drawLinks(svg('g', { 'class': 'links' }, s), links, L);
+    drawServers(svg('g', { 'class': 'servers' }, s), servers, L, notes, ctx.before);
+    var mg = svg('g', { 'class': 'messages' }, s);
+    if (!network.length) svgText(mg, L.cx, L.cy + 4, 'no messages in flight', 'empty-net').setAttribute('text-anchor', 'middle');
+    drawArrows(mg, arrows, L, ctx.before && directions(ctx.before));
+    drawLabels(mg, links, network, notes, L);
+    if (animate && ctx.before && ctx.action) drawDelivery(mg, ctx.action, ctx.actionKind, L);
+    if (notes.groups && notes.groups.length) {
+      svgText(s, L.dual ? 8 : L.logX, L.dual ? L.logY - 24 : 20, 'partition ' + notes.groups.map(function (gr) { return '{' + gr.map(function (id) { return 'S' + id; }).join(',') + '}'; }).join(' '), 'partition-label');
+    }
+    drawLogs(svg('g', { 'class': 'logs' }, s), state, notes, L);
+    return { svg: s, links: links };
+  }
+
+  // networkList lists the messages in flight under the picture, grouped by
+  // link as the labels are, in full.
+  function networkList(sec, network, notes, links) {
+    var copies = network.reduce(function (n, f) { return n + f.count; }, 0);
+    html('h3', 'network-title', sec, copies ? copies + (copies > 1 ? ' messages' : ' message') + ' in flight' : 'no messages in flight');
+    var ul = html('ul', 'network', sec);
+    links.forEach(function (l) {
+      var li = html('li', 'link-group' + (l.blocked ? ' blocked' : ''), ul);
+      li.setAttribute('data-link', l.key);
+      html('span', 'link-name', li, 'S' + l.a + ' \u2194 S' + l.b + (l.blocked ? ' (cut by the partition)' : ''));
+      var inner = html('ul', '', li);
+      l.items.forEach(function (j) {
+        var odd = notes.odd_messages && notes.odd_messages[j];
+        var m = html('li', 'message' + (l.blocked ? ' blocked' : '') + (odd ? ' odd' : ''), inner, messageText(network[j], notes, j, false));
+        m.setAttribute('data-count', network[j].count);
+      });
+    });
+  }
+
+  // hover highlights a link's label, line, dots and list entry together
+  // while the pointer is on any of them.
+  function hover(sec) {
+    var set = function (key) { each(sec.querySelectorAll('[data-link]'), function (el) { el.classList.toggle('hot', el.getAttribute('data-link') === key); }); };
+    sec.addEventListener('mouseover', function (e) {
+      var el = e.target.closest && e.target.closest('[data-link]');
+      set(el ? el.getAttribute('data-link') : null);
+    });
+    sec.addEventListener('mouseleave', function () { set(null); });
+  }
+
+  function panel(kind, title, state, notes, ctx) {
     var sec = html('section', 'panel', null);
     sec.id = 'panel-' + kind;
     sec.setAttribute('data-panel', kind);
     if (notes.divergent && notes.divergent.some(function (d) { return d && d.length; })) sec.classList.add('diverged');
-    if (hasImpl) html('h2', '', sec, title);
-    sec.appendChild(picture(kind, state, notes, hasImpl, before, beforeNotes, action, actionKind));
-    var ul = html('ul', 'network', sec);
-    (state.network || []).forEach(function (f, j) {
-      var li = html('li', 'msg-item' + (notes.odd_messages && notes.odd_messages[j] ? ' odd' : ''), ul, notes.messages[j] + (f.count > 1 ? '  \u00d7' + f.count : ''));
-      li.setAttribute('data-count', f.count);
-    });
+    if (dual) html('h2', '', sec, title);
+    var pic = picture(kind, state, notes, ctx);
+    sec.appendChild(pic.svg);
+    networkList(sec, state.network || [], notes, pic.links);
+    hover(sec);
     return sec;
+  }
+
+  // modelOnlyPanel stands in for the implementation's picture after the
+  // replay stopped comparing: the implementation state is not known there.
+  function modelOnlyPanel() {
+    var sec = html('section', 'panel note', pictures);
+    sec.id = 'panel-impl-diverged';
+    html('h2', '', sec, 'implementation');
+    var at = divergedAt === null ? '' : ' at step ' + divergedAt;
+    html('p', 'note-text', sec, 'The implementation diverged' + at + '; from here on only the model is shown.');
+    if (divergedAt !== null) {
+      var b = html('button', '', sec, 'compare at step ' + divergedAt);
+      b.type = 'button';
+      b.addEventListener('click', function () { stop(); show(indexOfStep(divergedAt)); });
+    }
   }
 
   function list(ul, items) {
@@ -347,27 +656,23 @@
     (items || []).forEach(function (s) { html('li', '', ul, s); });
   }
 
-  function show(i) {
-    i = Math.max(0, Math.min(frames.length - 1, i));
-    var prev = cur;
-    cur = i;
-    var f = frames[i];
-    var fwd = prev >= 0 && i === prev + 1 ? frames[prev] : null;
+  function drawPictures(f, fwd) {
     pictures.textContent = '';
-    pictures.className = hasImpl ? 'dual' : 'single';
-    pictures.appendChild(panel('model', 'model', f.model, f.model_notes, fwd && fwd.model, fwd && fwd.model_notes, f.action, f.action_kind));
-    if (hasImpl) {
-      if (f.impl) {
-        var fi = fwd && fwd.impl ? fwd : null;
-        pictures.appendChild(panel('impl', 'implementation', f.impl, f.impl_notes, fi && fi.impl, fi && fi.impl_notes, f.action, f.action_kind));
-      } else {
-        var empty = html('section', 'panel empty', pictures, 'no implementation state at this step');
-        empty.id = 'panel-impl-missing';
-      }
+    pictures.className = dual ? 'dual' : 'single';
+    var ctx = { before: fwd && fwd.model, action: f.action, actionKind: f.action_kind };
+    pictures.appendChild(panel('model', 'model', f.model, f.model_notes, ctx));
+    if (!dual) return;
+    if (f.impl) {
+      ctx.before = fwd && fwd.impl;
+      pictures.appendChild(panel('impl', 'implementation', f.impl, f.impl_notes, ctx));
+    } else if (f.model_only) {
+      modelOnlyPanel();
+    } else {
+      html('section', 'panel empty', pictures, 'no implementation state at this step').id = 'panel-impl-missing';
     }
-    $('step').textContent = 'step ' + f.step + ' / ' + frames[frames.length - 1].step;
-    $('caption').textContent = f.caption || '';
-    $('action').textContent = f.action_text;
+  }
+
+  function showBanners(f) {
     var v = $('violation');
     v.hidden = !f.violation;
     v.textContent = f.violation ? '\u2717 ' + f.violation + ' violated' + (f.message ? ': ' + f.message : '') : '';
@@ -378,14 +683,78 @@
     list($('diff-lines'), f.diff);
     $('failed').hidden = !(f.failed && f.failed.length);
     list($('failed-lines'), f.failed);
+  }
+
+  function show(i) {
+    i = Math.max(0, Math.min(frames.length - 1, i));
+    var prev = cur;
+    cur = i;
+    var f = frames[i];
+    drawPictures(f, prev >= 0 && i === prev + 1 ? frames[prev] : null);
+    $('step').textContent = 'step ' + f.step + ' / ' + frames[frames.length - 1].step;
+    $('caption').textContent = f.caption || '';
+    $('action').textContent = f.action_text;
+    showBanners(f);
     $('first').disabled = $('prev').disabled = i === 0;
     $('next').disabled = $('last').disabled = i === frames.length - 1;
     scrub.max = frames.length - 1;
     scrub.value = i;
+    markCurrent(i, prev);
     if (!params.selftest) {
       try { history.replaceState(null, '', '#step=' + f.step); } catch (e) { /* file: URLs may refuse */ }
     }
   }
+
+  // ---- the step list -----------------------------------------------------
+
+  // stepMarks names what is special about a frame: the list shows each as
+  // a tag and a class.
+  function stepMarks(f) {
+    var marks = [];
+    if (f.violation) marks.push(['violation', '\u2717 ' + f.violation]);
+    if (f.failed && f.failed.length) marks.push(['failed', f.failed.length + ' failed']);
+    if (f.diff && f.diff.length) marks.push(['divergent', '\u2260 diverges']);
+    if (f.model_only) marks.push(['model-only', 'model only']);
+    return marks;
+  }
+
+  function buildStepList() {
+    frames.forEach(function (f, i) {
+      var marks = stepMarks(f);
+      var li = html('li', marks.map(function (m) { return m[0]; }).join(' '), stepList);
+      li.setAttribute('data-index', i);
+      if (f.caption) li.title = f.caption;
+      var b = html('button', '', li);
+      b.type = 'button';
+      html('span', 'num', b, String(f.step));
+      html('span', 'text', b, f.action_text);
+      if (marks.length) html('span', 'marks-break', b);
+      marks.forEach(function (m) { html('span', 'mark ' + m[0], b, m[1]); });
+    });
+    stepList.addEventListener('click', function (e) {
+      var li = e.target.closest('li[data-index]');
+      if (li) { stop(); show(parseInt(li.getAttribute('data-index'), 10)); }
+    });
+  }
+
+  // markCurrent highlights step i in the list and, when it is out of
+  // sight (or force is set, after a resize rewrapped the list), scrolls
+  // the list, not the page, to bring it to the middle of what shows.
+  function markCurrent(i, prev, force) {
+    if (prev >= 0 && stepList.children[prev]) {
+      stepList.children[prev].classList.remove('current');
+      stepList.children[prev].removeAttribute('aria-current');
+    }
+    var li = stepList.children[i];
+    if (!li) return;
+    li.classList.add('current');
+    li.setAttribute('aria-current', 'step');
+    var box = $('sidebar'), r = li.getBoundingClientRect(), b = box.getBoundingClientRect();
+    var top = Math.max(b.top, 0) + 24, bottom = Math.min(b.bottom, window.innerHeight);
+    if (force || r.top < top || r.bottom > bottom) box.scrollTop += (r.top + r.bottom) / 2 - (top + bottom) / 2;
+  }
+
+  // ---- controls ----------------------------------------------------------
 
   function stop() {
     if (timer) { clearInterval(timer); timer = null; }
@@ -401,25 +770,50 @@
     }, 1400);
   }
 
-  $('first').addEventListener('click', function () { stop(); show(0); });
-  $('prev').addEventListener('click', function () { stop(); show(cur - 1); });
-  $('next').addEventListener('click', function () { stop(); show(cur + 1); });
-  $('last').addEventListener('click', function () { stop(); show(frames.length - 1); });
-  $('play').addEventListener('click', play);
-  scrub.addEventListener('input', function () { stop(); show(parseInt(scrub.value, 10)); });
-  document.addEventListener('keydown', function (e) {
+  // jump goes to the violation or the divergence, if the trace has one.
+  function jump(what) {
+    if (jumps[what] < 0) return;
+    stop();
+    show(jumps[what]);
+  }
+
+  function setUp() {
+    $('failure').hidden = !data.failure;
+    $('failure-text').textContent = data.failure || '';
+    buildStepList();
+    [['to-violation', 'violation'], ['to-divergence', 'divergence']].forEach(function (b) {
+      $(b[0]).hidden = $(b[0]).disabled = jumps[b[1]] < 0;
+      $(b[0]).addEventListener('click', function () { jump(b[1]); });
+    });
+    $('first').addEventListener('click', function () { stop(); show(0); });
+    $('prev').addEventListener('click', function () { stop(); show(cur - 1); });
+    $('next').addEventListener('click', function () { stop(); show(cur + 1); });
+    $('last').addEventListener('click', function () { stop(); show(frames.length - 1); });
+    $('play').addEventListener('click', play);
+    scrub.addEventListener('input', function () { stop(); show(parseInt(scrub.value, 10)); });
+    document.addEventListener('keydown', onKey);
+    // A resize rewraps the step list: bring the current step back to view.
+    window.addEventListener('resize', function () { markCurrent(cur, -1, true); });
+    window.addEventListener('hashchange', function () {
+      var p = parseHash();
+      if (p.step !== null) show(indexOfStep(p.step));
+    });
+  }
+
+  function onKey(e) {
     if (e.target === scrub || e.altKey || e.ctrlKey || e.metaKey) return;
     var to = { ArrowRight: cur + 1, ArrowLeft: cur - 1, Home: 0, End: frames.length - 1 }[e.key];
     if (to !== undefined) { e.preventDefault(); stop(); show(to); }
+    var j = { v: 'violation', V: 'violation', d: 'divergence', D: 'divergence' }[e.key];
+    if (j) { e.preventDefault(); jump(j); }
     if (e.key === ' ' && e.target.tagName !== 'BUTTON') { e.preventDefault(); play(); }
-  });
-  window.addEventListener('hashchange', function () {
-    var p = parseHash();
-    if (p.step !== null) show(indexOfStep(p.step));
-  });
+  }
 
+  setUp();
   show(params.step === null ? 0 : indexOfStep(params.step));
   if (params.selftest) selftest();
+
+  // ---- self-test ---------------------------------------------------------
 
   // selftest steps through every frame with the same handlers a user
   // triggers (alternately the Next button and the right arrow key) and
@@ -452,6 +846,28 @@
     key('Home'); out.nav.home = cur;
     click('last'); out.nav.last = cur;
     scrub.value = 1; scrub.dispatchEvent(new Event('input')); out.nav.scrub = cur;
+    key('Home'); key('v'); out.nav.violationKey = cur;
+    key('Home'); click('to-violation'); out.nav.violationButton = cur;
+    key('Home'); key('d'); out.nav.divergenceKey = cur;
+    key('Home'); click('to-divergence'); out.nav.divergenceButton = cur;
+    var target = stepList.children[Math.min(2, frames.length - 1)].querySelector('span.text');
+    target.dispatchEvent(new MouseEvent('click', { bubbles: true })); out.nav.listClick = cur;
+    out.hover = hoverTest();
+    out.list = Array.prototype.map.call(stepList.children, function (li) {
+      return { step: li.querySelector('.num').textContent, text: li.querySelector('.text').textContent, marks: li.className.split(' ').filter(function (c) { return c && c !== 'current'; }) };
+    });
+    out.jumps = {};
+    ['to-violation', 'to-divergence'].forEach(function (id) { out.jumps[id] = { hidden: $(id).hidden, disabled: $(id).disabled }; });
+  }
+  // hoverTest points at the model's first label and reports which link
+  // that highlights in the list, and how many elements light up.
+  function hoverTest() {
+    var label = pictures.querySelector('#panel-model .link-label');
+    if (!label) return null;
+    label.querySelector('rect').dispatchEvent(new MouseEvent('mouseover', { bubbles: true }));
+    var hot = pictures.querySelectorAll('#panel-model .hot');
+    var item = pictures.querySelector('#panel-model li.link-group.hot');
+    return { link: label.getAttribute('data-link'), listed: item ? item.getAttribute('data-link') : null, hot: hot.length };
   }
   function click(id) { $(id).dispatchEvent(new MouseEvent('click', { bubbles: true })); }
   function key(k) { document.body.dispatchEvent(new KeyboardEvent('keydown', { key: k, bubbles: true })); }
@@ -460,25 +876,49 @@
     for (var i = 0; i < s.length; i++) h = (h * 33 + s.charCodeAt(i)) >>> 0;
     return h.toString(16);
   }
+  // geometry reports, in picture units, what the browser test checks for
+  // overlaps: the labels, the server circles, each server's text lines
+  // (as one box) and the log rows.
+  function geometry(sec) {
+    var r1 = function (x) { return Math.round(x * 10) / 10; };
+    var out = function (b) { return [r1(b.x0), r1(b.y0), r1(b.x1 - b.x0), r1(b.y1 - b.y0)]; };
+    var union = function (els) {
+      var e = { x0: Infinity, y0: Infinity, x1: -Infinity, y1: -Infinity };
+      each(els, function (el) { var b = el.getBBox(); grow(e, box(b.x, b.y, b.width, b.height)); });
+      return out(e);
+    };
+    var all = function (sel) { return Array.prototype.map.call(sec.querySelectorAll(sel), function (el) { return union([el]); }); };
+    var vb = sec.querySelector('svg.picture').viewBox.baseVal;
+    return {
+      labels: all('.link-label'), nodes: all('.server .node'), rows: all('.logrow .rowbg'), view: [vb.width, vb.height],
+      texts: Array.prototype.map.call(sec.querySelectorAll('.server'), function (g) { return union(g.querySelectorAll('.sub')); })
+    };
+  }
   function snapshot() {
     var panels = {};
-    Array.prototype.forEach.call(pictures.querySelectorAll('section.panel[data-panel]'), function (sec) {
+    each(pictures.querySelectorAll('section.panel[data-panel]'), function (sec) {
       var q = function (sel) { return sec.querySelectorAll(sel).length; };
       panels[sec.getAttribute('data-panel')] = {
         servers: Array.prototype.map.call(sec.querySelectorAll('.server[data-server]'), function (g) {
           return { id: +g.getAttribute('data-server'), role: g.getAttribute('data-role'), term: +g.getAttribute('data-term'), voted: +g.getAttribute('data-voted') };
         }),
         entries: q('.entry'), committed: q('.entry.committed'), messages: q('.message'), blocked: q('.message.blocked'),
-        regions: q('.partition-region'), cut: q('.partition-line'), divergent: q('.server.divergent'), odd: q('.message.odd')
+        regions: q('.partition-region'), cut: q('.partition-line'), divergent: q('.server.divergent'), odd: q('.message.odd'),
+        links: q('.link-label'), geometry: geometry(sec)
       };
     });
     var svgs = pictures.innerHTML;
+    var current = stepList.querySelector('li.current');
+    var note = $('panel-impl-diverged');
     return {
       index: cur, step: $('step').textContent, caption: $('caption').textContent, action: $('action').textContent,
       violation: $('violation').hidden ? null : $('violation').textContent,
+      failure: $('failure').hidden ? null : $('failure').textContent,
       failed: $('failed').hidden ? null : Array.prototype.map.call($('failed-lines').children, function (li) { return li.textContent; }),
       diff: $('diff').hidden ? null : Array.prototype.map.call($('diff-lines').children, function (li) { return li.textContent; }),
-      implMissing: !!$('panel-impl-missing'), svgHash: hash(svgs), svgLength: svgs.length, panels: panels
+      implMissing: !!$('panel-impl-missing'), modelOnly: note ? note.querySelector('.note-text').textContent : null,
+      listed: current ? +current.getAttribute('data-index') : -1,
+      svgHash: hash(svgs), svgLength: svgs.length, panels: panels
     };
   }
 })();
