@@ -728,8 +728,8 @@
       b.type = 'button';
       html('span', 'num', b, String(f.step));
       html('span', 'text', b, f.action_text);
-      if (marks.length) html('span', 'marks-break', b);
-      marks.forEach(function (m) { html('span', 'mark ' + m[0], b, m[1]); });
+      var tags = marks.length ? html('span', 'marks', b) : null;
+      marks.forEach(function (m) { html('span', 'mark ' + m[0], tags, m[1]); });
     });
     stepList.addEventListener('click', function (e) {
       var li = e.target.closest('li[data-index]');
