@@ -2,14 +2,21 @@
 GO ?= go
 STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test vet staticcheck fmt explore cluster cluster-stop
+.PHONY: test test-deps vet staticcheck fmt explore cluster cluster-stop
 
-# The test command CI runs (.ci/run) and the README gives.
-test: fmt vet staticcheck
+# The test command CI runs (.ci/run) and the README gives. On a machine with
+# only Go, make and git it first installs what the tests need (test-deps).
+test: test-deps fmt vet staticcheck
 	$(GO) test -race ./...
 	# State-space tests skip themselves under -race; run them without it
 	# (with the long TLC cross-check row).
 	RAFTCHECK_LONG=1 $(GO) test ./model/... ./cmd/... ./traces/...
+
+# A C compiler for -race and Chromium for the viewer's browser tests:
+# installed with apt-get when missing (as root), or one line saying what to
+# install.
+test-deps:
+	@scripts/test-deps.sh
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

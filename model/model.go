@@ -235,7 +235,11 @@ func (m *Model) closestInFlight(s *State, msg *spec.Message) string {
 	if !ok {
 		return " (the network is empty)"
 	}
-	return fmt.Sprintf("; the closest in flight is %v (%s: trace vs in flight)", c, strings.Join(diff, ", "))
+	parts := make([]string, len(diff))
+	for i, d := range diff {
+		parts[i] = fmt.Sprintf("%s is %v, not %v", d.Field, d.B, d.A)
+	}
+	return fmt.Sprintf("; the closest in flight is %v, whose %s", c, strings.Join(parts, ", "))
 }
 
 // whyDisabled explains, for an error message, why a is not enabled in s.

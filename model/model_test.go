@@ -2,9 +2,12 @@ package model
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -191,6 +194,7 @@ func TestRapidModel(t *testing.T) {
 }
 
 func rapidModel(tt *testing.T, servers int, faults bool) {
+	fixRapidSeed(tt, 20261202)
 	steps := 0
 	rapid.Check(tt, func(t *rapid.T) {
 		cfg := rapidConfig(t, servers, faults)
@@ -291,4 +295,19 @@ func TestTransitionsHoldAgrees(t *testing.T) {
 		t.Fatal("no walk broke a transition property: the comparison is vacuous")
 	}
 	t.Logf("%d violating steps compared", broken)
+}
+
+// fixRapidSeed makes a rapid test deterministic, as make test needs: unless
+// -rapid.seed (or RAPID_SEED) is given, the seed is def. It logs the seed
+// and how to rerun with it; rapid prints it too when a check fails.
+func fixRapidSeed(t *testing.T, def uint64) {
+	t.Helper()
+	given := os.Getenv("RAPID_SEED") != ""
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "rapid.seed" })
+	if !given {
+		if err := flag.Set("rapid.seed", strconv.FormatUint(def, 10)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("rapid seed %v (rerun: go test -run '^%s$' -rapid.seed=%[1]v; -rapid.seed=0 draws a random one)", flag.Lookup("rapid.seed").Value, t.Name())
 }

@@ -117,13 +117,19 @@ func (m *Message) Validate() error {
 	return nil
 }
 
-// FieldDiff lists, by their JSON names, the fields in which m and o
-// differ, each as "name: m's value vs o's".
-func (m *Message) FieldDiff(o *Message) []string {
-	var d []string
+// FieldDifference is one field in which two messages differ, by its JSON
+// name, with each message's value.
+type FieldDifference struct {
+	Field string
+	A, B  any
+}
+
+// FieldDiff lists the fields in which m (A) and o (B) differ.
+func (m *Message) FieldDiff(o *Message) []FieldDifference {
+	var d []FieldDifference
 	add := func(name string, a, b any) {
 		if fmt.Sprint(a) != fmt.Sprint(b) {
-			d = append(d, fmt.Sprintf("%s: %v vs %v", name, a, b))
+			d = append(d, FieldDifference{name, a, b})
 		}
 	}
 	add("type", m.Type, o.Type)
@@ -144,8 +150,8 @@ func (m *Message) FieldDiff(o *Message) []string {
 
 // Closest returns the message of network that differs from m in the
 // fewest fields (preferring the same type, sender and receiver), with
-// those fields as FieldDiff names them; ok is false for an empty network.
-func (m *Message) Closest(network []InFlight) (closest Message, diff []string, ok bool) {
+// those fields; ok is false for an empty network.
+func (m *Message) Closest(network []InFlight) (closest Message, diff []FieldDifference, ok bool) {
 	best := -1
 	for _, f := range network {
 		d := m.FieldDiff(&f.Message)

@@ -109,3 +109,50 @@ func TestBugTracesOnImpl(t *testing.T) {
 		}
 	}
 }
+
+// After a divergence ReplayImpl goes on with the model alone to the
+// trace's violation, and checks the claim there.
+func TestReplayImplContinuesPastDivergence(t *testing.T) {
+	tr, err := ReadFile(filepath.Join("scenarios", "bugs", "figure8-commit.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ReplayImpl(tr, ImplOptions{Memory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Divergence == nil || r.Divergence.Step != 23 || r.Steps != 23 || len(r.Frames) != 27 || len(r.Failures) != 0 || r.OK() {
+		t.Fatalf("divergence %+v, %d steps compared, %d frames, failures %v", r.Divergence, r.Steps, len(r.Frames), r.Failures)
+	}
+	for i, f := range r.Frames {
+		if f.ModelOnly != (i > 23) || (f.ModelOnly && f.Impl != nil) {
+			t.Errorf("frame %d: model only %v, impl %v", i, f.ModelOnly, f.Impl != nil)
+		}
+	}
+	if last := r.Frames[26]; last.Violation != "leader-completeness" {
+		t.Errorf("the violation at step 26 is not shown: %q", last.Violation)
+	}
+	sum := ViolationSummary(r.Frames)
+	if len(sum) < 2 || !strings.HasPrefix(sum[0], "VIOLATION of leader-completeness at step 26") || !strings.Contains(sum[1], "committed at step") {
+		t.Errorf("summary %q", sum)
+	}
+}
+
+// Validate refuses a trace with steps after its violation, and a step's
+// state diff includes the history.
+func TestTraceEndsAtViolation(t *testing.T) {
+	tr, err := ReadFile(filepath.Join("scenarios", "bugs", "stay-leader-on-higher-term.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := tr.Steps[5].State.Clone()
+	got := want.Clone()
+	got.History.LeaderOf[2] = 3
+	if d := RecordedDiff(&want, &got); len(d) != 1 || d[0] != "history.leader_of[2]: S1 vs S3" {
+		t.Errorf("history diff %q", d)
+	}
+	tr.Steps = append(tr.Steps, tr.Steps[0])
+	if err := tr.Validate(); err == nil || !strings.Contains(err.Error(), "a trace ends at its violation") {
+		t.Fatalf("validate: %v", err)
+	}
+}

@@ -124,6 +124,14 @@ func cmdCheckTLA(args []string, stdout, stderr io.Writer) int {
 			_, err := fmt.Fprint(w, m.FormatPath(&v.Path))
 			return err
 		}}
+	for _, k := range []struct {
+		kind string
+		on   bool
+	}{{"Restart", cfg.Restart}, {"DuplicateMessage", cfg.Duplicate}, {"DropMessage", cfg.Drop}} {
+		if !k.on {
+			rep.switchedOff = append(rep.switchedOff, k.kind)
+		}
+	}
 	for _, v := range res.Violations {
 		// raft.tla's actions are not the shared vocabulary, so its
 		// counterexample is written as text rather than as a trace.
