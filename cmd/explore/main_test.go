@@ -187,6 +187,7 @@ func TestMain(m *testing.M) {
 
 // The raft.tla rendering gives TLC's figures through the CLI.
 func TestCheckTLARaft(t *testing.T) {
+	stateSpace(t)
 	code, out := checkJSON(t, "--model", "tlaraft", "--symmetry=false", "--workers", "2")
 	if code != exitOK || out["distinct_states"] != 341387.0 || out["generated_states"] != 2690854.0 || out["depth"] != 48.0 {
 		t.Fatalf("exit %d: %v %v %v", code, out["distinct_states"], out["generated_states"], out["depth"])
@@ -215,7 +216,7 @@ func TestReplayCommand(t *testing.T) {
 	// On the correct implementation the counterexample diverges where the
 	// mutation acts; with the mirroring fault switch it does not.
 	code, stdout, _ = runCmd(t, "replay", "--impl", "-q", stored("bugs/figure8-commit.json"))
-	if code != exitViolation || !strings.Contains(stdout, "DIVERGED at step 23 (different state)") || !strings.Contains(stdout, "commit_index: model 1 | impl 0") {
+	if code != exitViolation || !strings.Contains(stdout, "DIVERGED at step 23, Deliver(AppendEntries") || !strings.Contains(stdout, "commit_index: model 1 | impl 0") {
 		t.Fatalf("exit %d: %s", code, stdout)
 	}
 	code, stdout, _ = runCmd(t, "replay", "--impl", "-q", "--impl-faults", "figure8-commit", stored("bugs/figure8-commit.json"))
@@ -284,6 +285,7 @@ func TestShrinkCommand(t *testing.T) {
 }
 
 func TestConformCommand(t *testing.T) {
+	stateSpace(t)
 	code, stdout, _ := runCmd(t, "conform", "--depth", "7", "--progress", "off")
 	if code != exitOK || !strings.Contains(stdout, "38,202 paths, 248,136 steps") || !strings.Contains(stdout, "OK: the implementation took every step") {
 		t.Fatalf("exit %d: %s", code, stdout)
@@ -291,7 +293,7 @@ func TestConformCommand(t *testing.T) {
 	dir := t.TempDir()
 	code, stdout, _ = runCmd(t, "conform", "--impl-faults", "vote-without-log-check", "--depth", "12", "--max-restarts", "0",
 		"--max-partitions", "0", "--max-drops", "0", "--max-values", "1", "--out", dir)
-	if code != exitViolation || !strings.Contains(stdout, "DIVERGED at step 6 (different state), at step 6, Deliver(RequestVote") {
+	if code != exitViolation || !strings.Contains(stdout, "DIVERGED at step 6, Deliver(RequestVote S2->S1 t2 last=0/0) (different state)") {
 		t.Fatalf("exit %d: %s", code, stdout)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "conform-divergence.json")); err != nil {

@@ -112,11 +112,11 @@ func implVerdict(w io.Writer, t *traces.Trace, r *traces.ImplReplay) int {
 		fmt.Fprintf(w, "the implementation breaks %s at step %d: %s\n", v.Property, v.Step, v.Message)
 	}
 	if d := r.Divergence; d != nil {
-		action := "the initial state"
+		at := "in the initial state"
 		if d.Step > 0 {
-			action = fmt.Sprintf("step %d, %v", d.Step, r.Frames[d.Step].Action)
+			at = fmt.Sprintf("at step %d, %v", d.Step, r.Frames[d.Step].Action)
 		}
-		fmt.Fprintf(w, "DIVERGED at step %d (%s), at %s:\n", d.Step, d.Kind, action)
+		fmt.Fprintf(w, "DIVERGED %s (%s):\n", at, d.Kind)
 		for _, x := range d.Diff {
 			fmt.Fprintf(w, "  %s\n", x)
 		}

@@ -71,6 +71,7 @@ func TestUnexercisableBounds(t *testing.T) {
 // Every seeded bug is found when run at its own server count: the flag
 // overrides only itself, the rest of the bug's bounds stay.
 func TestBugsKeepTheirBounds(t *testing.T) {
+	stateSpace(t)
 	for _, b := range model.Bugs {
 		code, out := checkJSON(t, "--bug", b.Name, "--servers", fmt.Sprint(b.Bounds.Servers), "--out", t.TempDir())
 		if b.Breaks == "" {
@@ -125,6 +126,7 @@ func TestVacuousVerdict(t *testing.T) {
 // conform --depth N replays paths of N steps, and a run that never
 // commits is vacuous.
 func TestConformDepthAndVacuity(t *testing.T) {
+	stateSpace(t)
 	code, stdout, _ := runCmd(t, "conform", "--depth", "1", "--progress", "off")
 	if code != exitVacuous || !strings.Contains(stdout, "9 paths, 9 steps compared") || !strings.Contains(stdout, "no path elected a leader") {
 		t.Fatalf("depth 1: exit %d:\n%s", code, stdout)
@@ -142,6 +144,7 @@ func TestConformDepthAndVacuity(t *testing.T) {
 // --walks 0, print their statistics, and keep every distinct violation in
 // its own numbered file without overwriting earlier runs'.
 func TestRandomWalks(t *testing.T) {
+	stateSpace(t)
 	code, out := checkJSON(t, "--strategy", "random", "--walks", "0", "--max-states", "5000")
 	if code != exitLimit || out["stopped"] != "max-states" || out["distinct_states"].(float64) < 5000 || out["distinct_states"].(float64) > 5200 {
 		t.Fatalf("max-states: exit %d stopped %v distinct %v", code, out["stopped"], out["distinct_states"])
@@ -169,6 +172,7 @@ func TestRandomWalks(t *testing.T) {
 // Small truths: DFS says 1 worker; --frontier-mem takes units; help and
 // --version.
 func TestSmallTruths(t *testing.T) {
+	stateSpace(t)
 	code, stdout, _ := runCmd(t, "check", "--strategy", "dfs", "--max-term", "1", "--max-values", "1", "--max-restarts", "0",
 		"--max-partitions", "0", "--max-drops", "0", "--workers", "2", "--progress", "off")
 	if code != exitOK || !strings.Contains(stdout, "strategy dfs, 1 worker,") {
