@@ -78,6 +78,9 @@ type Goal[S, A any] struct {
 	Reached  func(s *S) bool
 	Step     func(before *S, a A, after *S) bool
 	Expected bool
+	// Hint says what to change when an expected goal is not reached
+	// (e.g. which bounds to raise); the report prints it.
+	Hint string
 }
 
 // reachedBy reports whether the step (before, a, after) reaches g; before
@@ -309,7 +312,8 @@ func (c *Coverage) add(o *Coverage) {
 // GoalResult says whether a goal was reached, and how.
 type GoalResult[S, A any] struct {
 	Name     string
-	Expected bool // the goal's Expected
+	Expected bool   // the goal's Expected
+	Hint     string // the goal's Hint
 	Reached  bool
 	Path     *Path[S, A] // shortest known path to a state reaching the goal
 }

@@ -43,7 +43,8 @@ func Check[S, A any](m Model[S, A], props func() Properties[S, A], opts Options)
 	n, g := float64(res.Distinct), float64(res.Generated)
 	res.CollisionProbability = n * math.Max(g-n, 0) / math.Exp2(64)
 	for i, gl := range r.goalNames {
-		gr := GoalResult[S, A]{Name: gl, Expected: r.props0.Goals[i].Expected, Reached: r.goalHit[i] != nil}
+		g := &r.props0.Goals[i]
+		gr := GoalResult[S, A]{Name: gl, Expected: g.Expected, Hint: g.Hint, Reached: r.goalHit[i] != nil}
 		if h := r.goalHit[i]; h != nil {
 			p, err := r.rebuild(h.path, h.parent, h.fp, r.props0.Goals[i].reachedBy)
 			if err != nil {

@@ -14,12 +14,14 @@ import (
 // Expected, when set, says for which configurations the goal must be
 // reached: a complete run that misses an expected goal has checked the
 // properties on less than its bounds promise, and is reported as vacuous.
+// Raise names the bounds that keep it out of reach when it is missed.
 type Goal struct {
 	Name     string
 	Doc      string
 	Reached  func(m *Model, s *State) bool
 	Step     func(m *Model, before *State, a Action, after *State) bool
 	Expected func(c *Config) bool
+	Raise    string
 }
 
 // always is Expected for goals every configuration must reach.
@@ -32,9 +34,10 @@ func stepOf(k spec.ActionKind) func(*Model, *State, Action, *State) bool {
 
 // Goals lists the goals every exploration reports.
 var Goals = []Goal{
-	{Name: "leader-elected", Doc: "some server becomes leader", Expected: always,
+	{Name: "leader-elected", Doc: "some server becomes leader", Expected: always, Raise: "--max-term or --max-msgs",
 		Reached: func(_ *Model, s *State) bool { return s.leaderOf != [len(s.leaderOf)]uint8{} }},
 	{Name: "value-committed", Doc: "some value is committed", Expected: func(c *Config) bool { return c.MaxValues > 0 },
+		Raise:   "--max-term or --max-msgs",
 		Reached: func(_ *Model, s *State) bool { return s.hlen > 0 }},
 	{Name: "leader-above-term-1", Doc: "a leader is elected in a term above 1 (a second election succeeds)",
 		Reached: func(_ *Model, s *State) bool {
@@ -67,13 +70,13 @@ var Goals = []Goal{
 			}
 			return false
 		}},
-	{Name: "partition-healed", Doc: "a partition heals", Expected: func(c *Config) bool { return c.MaxPartitions > 0 },
+	{Name: "partition-healed", Doc: "a partition heals", Expected: func(c *Config) bool { return c.MaxPartitions > 0 }, Raise: "--max-partitions",
 		Step: stepOf(spec.Heal)},
-	{Name: "server-restarted", Doc: "a server crashes and restarts", Expected: func(c *Config) bool { return c.MaxRestarts > 0 },
+	{Name: "server-restarted", Doc: "a server crashes and restarts", Expected: func(c *Config) bool { return c.MaxRestarts > 0 }, Raise: "--max-restarts",
 		Step: stepOf(spec.Restart)},
-	{Name: "message-dropped", Doc: "the network loses a message", Expected: func(c *Config) bool { return c.MaxDrops > 0 },
+	{Name: "message-dropped", Doc: "the network loses a message", Expected: func(c *Config) bool { return c.MaxDrops > 0 }, Raise: "--max-drops or --max-msgs",
 		Step: stepOf(spec.Drop)},
-	{Name: "message-duplicated", Doc: "the network duplicates a message", Expected: func(c *Config) bool { return c.MaxDups > 0 },
+	{Name: "message-duplicated", Doc: "the network duplicates a message", Expected: func(c *Config) bool { return c.MaxDups > 0 }, Raise: "--max-msgs or --max-copies",
 		Step: stepOf(spec.Duplicate)},
 }
 

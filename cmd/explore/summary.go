@@ -129,7 +129,11 @@ func (r *report[S, A]) printVacuous(w io.Writer) {
 		fmt.Fprintf(w, "; never enabled: %s", strings.Join(never, ", "))
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "  raise the bounds that keep them out of reach (often --max-term, --max-values or --max-msgs);")
+	for _, g := range r.res.Goals {
+		if g.Expected && !g.Reached && g.Hint != "" {
+			fmt.Fprintf(w, "  to reach %s: %s\n", g.Name, g.Hint)
+		}
+	}
 	if r.allowVacuous {
 		fmt.Fprintln(w, "  accepted by --allow-vacuous")
 	} else {

@@ -121,11 +121,19 @@ func Properties(m *model.Model, names []string) func() checker.Properties[model.
 	}
 }
 
+// raise turns a goal's Raise into the report's hint.
+func raise(bounds string) string {
+	if bounds == "" {
+		return ""
+	}
+	return "raise " + bounds
+}
+
 func goals(m *model.Model) []checker.Goal[model.State, model.Action] {
 	var out []checker.Goal[model.State, model.Action]
 	cfg := m.Config()
 	for _, g := range model.Goals {
-		cg := checker.Goal[model.State, model.Action]{Name: g.Name, Expected: g.Expected != nil && g.Expected(&cfg)}
+		cg := checker.Goal[model.State, model.Action]{Name: g.Name, Expected: g.Expected != nil && g.Expected(&cfg), Hint: raise(g.Raise)}
 		if g.Reached != nil {
 			reached := g.Reached
 			cg.Reached = func(s *model.State) bool { return reached(m, s) }

@@ -63,10 +63,10 @@ func (m *Model) Properties(names []string) (func() checker.Properties[State, Act
 func (m *Model) goals() []checker.Goal[State, Action] {
 	n := m.cfg.Servers
 	return []checker.Goal[State, Action]{
-		{Name: "leader-elected", Expected: true, Reached: func(s *State) bool {
+		{Name: "leader-elected", Expected: true, Hint: "raise --max-term (raft.tla starts in term 1) or --max-msgs", Reached: func(s *State) bool {
 			return slices.ContainsFunc(s.srv[:n], func(sv server) bool { return sv.role == Leader })
 		}},
-		{Name: "value-committed", Expected: m.cfg.Values > 0 && m.cfg.MaxLogLen > 0, Reached: func(s *State) bool {
+		{Name: "value-committed", Expected: m.cfg.Values > 0 && m.cfg.MaxLogLen > 0, Hint: "raise --max-term or --max-msgs", Reached: func(s *State) bool {
 			return slices.ContainsFunc(s.srv[:n], func(sv server) bool { return sv.commit > 0 })
 		}},
 	}
