@@ -16,6 +16,8 @@ if [ "${RAFTCHECK_NO_BROWSER:-}" != 1 ] &&
 	missing+=(chromium)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
+skip=""
+case " ${missing[*]} " in *" chromium "*) skip=" (or set RAFTCHECK_NO_BROWSER=1 to skip the browser tests)" ;; esac
 
 if command -v apt-get >/dev/null 2>&1; then
 	if [ "$(id -u)" = 0 ]; then
@@ -23,7 +25,7 @@ if command -v apt-get >/dev/null 2>&1; then
 	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
 		sudo="sudo"
 	else
-		echo "make test needs ${missing[*]}: run 'sudo apt-get install -y ${missing[*]}' (or set RAFTCHECK_NO_BROWSER=1 to skip the browser tests)" >&2
+		echo "make test needs ${missing[*]}: run 'sudo apt-get install -y ${missing[*]}'$skip" >&2
 		exit 1
 	fi
 	echo "make test: installing ${missing[*]} with apt-get" >&2
@@ -31,5 +33,5 @@ if command -v apt-get >/dev/null 2>&1; then
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 	exit 0
 fi
-echo "make test needs ${missing[*]} (a C compiler for go test -race, Chromium for the viewer's browser tests): install them with your package manager (or set RAFTCHECK_NO_BROWSER=1 to skip the browser tests)" >&2
+echo "make test needs ${missing[*]} (a C compiler for go test -race, Chromium for the viewer's browser tests): install them with your package manager$skip" >&2
 exit 1
