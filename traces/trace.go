@@ -19,23 +19,74 @@ import (
 	"github.com/raftcheck/raftcheck/spec"
 )
 
-// FormatName and Version identify the format; Read refuses others.
+// FormatName and Version identify the format; Parse reads versions 1 and
+// 2 (version 1 has no "model" field and is always a run of RaftModel) and
+// refuses others; traces are written as version 2.
 const (
 	FormatName = "raftcheck-trace"
-	Version    = 1
+	Version    = 2
+	// RaftModel names raftcheck's own model (package model), the one this
+	// build replays.
+	RaftModel = "raft"
 )
 
-// Trace is a run of the model: the configuration it ran under, what
-// produced it, the property it violates (if any) and its steps.
+// Trace is a run of a model: which model and the configuration it ran
+// under, what produced it, the property it violates (if any) and its
+// steps.
 type Trace struct {
-	Format  string       `json:"format"`
-	Version int          `json:"version"`
-	Title   string       `json:"title,omitempty"`
-	Config  model.Config `json:"config"`
+	Format  string `json:"format"`
+	Version int    `json:"version"`
+	Title   string `json:"title,omitempty"`
+	// Model names the model the steps are a run of. For RaftModel the
+	// configuration is Config; a trace of another model (a third party's
+	// model speaking the spec vocabulary) carries its configuration as it
+	// writes it in ModelConfig, an object with at least "servers": such
+	// a trace is read, validated, shown from its recorded states and
+	// written back unchanged, but only RaftModel's are replayed here.
+	Model       string          `json:"model"`
+	Config      model.Config    `json:"-"`
+	ModelConfig json.RawMessage `json:"-"`
 	// Violation is the property the trace violates, or nil.
 	Violation *Violation `json:"violation,omitempty"`
 	Producer  Producer   `json:"producer"`
 	Steps     []Step     `json:"steps"`
+}
+
+// fileTrace is Trace as it is in the file: the configuration as raw JSON
+// under "config".
+type fileTrace struct {
+	Format    string          `json:"format"`
+	Version   int             `json:"version"`
+	Title     string          `json:"title,omitempty"`
+	Model     string          `json:"model,omitempty"`
+	Config    json.RawMessage `json:"config"`
+	Violation *Violation      `json:"violation,omitempty"`
+	Producer  Producer        `json:"producer"`
+	Steps     []Step          `json:"steps"`
+}
+
+// IsRaft reports whether the trace is a run of raftcheck's model.
+func (t *Trace) IsRaft() bool { return t.Model == RaftModel }
+
+// Servers is the cluster size of the trace's configuration.
+func (t *Trace) Servers() int {
+	if t.IsRaft() {
+		return t.Config.Servers
+	}
+	var c struct {
+		Servers int `json:"servers"`
+	}
+	_ = json.Unmarshal(t.ModelConfig, &c)
+	return c.Servers
+}
+
+// RequireRaft returns an error unless the trace is a run of raftcheck's
+// model, for the tools that replay it on that model.
+func (t *Trace) RequireRaft() error {
+	if !t.IsRaft() {
+		return fmt.Errorf("the trace is a run of model %q; this build replays only %q traces", t.Model, RaftModel)
+	}
+	return nil
 }
 
 // Violation names the violated property and the step that breaks it.
@@ -95,14 +146,24 @@ type ServerExpect struct {
 	CommitIndex *spec.Index    `json:"commit_index,omitempty"`
 }
 
-// New returns an empty trace of the current version for cfg.
+// New returns an empty trace of raftcheck's model, of the current version,
+// for cfg.
 func New(cfg model.Config, producer Producer) *Trace {
-	return &Trace{Format: FormatName, Version: Version, Config: cfg, Producer: producer}
+	return &Trace{Format: FormatName, Version: Version, Model: RaftModel, Config: cfg, Producer: producer}
 }
 
-// Marshal renders the trace as indented JSON.
+// Marshal renders the trace as indented JSON (version 2).
 func (t *Trace) Marshal() ([]byte, error) {
-	b, err := json.MarshalIndent(t, "", "  ")
+	f := fileTrace{Format: t.Format, Version: Version, Title: t.Title, Model: t.Model, Config: t.ModelConfig,
+		Violation: t.Violation, Producer: t.Producer, Steps: t.Steps}
+	if t.IsRaft() {
+		c, err := json.Marshal(t.Config)
+		if err != nil {
+			return nil, fmt.Errorf("encoding trace: %w", err)
+		}
+		f.Config = c
+	}
+	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encoding trace: %w", err)
 	}
@@ -173,13 +234,17 @@ func ReadFile(path string) (*Trace, error) {
 // by one, so an error names its step.
 func Parse(b []byte) (*Trace, error) {
 	var raw struct {
-		Trace
+		fileTrace
 		Steps []json.RawMessage `json:"steps"`
 	}
 	if err := strictDecode(b, &raw); err != nil {
 		return nil, jsonError(b, 0, err)
 	}
-	t := raw.Trace
+	t := Trace{Format: raw.Format, Version: raw.Version, Title: raw.Title, Model: raw.Model,
+		Violation: raw.Violation, Producer: raw.Producer}
+	if err := t.decodeConfig(raw.Config); err != nil {
+		return nil, err
+	}
 	t.Steps = make([]Step, len(raw.Steps))
 	for i, rs := range raw.Steps {
 		if err := strictDecode(rs, &t.Steps[i]); err != nil {
@@ -200,6 +265,37 @@ func strictDecode(b []byte, v any) error {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return errors.New("trailing data after the JSON object")
+	}
+	return nil
+}
+
+// decodeConfig reads the header's model and configuration: version 1 is
+// always raftcheck's model; version 2 names its model.
+func (t *Trace) decodeConfig(raw json.RawMessage) error {
+	if t.Format != FormatName {
+		return &Error{Field: "format", Err: fmt.Errorf("%q is not %q", t.Format, FormatName)}
+	}
+	switch {
+	case t.Version == 1 && t.Model != "":
+		return &Error{Field: "model", Err: errors.New("version 1 traces have no model field (they are all of the raft model)")}
+	case t.Version == 1:
+		t.Model = RaftModel
+	case t.Version != 2:
+		return &Error{Field: "version", Err: fmt.Errorf("version %d is not supported (this build reads versions 1 and 2)", t.Version)}
+	case t.Model == "":
+		return &Error{Field: "model", Err: fmt.Errorf("missing: name the model the trace is a run of (%q for raftcheck's)", RaftModel)}
+	}
+	if len(raw) == 0 {
+		return &Error{Field: "config", Err: errors.New("missing")}
+	}
+	if !t.IsRaft() {
+		t.ModelConfig = raw
+		return nil
+	}
+	if err := strictDecode(raw, &t.Config); err != nil {
+		e, _ := jsonError(raw, 0, err).(*Error)
+		e.Field = strings.TrimSuffix("config."+e.Field, ".")
+		return e
 	}
 	return nil
 }
@@ -235,11 +331,12 @@ func (t *Trace) Validate() error {
 	if t.Format != FormatName {
 		return &Error{Field: "format", Err: fmt.Errorf("%q is not %q", t.Format, FormatName)}
 	}
-	if t.Version != Version {
-		return &Error{Field: "version", Err: fmt.Errorf("version %d is not supported (this build reads version %d)", t.Version, Version)}
-	}
-	if err := t.Config.Validate(); err != nil {
-		return &Error{Field: "config", Err: err}
+	if t.IsRaft() {
+		if err := t.Config.Validate(); err != nil {
+			return &Error{Field: "config", Err: err}
+		}
+	} else if n := t.Servers(); n < 1 || n > spec.MaxServers {
+		return &Error{Field: "config.servers", Err: fmt.Errorf("a %q trace's config needs \"servers\" between 1 and %d", t.Model, spec.MaxServers)}
 	}
 	if v := t.Violation; v != nil {
 		if !knownProperty(v.Property) {
@@ -257,7 +354,7 @@ func (t *Trace) Validate() error {
 			return &Error{Field: "violation.step", Err: fmt.Errorf("the trace has %d steps after its violation at step %d; a trace ends at its violation", after, v.Step)}
 		}
 	}
-	n := t.Config.Servers
+	n := t.Servers()
 	for i := range t.Steps {
 		st := &t.Steps[i]
 		if err := st.Action.Validate(n); err != nil {
