@@ -1,5 +1,5 @@
 //go:build !race
 
-package traces
+package traces_test
 
 const raceEnabled = false

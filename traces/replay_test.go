@@ -1,11 +1,16 @@
-package traces
+package traces_test
 
 import (
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/raftcheck/raftcheck/conform"
+	"github.com/raftcheck/raftcheck/conform/implcluster"
 	"github.com/raftcheck/raftcheck/model"
+	"github.com/raftcheck/raftcheck/traces"
+	"github.com/raftcheck/raftcheck/traces/replay"
+	"github.com/raftcheck/raftcheck/traces/view"
 )
 
 func storedTraces(t *testing.T) []string {
@@ -28,11 +33,11 @@ func storedTraces(t *testing.T) []string {
 // its expectations hold and its claimed violation breaks where it says.
 func TestStoredTracesReplayOnModel(t *testing.T) {
 	for _, f := range storedTraces(t) {
-		tr, err := ReadFile(f)
+		tr, err := traces.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := ReplayModel(tr)
+		r, err := replay.Model(tr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,16 +55,16 @@ func TestStoredTracesReplayOnModel(t *testing.T) {
 func TestScenariosReplayOnImpl(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join("scenarios", "*.json"))
 	for _, f := range files {
-		tr, err := ReadFile(f)
+		tr, err := traces.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := ReplayImpl(tr, ImplOptions{})
+		r, err := conform.Replay(tr, implcluster.Factory(implcluster.Options{}), conform.Exact)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Divergence != nil || r.ModelFailure != "" || r.Steps != len(tr.Steps) {
-			t.Errorf("%s: diverged %+v (model: %s) after %d of %d steps", f, r.Divergence, r.ModelFailure, r.Steps, len(tr.Steps))
+		if r.Divergence != nil || r.Refused != "" || r.Steps != len(tr.Steps) {
+			t.Errorf("%s: diverged %+v (model: %s) after %d of %d steps", f, r.Divergence, r.Refused, r.Steps, len(tr.Steps))
 		}
 		if r.ImplBroken != nil {
 			t.Errorf("%s: the implementation breaks %s", f, r.ImplBroken.Property)
@@ -77,31 +82,31 @@ func TestBugTracesOnImpl(t *testing.T) {
 		if bug.Breaks == "" {
 			continue
 		}
-		tr, err := ReadFile(filepath.Join("scenarios", "bugs", bug.Name+".json"))
+		tr, err := traces.ReadFile(filepath.Join("scenarios", "bugs", bug.Name+".json"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := ReplayImpl(tr, ImplOptions{})
+		r, err := conform.Replay(tr, implcluster.Factory(implcluster.Options{}), conform.Exact)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if r.Divergence == nil || r.Divergence.Step > tr.Violation.Step {
 			t.Errorf("%s: correct implementation: divergence %+v, violation at step %d", bug.Name, r.Divergence, tr.Violation.Step)
 		}
-		faults, err := FaultsFor([]string{bug.Name})
+		faults, err := implcluster.FaultsFor([]string{bug.Name})
 		if err != nil {
 			if !strings.Contains(err.Error(), "no implementation fault switch") {
 				t.Fatal(err)
 			}
 			continue
 		}
-		r, err = ReplayImpl(tr, ImplOptions{Faults: faults})
+		r, err = conform.Replay(tr, implcluster.Factory(implcluster.Options{Faults: faults}), conform.Exact)
 		if err != nil {
 			t.Errorf("%s with the fault switch: %v", bug.Name, err)
 			continue
 		}
 		if r.Divergence != nil {
-			t.Errorf("%s with the fault switch: diverged at step %d (%s): %v", bug.Name, r.Divergence.Step, r.Divergence.Kind, r.Divergence.Diff)
+			t.Errorf("%s with the fault switch: diverged at step %d (%s): %v", bug.Name, r.Divergence.Step, r.Divergence.Kind, r.Divergence.Lines())
 			continue
 		}
 		if !r.ImplBroken.Breaks(tr.Violation.Property) || r.ImplBroken.Step != tr.Violation.Step {
@@ -113,11 +118,11 @@ func TestBugTracesOnImpl(t *testing.T) {
 // After a divergence ReplayImpl goes on with the model alone to the
 // trace's violation, and checks the claim there.
 func TestReplayImplContinuesPastDivergence(t *testing.T) {
-	tr, err := ReadFile(filepath.Join("scenarios", "bugs", "figure8-commit.json"))
+	tr, err := traces.ReadFile(filepath.Join("scenarios", "bugs", "figure8-commit.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := ReplayImpl(tr, ImplOptions{Memory: true})
+	r, err := conform.Replay(tr, implcluster.Factory(implcluster.Options{Memory: true}), conform.Exact)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +137,7 @@ func TestReplayImplContinuesPastDivergence(t *testing.T) {
 	if last := r.Frames[26]; last.Violation != "leader-completeness" {
 		t.Errorf("the violation at step 26 is not shown: %q", last.Violation)
 	}
-	sum := ViolationSummary(r.Frames)
+	sum := view.ViolationSummary(r.Frames)
 	if len(sum) < 2 || !strings.HasPrefix(sum[0], "VIOLATION of leader-completeness at step 26") || !strings.Contains(sum[1], "committed at step") {
 		t.Errorf("summary %q", sum)
 	}
@@ -141,14 +146,14 @@ func TestReplayImplContinuesPastDivergence(t *testing.T) {
 // Validate refuses a trace with steps after its violation, and a step's
 // state diff includes the history.
 func TestTraceEndsAtViolation(t *testing.T) {
-	tr, err := ReadFile(filepath.Join("scenarios", "bugs", "stay-leader-on-higher-term.json"))
+	tr, err := traces.ReadFile(filepath.Join("scenarios", "bugs", "stay-leader-on-higher-term.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := tr.Steps[5].State.Clone()
 	got := want.Clone()
 	got.History.LeaderOf[2] = 3
-	if d := RecordedDiff(&want, &got); len(d) != 1 || d[0] != "history.leader_of[2]: S1 vs S3" {
+	if d := replay.RecordedDiff(&want, &got); len(d) != 1 || d[0] != "history.leader_of[2]: S1 vs S3" {
 		t.Errorf("history diff %q", d)
 	}
 	tr.Steps = append(tr.Steps, tr.Steps[0])

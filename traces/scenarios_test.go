@@ -1,4 +1,4 @@
-package traces
+package traces_test
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"github.com/raftcheck/raftcheck/model"
 	"github.com/raftcheck/raftcheck/model/checking"
 	"github.com/raftcheck/raftcheck/spec"
+	"github.com/raftcheck/raftcheck/traces"
+	"github.com/raftcheck/raftcheck/traces/replay"
 )
 
 // -update rewrites the stored scenarios and counterexamples from the code
@@ -25,7 +27,7 @@ type builder struct {
 	m    *model.Model
 	s    model.State
 	view spec.State
-	tr   *Trace
+	tr   *traces.Trace
 }
 
 func newBuilder(tb testing.TB, title string, cfg model.Config) *builder {
@@ -33,7 +35,7 @@ func newBuilder(tb testing.TB, title string, cfg model.Config) *builder {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	b := &builder{tb: tb, m: m, s: m.Init(), tr: New(cfg, Producer{Tool: "hand-written", Command: "go test ./traces -run TestScenarios -update"})}
+	b := &builder{tb: tb, m: m, s: m.Init(), tr: traces.New(cfg, traces.Producer{Tool: "hand-written", Command: "go test ./traces -run TestScenarios -update"})}
 	b.tr.Title = title
 	m.View(&b.s, &b.view)
 	return b
@@ -48,7 +50,7 @@ func (b *builder) do(a spec.Action, caption string) *builder {
 	b.s = next
 	b.view = spec.State{}
 	b.m.View(&b.s, &b.view)
-	b.tr.Steps = append(b.tr.Steps, Step{Action: a, Caption: caption})
+	b.tr.Steps = append(b.tr.Steps, traces.Step{Action: a, Caption: caption})
 	return b
 }
 
@@ -96,16 +98,16 @@ func (b *builder) expect(ids ...spec.ServerID) *builder {
 		if log == nil {
 			log = []spec.Entry{}
 		}
-		e.Servers = append(e.Servers, ServerExpect{ID: id, Role: &role, Term: &term, Log: &log, CommitIndex: &commit})
+		e.Servers = append(e.Servers, traces.ServerExpect{ID: id, Role: &role, Term: &term, Log: &log, CommitIndex: &commit})
 	}
 	return b
 }
 
 // lastExpect returns the expectations of the last step, creating them.
-func (b *builder) lastExpect() *Expect {
+func (b *builder) lastExpect() *traces.Expect {
 	last := &b.tr.Steps[len(b.tr.Steps)-1]
 	if last.Expect == nil {
-		last.Expect = &Expect{}
+		last.Expect = &traces.Expect{}
 	}
 	return last.Expect
 }
@@ -126,7 +128,7 @@ func (b *builder) notCommitted(vals ...spec.Value) *builder {
 // servers; "sally" then "bob" are replicated at a heartbeat, committed once
 // a majority acknowledges, and the commit reaches the followers at the
 // next heartbeat.
-func replicationScenario(tb testing.TB) *Trace {
+func replicationScenario(tb testing.TB) *traces.Trace {
 	b := newBuilder(tb, "Log replication: sally and bob on three servers",
 		model.Config{Servers: 3, MaxTerm: 2, MaxValues: 2, MaxMsgs: 6, MaxCopies: 1, Values: []spec.Value{"sally", "bob"}})
 	b.timeout(1, "S1's election timeout fires first: it becomes a candidate for term 1, votes for itself and asks for votes").expect(1)
@@ -158,7 +160,7 @@ func replicationScenario(tb testing.TB) *Trace {
 // leader with one follower; "bob" is acknowledged by it but not committed;
 // the majority side elects a new leader and commits "tom"; after healing
 // the old leader steps down and its uncommitted "bob" is replaced.
-func partitionScenario(tb testing.TB) *Trace {
+func partitionScenario(tb testing.TB) *traces.Trace {
 	b := newBuilder(tb, "A network partition: the leader without a quorum cannot commit",
 		model.Config{Servers: 5, MaxTerm: 3, MaxValues: 3, MaxMsgs: 16, MaxCopies: 1, MaxPartitions: 1, MaxDrops: 3,
 			Values: []spec.Value{"sally", "bob", "tom"}})
@@ -216,13 +218,13 @@ func partitionScenario(tb testing.TB) *Trace {
 	return b.tr
 }
 
-var scenarios = map[string]func(testing.TB) *Trace{
+var scenarios = map[string]func(testing.TB) *traces.Trace{
 	"replication": replicationScenario,
 	"partition":   partitionScenario,
 }
 
 // bugTrace finds a seeded bug's counterexample at its documented bounds.
-func bugTrace(tb testing.TB, bug model.Bug) *Trace {
+func bugTrace(tb testing.TB, bug model.Bug) *traces.Trace {
 	cfg := bug.Bounds
 	cfg.Bug = bug.Name
 	m := model.MustNew(cfg)
@@ -234,14 +236,14 @@ func bugTrace(tb testing.TB, bug model.Bug) *Trace {
 	if res.Violation == nil {
 		tb.Fatalf("%s: not found", bug.Name)
 	}
-	t := FromPath(m, &res.Violation.Path, res.Violation, Producer{Tool: "explore check", Command: "explore check --bug " + bug.Name, Strategy: "bfs"})
+	t := replay.FromPath(m, &res.Violation.Path, res.Violation, traces.Producer{Tool: "explore check", Command: "explore check --bug " + bug.Name, Strategy: "bfs"})
 	t.Title = fmt.Sprintf("Seeded bug %s: %s", bug.Name, bug.Mutation)
 	return t
 }
 
 // storedOrUpdate compares a generated trace with the stored file, or
 // rewrites it under -update.
-func storedOrUpdate(t *testing.T, path string, tr *Trace) {
+func storedOrUpdate(t *testing.T, path string, tr *traces.Trace) {
 	t.Helper()
 	b, err := tr.Marshal()
 	if err != nil {

@@ -1,8 +1,11 @@
-// Package traces is the one artefact a finding travels in: a versioned JSON
-// trace of a run in the shared vocabulary (spec.Action steps with captions,
-// expectations and the recorded model state), written by the explorer,
-// replayed on the model and on the implementation, shrunk, and shown as a
-// picture. traces/README.md specifies every field.
+// Package traces is the trace format, the one artefact a finding travels
+// in: a versioned JSON trace of a run in the shared vocabulary (spec.Action
+// steps with captions, expectations and the recorded state), naming the
+// model it is a run of and that model's configuration. This package reads,
+// validates and writes traces; traces/README.md specifies every field.
+// Replaying one on the model is package traces/replay, on an
+// implementation package conform, shrinking traces/shrink, showing it
+// traces/view.
 package traces
 
 import (
@@ -99,8 +102,6 @@ type Violation struct {
 	// property fails.
 	Step    int    `json:"step"`
 	Message string `json:"message,omitempty"`
-	// also lists other properties a replay found broken at the same step.
-	also []string
 }
 
 // Producer records what made the trace.

@@ -1,6 +1,7 @@
 package traces
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -87,4 +88,44 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("re-parsing a marshalled trace: %v", err)
 		}
 	})
+}
+
+// A trace of another model carries that model's name and configuration:
+// it parses, validates against its server count, and is written back with
+// the configuration unchanged; only raft traces are replayed here.
+func TestOtherModelTrace(t *testing.T) {
+	in := `{"format":"raftcheck-trace","version":2,"model":"their-raft","config":{"servers":5,"election_ticks":10},` +
+		`"producer":{"tool":"t"},"steps":[{"action":{"kind":"Timeout","server":5}}]}`
+	tr, err := Parse([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.IsRaft() || tr.Servers() != 5 || tr.RequireRaft() == nil || !strings.Contains(tr.RequireRaft().Error(), `"their-raft"`) {
+		t.Fatalf("model %q servers %d require %v", tr.Model, tr.Servers(), tr.RequireRaft())
+	}
+	b, err := tr.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]json.RawMessage
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, back["config"]); err != nil {
+		t.Fatal(err)
+	}
+	if compact.String() != `{"servers":5,"election_ticks":10}` || string(back["model"]) != `"their-raft"` {
+		t.Fatalf("written back as %s / %s", back["model"], back["config"])
+	}
+	for bad, want := range map[string]string{
+		strings.Replace(in, `"server":5`, `"server":6`, 1):                        "step 1: action: server",
+		strings.Replace(in, `"servers":5,`, ``, 1):                                "config.servers",
+		strings.Replace(in, `"model":"their-raft",`, ``, 1):                       "model: missing",
+		strings.Replace(in, `"version":2,"model":"their-raft"`, `"version":1`, 1): `config: unknown field "election_ticks"`,
+	} {
+		if _, err := Parse([]byte(bad)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", bad, err, want)
+		}
+	}
 }

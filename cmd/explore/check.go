@@ -15,6 +15,8 @@ import (
 	"github.com/raftcheck/raftcheck/model/checking"
 	"github.com/raftcheck/raftcheck/spec"
 	"github.com/raftcheck/raftcheck/traces"
+	"github.com/raftcheck/raftcheck/traces/replay"
+	"github.com/raftcheck/raftcheck/traces/view"
 )
 
 // checkFlags holds the parsed flags of explore check.
@@ -185,7 +187,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 
 // counterexample turns a violation into a trace.
 func counterexample(m *model.Model, v *checker.Violation[model.State, model.Action], f *checkFlags, args []string) *traces.Trace {
-	t := traces.FromPath(m, &v.Path, v, traces.Producer{Tool: "explore check", Command: commandLine(args),
+	t := replay.FromPath(m, &v.Path, v, traces.Producer{Tool: "explore check", Command: commandLine(args),
 		Strategy: f.strategy, Seed: f.seed})
 	t.Title = fmt.Sprintf("%s violated after %d steps", v.Property, v.Path.Len())
 	if f.bug != "" {
@@ -198,21 +200,21 @@ func counterexample(m *model.Model, v *checker.Violation[model.State, model.Acti
 // as a step list ending with the violation and the history it cites. The
 // replay also proves that the trace written replays.
 func explainCounterexample(w io.Writer, t *traces.Trace, full bool) error {
-	r, err := traces.ReplayModel(t)
+	r, err := replay.Model(t)
 	if err != nil {
 		return err
 	}
 	if !r.OK() {
 		return fmt.Errorf("internal error: the counterexample does not replay: %s", strings.Join(r.Failures, "; "))
 	}
-	fmt.Fprintln(w, traces.Legend)
+	fmt.Fprintln(w, view.Legend)
 	fmt.Fprintln(w)
-	traces.WriteText(w, r.Frames, traces.TextOptions{Full: full})
+	view.WriteText(w, r.Frames, view.TextOptions{Full: full})
 	if !full {
 		fmt.Fprintf(w, "state after step %d:\n%s", len(t.Steps), r.Frames[len(r.Frames)-1].Model.String())
 	}
 	fmt.Fprintln(w)
-	for _, line := range traces.ViolationSummary(r.Frames) {
+	for _, line := range view.ViolationSummary(r.Frames) {
 		fmt.Fprintln(w, line)
 	}
 	return nil

@@ -9,15 +9,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/raftcheck/raftcheck/conform"
 	"github.com/raftcheck/raftcheck/model"
-	"github.com/raftcheck/raftcheck/traces"
 )
 
 // conformFlags holds the parsed flags of explore conform.
 type conformFlags struct {
-	opts         traces.ConformOptions
-	faultList    string
-	useWAL       bool
+	opts         conform.Options
+	sys          systemFlags
 	out          string
 	progress     string
 	allowVacuous bool
@@ -32,8 +31,7 @@ func parseConformFlags(args []string, stdout io.Writer) (*conformFlags, *flag.Fl
 	fs.IntVar(&f.opts.Walks, "walks", 0, "instead: this many seeded random walks")
 	fs.IntVar(&f.opts.Length, "length", 50, "length of each random walk")
 	fs.Uint64Var(&f.opts.Seed, "seed", 1, "seed of the random walks")
-	fs.BoolVar(&f.useWAL, "wal", false, "keep the implementation's state in its real write-ahead log (slower) instead of memory")
-	fs.StringVar(&f.faultList, "impl-faults", "", "seeded bugs the implementation mirrors by its test-only fault switches (comma list)")
+	f.sys.add(fs, true)
 	fs.StringVar(&f.out, "out", "counterexamples", "directory for the diverging trace")
 	fs.StringVar(&f.progress, "progress", "auto", "live progress on stderr: auto (when a terminal), on, off")
 	fs.BoolVar(&f.allowVacuous, "allow-vacuous", false, "exit 0 for a vacuous run (no leader, no commit, or paths too short)")
@@ -55,11 +53,6 @@ func parseConformFlags(args []string, stdout io.Writer) (*conformFlags, *flag.Fl
 	case f.progress != "auto" && f.progress != "on" && f.progress != "off":
 		return nil, fs, fmt.Errorf("--progress: %q is not auto, on or off", f.progress)
 	}
-	faults, err := implFaults(f.faultList)
-	if err != nil {
-		return nil, fs, err
-	}
-	f.opts.Impl = traces.ImplOptions{Faults: faults, Memory: !f.useWAL}
 	return f, fs, nil
 }
 
@@ -70,6 +63,12 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageError(stderr, fs, err)
 	}
+	sys, err := f.sys.open(stderr, true)
+	if err != nil {
+		return usageError(stderr, fs, err)
+	}
+	defer sys.stop()
+	f.opts.System, f.opts.Abstraction = sys.factory, sys.abs
 	interrupt, stopSignals := interruptOnSignal()
 	defer stopSignals()
 	f.opts.Interrupt = interrupt
@@ -78,7 +77,7 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 		f.opts.Progress = prog.conform
 	}
 	start := time.Now()
-	res, err := traces.Conform(f.opts)
+	res, err := conform.Run(f.opts)
 	prog.finish()
 	if err != nil {
 		fmt.Fprintf(stderr, "explore conform: %v\n", err)
@@ -98,7 +97,7 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 }
 
 // conformVerdict prints the verdict of a run without divergence.
-func conformVerdict(w io.Writer, res *traces.ConformResult, cfg model.Config, allowVacuous bool) int {
+func conformVerdict(w io.Writer, res *conform.RunResult, cfg model.Config, allowVacuous bool) int {
 	if res.Interrupted {
 		fmt.Fprintln(w, "INTERRUPTED: no divergence on the paths compared so far")
 		return exitInterrupted
@@ -116,7 +115,7 @@ func conformVerdict(w io.Writer, res *traces.ConformResult, cfg model.Config, al
 }
 
 // divergence writes the diverging trace and prints the divergence.
-func (f *conformFlags) divergence(stdout, stderr io.Writer, res *traces.ConformResult, args []string) int {
+func (f *conformFlags) divergence(stdout, stderr io.Writer, res *conform.RunResult, args []string) int {
 	if err := os.MkdirAll(f.out, 0o755); err != nil {
 		fmt.Fprintf(stderr, "explore conform: --out: %v\n", err)
 		return exitUsage

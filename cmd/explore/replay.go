@@ -6,34 +6,40 @@ import (
 	"io"
 	"strings"
 
+	"github.com/raftcheck/raftcheck/conform"
+	"github.com/raftcheck/raftcheck/conform/implcluster"
 	"github.com/raftcheck/raftcheck/impl/raft"
 	"github.com/raftcheck/raftcheck/traces"
+	"github.com/raftcheck/raftcheck/traces/replay"
+	"github.com/raftcheck/raftcheck/traces/view"
 )
 
-// cmdReplay is `explore replay [--impl] FILE`: replay a trace on the model
-// (and with --impl on the implementation), printing every step.
+// cmdReplay is `explore replay [--impl | --system PROGRAM] FILE`: replay a
+// trace on the model (and on a system under test), printing every step.
 func cmdReplay(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("explore replay", flag.ContinueOnError)
 	impl := fs.Bool("impl", false, "also replay on the production implementation and compare after every step")
-	faultList := fs.String("impl-faults", "", "with --impl: seeded bugs the implementation mirrors by its test-only fault switches (comma list)")
+	var sf systemFlags
+	sf.add(fs, false)
 	quiet := fs.Bool("q", false, "print only the verdict")
 	full := fs.Bool("full", false, "print whole states instead of what each step changed")
 	if err := parseFlags(fs, args, stdout, 1); err != nil {
 		return usageError(stderr, fs, err)
 	}
-	faults, err := implFaults(*faultList)
+	sys, err := sf.open(stderr, false)
 	if err != nil {
 		fmt.Fprintf(stderr, "explore replay: %v\n", err)
 		return exitUsage
 	}
+	defer sys.stop()
 	t, err := traces.ReadFile(fs.Arg(0))
 	if err != nil {
 		fmt.Fprintf(stderr, "explore replay: %v\n", err)
 		return exitUsage
 	}
-	opts := traces.TextOptions{Full: *full}
-	if *impl {
-		r, err := traces.ReplayImpl(t, traces.ImplOptions{Faults: faults})
+	opts := view.TextOptions{Full: *full}
+	if *impl || sf.program != "" {
+		r, err := conform.Replay(t, sys.factory, sys.abs)
 		if err != nil {
 			fmt.Fprintf(stderr, "explore replay: %s: %v\n", fs.Arg(0), err)
 			return exitUsage
@@ -43,7 +49,7 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 		}
 		return implVerdict(stdout, t, r)
 	}
-	r, err := traces.ReplayModel(t)
+	r, err := replay.Model(t)
 	if err != nil {
 		fmt.Fprintf(stderr, "explore replay: %s: %v\n", fs.Arg(0), err)
 		return exitUsage
@@ -57,7 +63,7 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 // modelVerdict prints the outcome of a replay on the model — every failure
 // of what the trace records, or the OK line — and returns the exit status:
 // 0 when everything recorded held, 1 otherwise.
-func modelVerdict(w io.Writer, t *traces.Trace, failures []string, broken *traces.Violation) int {
+func modelVerdict(w io.Writer, t *traces.Trace, failures []string, broken *replay.Broken) int {
 	for _, f := range failures {
 		fmt.Fprintf(w, "FAILED: %s\n", f)
 	}
@@ -76,13 +82,13 @@ func modelVerdict(w io.Writer, t *traces.Trace, failures []string, broken *trace
 }
 
 // printFrames prints a replay as a step list, with the notation's legend.
-func printFrames(w io.Writer, t *traces.Trace, frames []traces.Frame, opts traces.TextOptions) {
+func printFrames(w io.Writer, t *traces.Trace, frames []replay.Frame, opts view.TextOptions) {
 	if t.Title != "" {
 		fmt.Fprintf(w, "%s\n", t.Title)
 	}
-	fmt.Fprintf(w, "config: %v\n%s\n\n", t.Config, traces.Legend)
-	traces.WriteText(w, frames, opts)
-	if lines := traces.ViolationSummary(frames); len(lines) > 0 {
+	fmt.Fprintf(w, "config: %v\n%s\n\n", t.Config, view.Legend)
+	view.WriteText(w, frames, opts)
+	if lines := view.ViolationSummary(frames); len(lines) > 0 {
 		fmt.Fprintln(w)
 		for _, l := range lines {
 			fmt.Fprintln(w, l)
@@ -96,7 +102,7 @@ func implFaults(list string) (raft.Faults, error) {
 	if list == "" || list == "none" {
 		return raft.Faults{}, nil
 	}
-	f, err := traces.FaultsFor(strings.Split(list, ","))
+	f, err := implcluster.FaultsFor(strings.Split(list, ","))
 	if err != nil {
 		return f, fmt.Errorf("--impl-faults: %w", err)
 	}
@@ -107,7 +113,7 @@ func implFaults(list string) (raft.Faults, error) {
 // implementation and returns the exit status: 0 when the trace replays as
 // it claims on the model and the implementation never diverges, 1
 // otherwise.
-func implVerdict(w io.Writer, t *traces.Trace, r *traces.ImplReplay) int {
+func implVerdict(w io.Writer, t *traces.Trace, r *conform.Result) int {
 	if v := r.ImplBroken; v != nil {
 		fmt.Fprintf(w, "the implementation breaks %s at step %d: %s\n", v.Property, v.Step, v.Message)
 	}
@@ -117,7 +123,7 @@ func implVerdict(w io.Writer, t *traces.Trace, r *traces.ImplReplay) int {
 			at = fmt.Sprintf("at step %d, %v", d.Step, r.Frames[d.Step].Action)
 		}
 		fmt.Fprintf(w, "DIVERGED %s (%s):\n", at, d.Kind)
-		for _, x := range d.Diff {
+		for _, x := range d.Lines() {
 			fmt.Fprintf(w, "  %s\n", x)
 		}
 	}

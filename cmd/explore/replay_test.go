@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -121,5 +122,48 @@ func TestCounterexampleReadable(t *testing.T) {
 	if code != exitOK || strings.Contains(stdout, "t1*") || !strings.Contains(stdout, "step 12: Deliver(RequestVoteResponse S2->S3 t2 granted)\n  S1 leader") ||
 		!strings.Contains(stdout, "history: entry 1:v1 at index 1 was committed at step 9 (S1's commitIndex, term 1)") {
 		t.Fatalf("show --full: exit %d:\n%s", code, stdout)
+	}
+}
+
+// Another implementation plugs in as a program speaking the process
+// protocol: tinyraft conforms under --abstraction core, and its seeded
+// bug is found and shrunk.
+func TestOtherSystem(t *testing.T) {
+	stateSpace(t)
+	bin := filepath.Join(t.TempDir(), "tinyraft")
+	build := exec.Command("go", "build", "-o", bin, "./conform/tinyraft/serve")
+	build.Dir = repo
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building tinyraft: %v\n%s", err, out)
+	}
+	small := []string{"--depth", "12", "--max-values", "1", "--max-restarts", "0", "--max-partitions", "0", "--max-drops", "0", "--progress", "off"}
+	code, stdout, stderr := runCmd(t, append([]string{"conform", "--system", bin, "--abstraction", "core"}, small...)...)
+	if code != exitOK || !strings.Contains(stdout, "OK: the implementation took every step") {
+		t.Fatalf("correct tinyraft: exit %d:\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, _ = runCmd(t, append([]string{"conform", "--system", bin, "--abstraction", "exact"}, small...)...)
+	if code != exitViolation || !strings.Contains(stdout, "S1 votes: model [S1] | impl []") {
+		t.Fatalf("exact: exit %d:\n%s", code, stdout)
+	}
+	dir := t.TempDir()
+	buggy := bin + " -vote-without-log-check"
+	code, stdout, _ = runCmd(t, append([]string{"conform", "--system", buggy, "--abstraction", "core", "--out", dir}, small...)...)
+	if code != exitViolation || !strings.Contains(stdout, "DIVERGED at step 6, Deliver(RequestVote S2->S1 t2 last=0/0) (different state)") {
+		t.Fatalf("buggy: exit %d:\n%s", code, stdout)
+	}
+	trace := filepath.Join(dir, "conform-divergence.json")
+	code, stdout, _ = runCmd(t, "replay", "-q", "--system", buggy, "--abstraction", "core", trace)
+	if code != exitViolation || !strings.Contains(stdout, "DIVERGED at step 6") {
+		t.Fatalf("replay: exit %d:\n%s", code, stdout)
+	}
+	code, stdout, stderr = runCmd(t, "shrink", "--system", buggy, "--abstraction", "core", trace)
+	if code != exitOK || !strings.Contains(stdout, "shrunk the divergence (different state) from 6 to") {
+		t.Fatalf("shrink: exit %d:\n%s%s", code, stdout, stderr)
+	}
+	if code, _, stderr := runCmd(t, "conform", "--system", bin, "--impl-faults", "figure8-commit"); code != exitUsage || !strings.Contains(stderr, "--impl-faults") {
+		t.Fatalf("--impl-faults with --system: exit %d %q", code, stderr)
+	}
+	if code, _, stderr := runCmd(t, "conform", "--abstraction", "fuzzy"); code != exitUsage || !strings.Contains(stderr, "--abstraction: unknown abstraction \"fuzzy\"") {
+		t.Fatalf("--abstraction fuzzy: exit %d %q", code, stderr)
 	}
 }

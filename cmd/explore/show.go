@@ -7,7 +7,10 @@ import (
 	"io"
 	"os"
 
+	"github.com/raftcheck/raftcheck/conform"
 	"github.com/raftcheck/raftcheck/traces"
+	"github.com/raftcheck/raftcheck/traces/replay"
+	"github.com/raftcheck/raftcheck/traces/view"
 )
 
 // cmdShow is `explore show [--impl] [--html OUT] FILE`: the trace as a
@@ -18,32 +21,34 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("explore show", flag.ContinueOnError)
 	html := fs.String("html", "", "write an animated HTML page to this file instead of text")
 	impl := fs.Bool("impl", false, "replay on the implementation too and show both states side by side")
-	faultList := fs.String("impl-faults", "", "with --impl: seeded bugs the implementation mirrors (comma list)")
+	var sf systemFlags
+	sf.add(fs, false)
 	full := fs.Bool("full", false, "print whole states instead of what each step changed")
 	if err := parseFlags(fs, args, stdout, 1); err != nil {
 		return usageError(stderr, fs, err)
 	}
-	faults, err := implFaults(*faultList)
+	sys, err := sf.open(stderr, false)
 	if err != nil {
 		fmt.Fprintf(stderr, "explore show: %v\n", err)
 		return exitUsage
 	}
+	defer sys.stop()
 	t, err := traces.ReadFile(fs.Arg(0))
 	if err != nil {
 		fmt.Fprintf(stderr, "explore show: %v\n", err)
 		return exitUsage
 	}
-	var frames []traces.Frame
+	var frames []replay.Frame
 	var failures []string
-	if *impl {
-		r, err := traces.ReplayImpl(t, traces.ImplOptions{Faults: faults})
+	if *impl || sf.program != "" {
+		r, err := conform.Replay(t, sys.factory, sys.abs)
 		if err != nil {
 			fmt.Fprintf(stderr, "explore show: %s: %v\n", fs.Arg(0), err)
 			return exitUsage
 		}
 		frames, failures = r.Frames, r.Failures
 	} else {
-		r, err := traces.ReplayModel(t)
+		r, err := replay.Model(t)
 		if err != nil {
 			fmt.Fprintf(stderr, "explore show: %s: %v\n", fs.Arg(0), err)
 			return exitUsage
@@ -55,7 +60,7 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 		status = exitViolation
 	}
 	if *html == "" {
-		printFrames(stdout, t, frames, traces.TextOptions{Full: *full})
+		printFrames(stdout, t, frames, view.TextOptions{Full: *full})
 		for _, f := range failures {
 			fmt.Fprintf(stdout, "FAILED: %s\n", f)
 		}
@@ -74,8 +79,8 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 
 // writePage writes the viewer page of a replay, with the first failure as
 // its banner.
-func writePage(path string, t *traces.Trace, file string, frames []traces.Frame, failures []string) error {
-	p := traces.Page{Title: t.Title, Frames: frames}
+func writePage(path string, t *traces.Trace, file string, frames []replay.Frame, failures []string) error {
+	p := view.Page{Title: t.Title, Frames: frames}
 	if p.Title == "" {
 		p.Title = file
 	}
@@ -86,7 +91,7 @@ func writePage(path string, t *traces.Trace, file string, frames []traces.Frame,
 		}
 	}
 	var b bytes.Buffer
-	if err := traces.WriteHTML(&b, p); err != nil {
+	if err := view.WriteHTML(&b, p); err != nil {
 		return err
 	}
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {

@@ -7,73 +7,97 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/raftcheck/raftcheck/conform"
 	"github.com/raftcheck/raftcheck/traces"
+	"github.com/raftcheck/raftcheck/traces/replay"
+	"github.com/raftcheck/raftcheck/traces/shrink"
 )
 
-// cmdShrink is `explore shrink [--impl] [--out FILE] FILE`: minimise a
-// violating trace (or with --impl a diverging one) by delta debugging.
+// shrinkFlags holds the parsed flags of explore shrink.
+type shrinkFlags struct {
+	impl     bool
+	sys      systemFlags
+	out      string
+	budget   int64
+	progress string
+}
+
+// cmdShrink is `explore shrink [--impl | --system PROGRAM] [--out FILE]
+// FILE`: minimise a violating trace (or a diverging one) by delta
+// debugging.
 func cmdShrink(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("explore shrink", flag.ContinueOnError)
-	impl := fs.Bool("impl", false, "shrink a divergence between model and implementation instead of a violation")
-	faultList := fs.String("impl-faults", "", "with --impl: seeded bugs the implementation mirrors (comma list)")
-	out := fs.String("out", "", "where to write the shrunk trace (default: FILE with .min.json)")
-	budget := fs.Int64("search", 2_000_000, "then look for a shorter violation of the property by breadth-first search over at most this many states (0: don't)")
-	progressMode := fs.String("progress", "auto", "live progress on stderr: auto (when a terminal), on, off")
+	var f shrinkFlags
+	fs.BoolVar(&f.impl, "impl", false, "shrink a divergence between model and implementation instead of a violation")
+	f.sys.add(fs, false)
+	fs.StringVar(&f.out, "out", "", "where to write the shrunk trace (default: FILE with .min.json)")
+	fs.Int64Var(&f.budget, "search", 2_000_000, "then look for a shorter violation of the property by breadth-first search over at most this many states (0: don't)")
+	fs.StringVar(&f.progress, "progress", "auto", "live progress on stderr: auto (when a terminal), on, off")
 	if err := parseFlags(fs, args, stdout, 1); err != nil {
 		return usageError(stderr, fs, err)
 	}
-	file := fs.Arg(0)
-	faults, err := implFaults(*faultList)
-	if err != nil {
-		fmt.Fprintf(stderr, "explore shrink: %v\n", err)
+	if f.progress != "auto" && f.progress != "on" && f.progress != "off" {
+		fmt.Fprintf(stderr, "explore shrink: --progress: %q is not auto, on or off\n", f.progress)
 		return exitUsage
 	}
+	file := fs.Arg(0)
 	t, err := traces.ReadFile(file)
 	if err != nil {
 		fmt.Fprintf(stderr, "explore shrink: %v\n", err)
 		return exitUsage
 	}
-	var still traces.Interesting
-	var what string
-	switch {
-	case *impl:
-		r, err := traces.ReplayImpl(t, traces.ImplOptions{Faults: faults})
-		if err != nil {
-			fmt.Fprintf(stderr, "explore shrink: %s: %v\n", file, err)
-			return exitUsage
-		}
-		if r.Divergence == nil {
-			fmt.Fprintf(stderr, "explore shrink: %s: model and implementation do not diverge; nothing to shrink\n", file)
-			return exitUsage
-		}
-		still = traces.DivergesOnImpl(r.Divergence.Kind, faults)
-		what = "divergence (" + r.Divergence.Kind + ")"
-	case t.Violation != nil:
-		still = traces.ViolatesOnModel(t.Violation.Property)
-		what = "violation of " + t.Violation.Property
-	default:
-		fmt.Fprintf(stderr, "explore shrink: %s: the trace claims no violation (use --impl to shrink a divergence)\n", file)
+	sys, err := f.sys.open(stderr, true)
+	if err != nil {
+		fmt.Fprintf(stderr, "explore shrink: %v\n", err)
 		return exitUsage
 	}
-	if *progressMode != "auto" && *progressMode != "on" && *progressMode != "off" {
-		fmt.Fprintf(stderr, "explore shrink: --progress: %q is not auto, on or off\n", *progressMode)
+	defer sys.stop()
+	still, what, err := f.interesting(t, sys)
+	if err != nil {
+		fmt.Fprintf(stderr, "explore shrink: %s: %v\n", file, err)
 		return exitUsage
 	}
-	prog := newProgress(stderr, *progressMode, "shrinking")
-	small, stats, err := traces.Shrink(t, withProgress(still, prog, len(t.Steps)))
+	prog := newProgress(stderr, f.progress, "shrinking")
+	small, stats, err := shrink.Shrink(t, withProgress(still, prog, len(t.Steps)))
 	prog.finish()
 	if err != nil {
 		fmt.Fprintf(stderr, "explore shrink: %s: %v\n", file, err)
 		return exitViolation
 	}
+	return f.finish(stdout, stderr, t, small, stats, what, file, args)
+}
+
+// interesting says what is being shrunk: a divergence from the system
+// (with --impl or --system), otherwise the trace's claimed violation.
+func (f *shrinkFlags) interesting(t *traces.Trace, sys *system) (shrink.Interesting, string, error) {
+	if f.impl || f.sys.program != "" {
+		r, err := conform.Replay(t, sys.factory, sys.abs)
+		if err != nil {
+			return nil, "", err
+		}
+		if r.Divergence == nil {
+			return nil, "", fmt.Errorf("model and implementation do not diverge; nothing to shrink")
+		}
+		kind := r.Divergence.Kind
+		return shrink.DivergesOn(sys.factory, sys.abs, kind), "divergence (" + kind.String() + ")", nil
+	}
+	if t.Violation == nil {
+		return nil, "", fmt.Errorf("the trace claims no violation (use --impl to shrink a divergence)")
+	}
+	return shrink.ViolatesOnModel(t.Violation.Property), "violation of " + t.Violation.Property, nil
+}
+
+// finish completes a shrunk violation (and looks for a shorter one by
+// breadth-first search), writes the result and reports.
+func (f *shrinkFlags) finish(stdout, stderr io.Writer, t, small *traces.Trace, stats shrink.Stats, what, file string, args []string) int {
 	var searched string
-	if !*impl {
-		if err := traces.Complete(small); err != nil {
+	if !f.impl && f.sys.program == "" {
+		if _, err := replay.Complete(small); err != nil {
 			fmt.Fprintf(stderr, "explore shrink: %v\n", err)
 			return exitViolation
 		}
-		if *budget > 0 {
-			shorter, err := traces.ShortestViolation(small.Config, t.Violation.Property, len(small.Steps)-1, *budget)
+		if f.budget > 0 {
+			shorter, err := shrink.ShortestViolation(small.Config, t.Violation.Property, len(small.Steps)-1, f.budget)
 			if err != nil {
 				fmt.Fprintf(stderr, "explore shrink: %v\n", err)
 				return exitUsage
@@ -86,7 +110,7 @@ func cmdShrink(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	small.Producer = traces.Producer{Tool: "explore shrink", Command: strings.TrimSpace("explore shrink " + strings.Join(args, " "))}
-	dst := *out
+	dst := f.out
 	if dst == "" {
 		dst = strings.TrimSuffix(file, filepath.Ext(file)) + ".min.json"
 	}
@@ -100,7 +124,7 @@ func cmdShrink(args []string, stdout, stderr io.Writer) int {
 
 // withProgress wraps still so that every candidate checked updates prog
 // (when there is one) with the count and the shortest trace kept so far.
-func withProgress(still traces.Interesting, prog *progress, length int) traces.Interesting {
+func withProgress(still shrink.Interesting, prog *progress, length int) shrink.Interesting {
 	if prog == nil {
 		return still
 	}

@@ -1,4 +1,8 @@
-package traces
+// Package view shows replayed traces: as a step list in text (what each
+// step changed, with a legend and the history a violation rests on) and as
+// a self-contained animated HTML page in the manner of the classic Raft
+// animation (WriteHTML, with the viewer's assets under viewer/).
+package view
 
 import (
 	"fmt"
@@ -7,7 +11,12 @@ import (
 	"strings"
 
 	"github.com/raftcheck/raftcheck/spec"
+	"github.com/raftcheck/raftcheck/traces/replay"
 )
+
+// Frame is a replay's frame: the state after one step, what the views
+// show.
+type Frame = replay.Frame
 
 // Legend explains the notation of WriteText's step lists; the CLI prints it
 // above every step list.

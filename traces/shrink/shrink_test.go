@@ -1,4 +1,4 @@
-package traces
+package shrink
 
 import (
 	"testing"
@@ -6,6 +6,8 @@ import (
 	"github.com/raftcheck/raftcheck/checker"
 	"github.com/raftcheck/raftcheck/model"
 	"github.com/raftcheck/raftcheck/model/checking"
+	"github.com/raftcheck/raftcheck/traces"
+	"github.com/raftcheck/raftcheck/traces/replay"
 )
 
 // TestShrinkRandomWalk: counterexamples of random walks are long; shrinking
@@ -34,18 +36,19 @@ func TestShrinkRandomWalk(t *testing.T) {
 		if res.Violation == nil {
 			t.Fatalf("%s: random walks found nothing", name)
 		}
-		long := FromPath(m, &res.Violation.Path, res.Violation, Producer{Tool: "test"})
+		long := replay.FromPath(m, &res.Violation.Path, res.Violation, traces.Producer{Tool: "test"})
 		small, stats, err := Shrink(long, ViolatesOnModel(res.Violation.Property))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := Complete(small); err != nil {
+		b, err := replay.Complete(small)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if len(small.Steps) != want || stats.To != len(small.Steps) || small.Violation == nil || !small.Violation.Breaks(res.Violation.Property) {
+		if len(small.Steps) != want || stats.To != len(small.Steps) || small.Violation == nil || !b.Breaks(res.Violation.Property) {
 			t.Fatalf("%s: %d steps shrunk to %d, pinned %d (BFS: %d), violation %+v", name, len(long.Steps), len(small.Steps), want, bug.MaxLength, small.Violation)
 		}
-		r, err := ReplayModel(small)
+		r, err := replay.Model(small)
 		if err != nil || !r.OK() {
 			t.Fatalf("%s: the shrunk trace does not replay: %v %v", name, err, r.Failures)
 		}
@@ -60,7 +63,7 @@ func TestShrinkRandomWalk(t *testing.T) {
 		if len(final.Steps) != lengths[1] {
 			t.Fatalf("%s: breadth-first search gives %d steps, pinned %d", name, len(final.Steps), lengths[1])
 		}
-		if r, err := ReplayModel(final); err != nil || !r.OK() {
+		if r, err := replay.Model(final); err != nil || !r.OK() {
 			t.Fatalf("%s: the searched trace does not replay: %v %v", name, err, r.Failures)
 		}
 		t.Logf("%s: %d steps -> %d (%d candidates) -> %d", name, stats.From, stats.To, stats.Candidates, len(final.Steps))

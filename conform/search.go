@@ -1,4 +1,4 @@
-package traces
+package conform
 
 import (
 	"errors"
@@ -7,21 +7,26 @@ import (
 
 	"github.com/raftcheck/raftcheck/model"
 	"github.com/raftcheck/raftcheck/spec"
+	"github.com/raftcheck/raftcheck/traces"
+	"github.com/raftcheck/raftcheck/traces/replay"
 )
 
-// ConformOptions configures a conformance run.
-type ConformOptions struct {
+// Options configures a conformance run.
+type Options struct {
 	Config model.Config
+	// System builds the system under test, compared under Abstraction
+	// (the zero value is Exact).
+	System      Factory
+	Abstraction Abstraction
 	// Depth, for an exhaustive run, bounds the paths: every transition out
 	// of every model state reachable in fewer than Depth steps is replayed
-	// on the implementation along a shortest path to its source state, so
-	// the longest paths have Depth steps.
+	// on the system along a shortest path to its source state, so the
+	// longest paths have Depth steps.
 	Depth int
 	// Walks and Length, when Walks > 0, replace the exhaustive run by
-	// seeded random walks of Length steps.
+	// seeded random walks of Length steps; walk k uses the seed (Seed, k).
 	Walks, Length int
 	Seed          uint64
-	Impl          ImplOptions
 	// Progress, if set, is called after every path.
 	Progress func(paths, steps int)
 	// Interrupt, when closed, ends the run after the current path, as
@@ -29,16 +34,15 @@ type ConformOptions struct {
 	Interrupt <-chan struct{}
 }
 
-// ConformResult is the outcome of a conformance run.
-type ConformResult struct {
+// RunResult is the outcome of a conformance run.
+type RunResult struct {
 	// Paths is the number of paths replayed and Steps the number of steps
-	// compared between model and implementation.
+	// compared between model and system.
 	Paths, Steps int
 	// Divergence is the first diverging path, as a trace whose last step
-	// diverges, or nil.
-	Divergence *Trace
-	// Replay is that path's replay.
-	Replay *ImplReplay
+	// diverges, or nil; Replay is that path's replay.
+	Divergence *traces.Trace
+	Replay     *Result
 	// Elected and Committed say whether some path elected a leader and
 	// committed a value on the model: a run without them compared nothing
 	// of what replication does.
@@ -50,7 +54,7 @@ type ConformResult struct {
 // Vacuous lists what makes a run that found no divergence vacuous: no
 // leader elected, no value committed (when the configuration has values),
 // or fewer than two steps compared per path on average.
-func (r *ConformResult) Vacuous(cfg model.Config) []string {
+func (r *RunResult) Vacuous(cfg model.Config) []string {
 	var out []string
 	if !r.Elected {
 		out = append(out, "no path elected a leader")
@@ -65,13 +69,13 @@ func (r *ConformResult) Vacuous(cfg model.Config) []string {
 }
 
 // observe notes what a replayed path reached.
-func (r *ConformResult) observe(last *spec.State) {
+func (r *RunResult) observe(last *spec.State) {
 	r.Elected = r.Elected || len(last.History.LeaderOf) > 0
 	r.Committed = r.Committed || len(last.History.Committed) > 0
 }
 
 // interrupted reports whether opts.Interrupt is closed.
-func (opts *ConformOptions) interrupted() bool {
+func (opts *Options) interrupted() bool {
 	select {
 	case <-opts.Interrupt:
 		return true
@@ -80,21 +84,24 @@ func (opts *ConformOptions) interrupted() bool {
 	}
 }
 
-// Conform replays model paths on the implementation step by step: with
-// Walks set, random walks; otherwise every transition of the model up to
-// Depth. It stops at the first divergence.
-func Conform(opts ConformOptions) (*ConformResult, error) {
-	if opts.Walks > 0 {
-		return conformWalks(opts)
+// Run replays model paths on the system step by step: with Walks set,
+// random walks; otherwise every transition of the model up to Depth. It
+// stops at the first divergence.
+func Run(opts Options) (*RunResult, error) {
+	if opts.System == nil {
+		return nil, errors.New("conform: no system to check (Options.System)")
 	}
-	return conformExhaustive(opts)
+	if opts.Walks > 0 {
+		return runWalks(opts)
+	}
+	return runExhaustive(opts)
 }
 
-// conformExhaustive explores the model breadth-first (without symmetry:
-// the implementation is not symmetric by construction, and renamings are
+// runExhaustive explores the model breadth-first (without symmetry: an
+// implementation is not symmetric by construction, and renamings are
 // exactly what it should also get right) and replays, for every explored
 // state below the depth, each enabled action after a shortest path to it.
-func conformExhaustive(opts ConformOptions) (*ConformResult, error) {
+func runExhaustive(opts Options) (*RunResult, error) {
 	m, err := model.New(opts.Config)
 	if err != nil {
 		return nil, fmt.Errorf("conform: %w", err)
@@ -106,7 +113,7 @@ func conformExhaustive(opts ConformOptions) (*ConformResult, error) {
 	init := m.Init()
 	seen := map[string]bool{string(m.Encode(nil, &init)): true}
 	level := []node{{s: init}}
-	res := &ConformResult{}
+	res := &RunResult{}
 	for depth := 1; depth <= opts.Depth && len(level) > 0; depth++ {
 		var next []node
 		for _, n := range level {
@@ -120,11 +127,11 @@ func conformExhaustive(opts ConformOptions) (*ConformResult, error) {
 					continue
 				}
 				path := append(append([]spec.Action{}, n.path...), m.SpecAction(&n.s, a))
-				div, err := conformPath(opts, path, res)
+				div, err := runPath(opts, path, res)
 				if err != nil || div {
 					return res, err
 				}
-				if k := string(m.Encode(nil, &out)); !seen[k] {
+				if k := string(m.Encode(nil, &out)); depth < opts.Depth && !seen[k] {
 					seen[k] = true
 					next = append(next, node{s: out, path: path})
 				}
@@ -135,24 +142,29 @@ func conformExhaustive(opts ConformOptions) (*ConformResult, error) {
 	return res, nil
 }
 
-// conformPath replays one path and records a divergence.
-func conformPath(opts ConformOptions, path []spec.Action, res *ConformResult) (bool, error) {
-	t := New(opts.Config, Producer{Tool: "explore conform"})
+// runPath replays one path and records a divergence.
+func runPath(opts Options, path []spec.Action, res *RunResult) (bool, error) {
+	t := traces.New(opts.Config, traces.Producer{Tool: "explore conform"})
 	for _, a := range path {
-		t.Steps = append(t.Steps, Step{Action: a})
+		t.Steps = append(t.Steps, traces.Step{Action: a})
 	}
-	r, err := ReplayImpl(t, opts.Impl)
+	r, err := Replay(t, opts.System, opts.Abstraction)
 	if err != nil {
 		return false, fmt.Errorf("conform: %w", err)
 	}
+	return res.record(opts, t, r)
+}
+
+// record adds a replayed path to the result; it reports a divergence.
+func (res *RunResult) record(opts Options, t *traces.Trace, r *Result) (bool, error) {
 	res.Paths++
 	res.Steps += r.Steps
 	res.observe(&r.Frames[len(r.Frames)-1].Model)
 	if opts.Progress != nil {
 		opts.Progress(res.Paths, res.Steps)
 	}
-	if r.ModelFailure != "" {
-		return false, fmt.Errorf("conform: internal error: %s", r.ModelFailure)
+	if r.Refused != "" {
+		return false, fmt.Errorf("conform: internal error: the model refused its own path: %s", r.Refused)
 	}
 	if r.Divergence != nil {
 		res.Divergence, res.Replay = divergenceTrace(t, r), r
@@ -161,64 +173,58 @@ func conformPath(opts ConformOptions, path []spec.Action, res *ConformResult) (b
 	return false, nil
 }
 
-// conformWalks runs seeded random walks on model and implementation in
-// lockstep; walk k uses the seed (Seed, k), so any walk can be rerun alone.
-func conformWalks(opts ConformOptions) (*ConformResult, error) {
-	res := &ConformResult{}
+// runWalks runs seeded random walks on model and system in lockstep; walk
+// k uses the seed (Seed, k), so any walk can be rerun alone.
+func runWalks(opts Options) (*RunResult, error) {
+	res := &RunResult{}
 	for k := range opts.Walks {
 		if opts.interrupted() {
 			res.Interrupted = true
 			return res, nil
 		}
-		rng := rand.New(rand.NewPCG(opts.Seed, uint64(k)))
-		l, err := NewLockstep(opts.Config, opts.Impl)
+		t, r, err := walk(opts, k)
 		if err != nil {
-			return nil, fmt.Errorf("conform: %w", err)
+			return nil, err
 		}
-		t := New(opts.Config, Producer{Tool: "explore conform", Seed: opts.Seed})
-		r := &ImplReplay{Frames: []Frame{l.Frame()}}
-		for range opts.Length {
-			enabled := l.Enabled()
-			if len(enabled) == 0 {
-				break
-			}
-			a := enabled[rng.IntN(len(enabled))]
-			f, err := l.Step(a)
-			if err != nil {
-				l.Close()
-				if errors.Is(err, ErrModelRefused) {
-					return nil, fmt.Errorf("conform: internal error: %w", err)
-				}
-				return nil, fmt.Errorf("conform: %w", err)
-			}
-			t.Steps = append(t.Steps, Step{Action: a})
-			f.Step = len(t.Steps)
-			r.Frames = append(r.Frames, f)
-			r.Steps++
-			res.Steps++
-			if f.DiffKind != "" {
-				r.Divergence = &Divergence{Step: f.Step, Kind: f.DiffKind, Diff: f.Diff}
-				break
-			}
-		}
-		l.Close()
-		res.Paths++
-		res.observe(&r.Frames[len(r.Frames)-1].Model)
-		if opts.Progress != nil {
-			opts.Progress(res.Paths, res.Steps)
-		}
-		if r.Divergence != nil {
-			res.Divergence, res.Replay = divergenceTrace(t, r), r
-			return res, nil
+		if div, err := res.record(opts, t, r); err != nil || div {
+			return res, err
 		}
 	}
 	return res, nil
 }
 
+// walk runs walk number k and returns it as a trace with its replay.
+func walk(opts Options, k int) (*traces.Trace, *Result, error) {
+	rng := rand.New(rand.NewPCG(opts.Seed, uint64(k)))
+	l, err := NewLockstep(opts.Config, opts.System, opts.Abstraction)
+	if err != nil {
+		return nil, nil, fmt.Errorf("conform: %w", err)
+	}
+	defer l.Close()
+	t := traces.New(opts.Config, traces.Producer{Tool: "explore conform", Seed: opts.Seed})
+	r := &Result{Frames: []replay.Frame{l.Frame()}}
+	for range opts.Length {
+		enabled := l.Enabled()
+		if len(enabled) == 0 || l.Divergence() != nil {
+			break
+		}
+		a := enabled[rng.IntN(len(enabled))]
+		f, _, err := l.Step(a)
+		if err != nil {
+			return nil, nil, fmt.Errorf("conform: %w", err)
+		}
+		t.Steps = append(t.Steps, traces.Step{Action: a})
+		f.Step = len(t.Steps)
+		r.Frames = append(r.Frames, f)
+	}
+	r.Divergence, r.ImplBroken, r.Steps = l.Divergence(), l.ImplBroken(), l.Steps()
+	return t, r, nil
+}
+
 // divergenceTrace records a diverging path as a trace: the steps up to
 // the divergence with the model's states, the divergence in the caption of
 // the last step.
-func divergenceTrace(t *Trace, r *ImplReplay) *Trace {
+func divergenceTrace(t *traces.Trace, r *Result) *traces.Trace {
 	d := r.Divergence
 	t.Steps = t.Steps[:d.Step]
 	for i := range t.Steps {
@@ -228,7 +234,7 @@ func divergenceTrace(t *Trace, r *ImplReplay) *Trace {
 		}
 	}
 	if d.Step > 0 {
-		t.Steps[d.Step-1].Caption = fmt.Sprintf("the implementation diverges (%s): %v", d.Kind, d.Diff)
+		t.Steps[d.Step-1].Caption = fmt.Sprintf("the implementation diverges (%s): %v", d.Kind, d.Lines())
 	}
 	t.Title = fmt.Sprintf("model and implementation diverge at step %d (%s)", d.Step, d.Kind)
 	return t

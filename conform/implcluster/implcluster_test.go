@@ -1,4 +1,4 @@
-package traces
+package implcluster
 
 import (
 	"flag"
@@ -10,14 +10,19 @@ import (
 
 	"pgregory.net/rapid"
 
+	"github.com/raftcheck/raftcheck/conform"
 	"github.com/raftcheck/raftcheck/model"
+	"github.com/raftcheck/raftcheck/traces"
+	"github.com/raftcheck/raftcheck/traces/shrink"
 )
+
+var memory = Factory(Options{Memory: true})
 
 // TestConformSmallDepth: every transition of the default configuration up
 // to depth 7 replays on the implementation identically; so do random walks
 // with every kind of fault on five servers, on the real write-ahead log.
 func TestConformSmallDepth(t *testing.T) {
-	res, err := Conform(ConformOptions{Config: model.DefaultConfig(), Depth: 7, Impl: ImplOptions{Memory: true}})
+	res, err := conform.Run(conform.Options{Config: model.DefaultConfig(), Depth: 7, System: memory})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +35,7 @@ func TestConformSmallDepth(t *testing.T) {
 		t.Fatalf("%d paths, %d steps (pinned 38202, 248136), committed %v", res.Paths, res.Steps, res.Committed)
 	}
 	cfg := model.Config{Servers: 5, MaxTerm: 4, MaxValues: 3, MaxMsgs: 8, MaxCopies: 2, MaxRestarts: 2, MaxPartitions: 2, MaxDrops: 2, MaxDups: 2}
-	res, err = Conform(ConformOptions{Config: cfg, Walks: 20, Length: 80, Seed: 3})
+	res, err = conform.Run(conform.Options{Config: cfg, Walks: 20, Length: 80, Seed: 3, System: Factory(Options{})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,18 +53,18 @@ func TestConformCatchesFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg := model.Bugs[0].Bounds // figure 8's: enough terms and values for both
-		res, err := Conform(ConformOptions{Config: cfg, Walks: 3000, Length: 60, Seed: 1, Impl: ImplOptions{Faults: faults, Memory: true}})
+		res, err := conform.Run(conform.Options{Config: cfg, Walks: 3000, Length: 60, Seed: 1, System: Factory(Options{Faults: faults, Memory: true})})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if res.Divergence == nil {
 			t.Fatalf("%s: no divergence in %d walks", bug, res.Paths)
 		}
-		r, err := ReplayImpl(res.Divergence, ImplOptions{Faults: faults})
+		r, err := conform.Replay(res.Divergence, Factory(Options{Faults: faults}), conform.Exact)
 		if err != nil || r.Divergence == nil || r.Divergence.Step != len(res.Divergence.Steps) {
 			t.Fatalf("%s: replaying the diverging trace: %+v, %v", bug, r, err)
 		}
-		small, stats, err := Shrink(res.Divergence, DivergesOnImpl(r.Divergence.Kind, faults))
+		small, stats, err := shrink.Shrink(res.Divergence, shrink.DivergesOn(Factory(Options{Faults: faults, Memory: true}), conform.Exact, r.Divergence.Kind))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,12 +94,12 @@ func TestRapidDifferential(t *testing.T) {
 			MaxValues: rapid.IntRange(0, 4).Draw(rt, "values"), MaxMsgs: rapid.IntRange(servers-1, 12).Draw(rt, "msgs"),
 			MaxCopies: 2, MaxRestarts: rapid.IntRange(0, 2).Draw(rt, "restarts"), MaxPartitions: rapid.IntRange(0, 2).Draw(rt, "partitions"),
 			MaxDrops: rapid.IntRange(0, 2).Draw(rt, "drops"), MaxDups: rapid.IntRange(0, 2).Draw(rt, "dups")}
-		l, err := NewLockstep(cfg, ImplOptions{Memory: true})
+		l, err := conform.NewLockstep(cfg, memory, conform.Exact)
 		if err != nil {
 			rt.Fatal(err)
 		}
 		defer l.Close()
-		tr := New(cfg, Producer{Tool: "TestRapidDifferential"})
+		tr := traces.New(cfg, traces.Producer{Tool: "TestRapidDifferential"})
 		steps := rapid.IntRange(1, 80).Draw(rt, "steps")
 		for range steps {
 			enabled := l.Enabled()
@@ -102,11 +107,11 @@ func TestRapidDifferential(t *testing.T) {
 				return
 			}
 			a := enabled[rapid.IntRange(0, len(enabled)-1).Draw(rt, "action")]
-			f, err := l.Step(a)
+			f, _, err := l.Step(a)
 			if err != nil {
 				rt.Fatal(err)
 			}
-			tr.Steps = append(tr.Steps, Step{Action: a})
+			tr.Steps = append(tr.Steps, traces.Step{Action: a})
 			total++
 			if f.DiffKind != "" {
 				path := saveFailure(rt, tr)
@@ -117,7 +122,7 @@ func TestRapidDifferential(t *testing.T) {
 }
 
 // saveFailure writes a failing trace where a developer finds it.
-func saveFailure(rt *rapid.T, tr *Trace) string {
+func saveFailure(rt *rapid.T, tr *traces.Trace) string {
 	dir := filepath.Join("testdata", "failures")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		rt.Logf("saving the trace: %v", err)

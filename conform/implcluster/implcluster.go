@@ -1,0 +1,116 @@
+// Package implcluster plugs raftcheck's own implementation into the
+// conformance seam: a conform.Factory that builds an impl/cluster (the
+// production cores over a controlled network, with their storage in
+// memory or in real write-ahead logs), and the mapping from the model's
+// seeded bugs to the implementation's test-only fault switches that
+// mirror them.
+package implcluster
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/raftcheck/raftcheck/conform"
+	"github.com/raftcheck/raftcheck/impl/cluster"
+	"github.com/raftcheck/raftcheck/impl/raft"
+	"github.com/raftcheck/raftcheck/spec"
+)
+
+// Options configures the clusters the factory builds.
+type Options struct {
+	// Faults switches on test-only fault switches of every core.
+	Faults raft.Faults
+	// Memory keeps the servers' persistent state in memory instead of a
+	// write-ahead log in a temporary directory (faster; for conformance
+	// runs over many paths).
+	Memory bool
+	// Dir, if set (and Memory is not), holds the write-ahead logs instead
+	// of a temporary directory; it is not removed.
+	Dir string
+}
+
+// Factory returns the factory of impl/cluster systems.
+func Factory(opts Options) conform.Factory {
+	return func(s conform.Setup) (conform.System, error) {
+		sys := &system{}
+		dir := opts.Dir
+		if !opts.Memory && dir == "" {
+			var err error
+			if dir, err = os.MkdirTemp("", "raftcheck-replay-"); err != nil {
+				return nil, fmt.Errorf("replay directory: %w", err)
+			}
+			sys.tmp = dir
+		}
+		if opts.Memory {
+			dir = ""
+		}
+		c, err := cluster.New(s.Servers, cluster.Options{Dir: dir, Faults: opts.Faults, MaxCopies: s.MaxCopies})
+		if err != nil {
+			sys.removeTemp()
+			return nil, fmt.Errorf("starting the implementation: %w", err)
+		}
+		sys.c = c
+		return sys, nil
+	}
+}
+
+// system adapts a cluster to conform.System.
+type system struct {
+	c   *cluster.Cluster
+	tmp string // removed by Close
+}
+
+// Apply takes the action; a refusal wraps conform.ErrNotEnabled.
+func (s *system) Apply(a spec.Action) error {
+	err := s.c.Apply(a)
+	if errors.Is(err, cluster.ErrNotEnabled) {
+		return fmt.Errorf("%w: %v", conform.ErrNotEnabled, err)
+	}
+	return err
+}
+
+// State reports the cluster's state.
+func (s *system) State() spec.State { return s.c.State() }
+
+// Close closes the cluster and removes its temporary directory.
+func (s *system) Close() error {
+	err := s.c.Close()
+	s.removeTemp()
+	return err
+}
+
+func (s *system) removeTemp() {
+	if s.tmp != "" {
+		os.RemoveAll(s.tmp)
+	}
+}
+
+// mirrors maps each seeded bug the implementation mirrors to the switch
+// that does.
+var mirrors = map[string]func(*raft.Faults){
+	"figure8-commit":           func(f *raft.Faults) { f.Figure8Commit = true },
+	"vote-without-log-check":   func(f *raft.Faults) { f.VoteWithoutLogCheck = true },
+	"truncate-on-stale-append": func(f *raft.Faults) { f.TruncateOnStaleAppend = true },
+	"forget-vote-on-restart":   func(f *raft.Faults) { f.ForgetVoteOnRestart = true },
+	"commit-from-leadercommit": func(f *raft.Faults) { f.CommitFromLeaderCommit = true },
+}
+
+// FaultNames lists the seeded bugs the implementation mirrors, in the
+// order of the model's registry.
+var FaultNames = []string{"figure8-commit", "vote-without-log-check", "truncate-on-stale-append", "forget-vote-on-restart", "commit-from-leadercommit"}
+
+// FaultsFor returns the implementation's fault switches that mirror the
+// named seeded bugs of the model, or an error naming a bug without one.
+func FaultsFor(bugs []string) (raft.Faults, error) {
+	var f raft.Faults
+	for _, b := range bugs {
+		set, ok := mirrors[b]
+		if !ok {
+			return f, fmt.Errorf("no implementation fault switch mirrors %q (there are: %s)", b, strings.Join(FaultNames, ", "))
+		}
+		set(&f)
+	}
+	return f, nil
+}
