@@ -127,6 +127,10 @@ func (f *conformFlags) divergence(stdout, stderr io.Writer, res *conform.RunResu
 		return exitUsage
 	}
 	implVerdict(stdout, res.Divergence, res.Replay)
-	fmt.Fprintf(stdout, "diverging trace: %s (explore replay --impl %s)\n", path, path)
+	again := "--impl"
+	if f.sys.program != "" {
+		again = fmt.Sprintf("--system %q --abstraction %s", f.sys.program, f.sys.abstraction)
+	}
+	fmt.Fprintf(stdout, "diverging trace: %s (explore replay %s %s)\n", path, again, path)
 	return exitViolation
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/raftcheck/raftcheck/spec"
 )
 
-// The viewer's assets, under traces/viewer/. The JavaScript renders the
+// The viewer's assets, under traces/view/viewer/. The JavaScript renders the
 // pictures as SVG from the frames embedded in the page; nothing is fetched.
 var (
 	//go:embed viewer/viewer.html
