@@ -40,15 +40,18 @@ type Options struct {
 	// Restart; otherwise it is kept in memory. Either way exactly what the
 	// core asked to persist survives Restart.
 	Dir string
-	// Faults are the test-only seeded bugs of every core.
+	// Faults are the test-only seeded bugs of every core, switched on
+	// through raft.NewWithFaults at every start, Restart included. They are
+	// compiled only with -tags raftfaults: without the tag New fails with
+	// raft.ErrFaultsNotCompiled for any fault.
 	Faults raft.Faults
 	// MaxCopies, if positive, bounds the copies of one message in flight: a
 	// message sent while MaxCopies copies of it are in flight is absorbed,
 	// as in the model (spec/README.md, Actions). Duplicate is not bounded.
 	MaxCopies int
 	// Configure, if set, adjusts each core's configuration before it is
-	// built, e.g. to turn production features on. ID, Servers, Restore and
-	// Faults are set by the cluster.
+	// built, e.g. to turn production features on. ID, Servers and Restore
+	// are set by the cluster.
 	Configure func(*raft.Config)
 }
 
@@ -73,6 +76,9 @@ type Cluster struct {
 func New(n int, opts Options) (*Cluster, error) {
 	if n < 1 || n > spec.MaxServers {
 		return nil, fmt.Errorf("cluster: %w: %d servers (want 1..%d)", ErrInvalidAction, n, spec.MaxServers)
+	}
+	if err := opts.Faults.Validate(); err != nil {
+		return nil, fmt.Errorf("cluster: %w", err) // before any storage is created
 	}
 	c := &Cluster{n: n, opts: opts, nodes: make([]*raft.Node, n), stores: make([]storage, n),
 		applied: make([][]spec.Entry, n), proposed: map[spec.Value]bool{}}
@@ -101,8 +107,8 @@ func (c *Cluster) start(id spec.ServerID) error {
 	if c.opts.Configure != nil {
 		c.opts.Configure(&cfg)
 	}
-	cfg.ID, cfg.Servers, cfg.Restore, cfg.Faults = id, c.n, p, c.opts.Faults
-	r, err := raft.New(cfg)
+	cfg.ID, cfg.Servers, cfg.Restore = id, c.n, p
+	r, err := raft.NewWithFaults(cfg, c.opts.Faults)
 	if err != nil {
 		return fmt.Errorf("cluster: %v: %w", id, err)
 	}

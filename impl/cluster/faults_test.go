@@ -1,3 +1,5 @@
+//go:build raftfaults
+
 package cluster
 
 import (
@@ -109,5 +111,36 @@ func TestFaultsAreCaught(t *testing.T) {
 				t.Fatalf("with the fault: %v, want a %s violation", err, tc.property)
 			}
 		})
+	}
+}
+
+// The faults are switched on again when Restart rebuilds a core, in memory
+// and on disk: with ForgetVoteOnRestart a vote cast after a restart is
+// still never persisted.
+func TestFaultsSurviveRestart(t *testing.T) {
+	for _, disk := range []bool{false, true} {
+		for _, bug := range []bool{false, true} {
+			dir := ""
+			if disk {
+				dir = t.TempDir()
+			}
+			c := newCluster(t, 3, Options{Dir: dir, Faults: raft.Faults{ForgetVoteOnRestart: bug}})
+			for _, a := range []spec.Action{{Kind: spec.Timeout, Server: 1}, {Kind: spec.Restart, Server: 1}, {Kind: spec.Timeout, Server: 1}} {
+				if err := c.Apply(a); err != nil {
+					t.Fatalf("%v: %v", a, err)
+				}
+			}
+			p, err := c.stores[0].Load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := raft.HardState{Term: 2, VotedFor: 1}
+			if bug {
+				want.VotedFor = spec.None
+			}
+			if p.HardState != want {
+				t.Fatalf("dir %q, ForgetVoteOnRestart=%v: persisted %+v after a restart, want %+v", dir, bug, p.HardState, want)
+			}
+		}
 	}
 }

@@ -56,40 +56,9 @@ type Config struct {
 	// one per entry.
 	FastBacktrack bool
 
-	// Faults are seeded bugs for tests only; never set them in production.
-	Faults Faults
+	// The seeded bugs of the tests are not configuration: see Faults and
+	// NewWithFaults (compiled only with -tags raftfaults).
 }
-
-// Faults are test-only switches, each breaking one rule of the protocol the
-// way one of the model's seeded bugs does (model.Bugs), so that tests and the
-// replay tooling can show that a broken implementation is caught. All are
-// off in the zero value; production code must never set them.
-type Faults struct {
-	// Figure8Commit: a leader commits any index stored on a majority,
-	// without the log[N].term == currentTerm check (§5.4.2; model bug
-	// figure8-commit).
-	Figure8Commit bool
-	// VoteWithoutLogCheck: votes are granted without the up-to-date check
-	// on the candidate's log (§5.4.1; model bug vote-without-log-check).
-	VoteWithoutLogCheck bool
-	// TruncateOnStaleAppend: a follower deletes every entry after
-	// prevLogIndex before appending, even entries that match, so a stale or
-	// reordered AppendEntries removes entries (model bug
-	// truncate-on-stale-append).
-	TruncateOnStaleAppend bool
-	// ForgetVoteOnRestart: votedFor is kept in memory only (Ready never
-	// asks to persist it, and a restored one is ignored), so after a restart
-	// a server can vote twice in one term (model bug forget-vote-on-restart).
-	ForgetVoteOnRestart bool
-	// CommitFromLeaderCommit: a follower takes leaderCommit, capped only
-	// by the end of its own log, as soon as an AppendEntries arrives —
-	// before the consistency check, so also from a request it refuses
-	// (Figure 2 AppendEntries rule 5; model bug commit-from-leadercommit).
-	CommitFromLeaderCommit bool
-}
-
-// Any reports whether any fault is switched on.
-func (f Faults) Any() bool { return f != Faults{} }
 
 // Default values of the timing knobs.
 const (

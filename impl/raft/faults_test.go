@@ -1,3 +1,5 @@
+//go:build raftfaults
+
 package raft
 
 import (
@@ -12,7 +14,7 @@ import (
 
 func TestFaultFigure8Commit(t *testing.T) {
 	for _, bug := range []bool{false, true} {
-		r := leaderOf(t, 1, 3, persistent(2, 0, e(1, "a"), e(2, "b")), func(c *Config) { c.Faults.Figure8Commit = bug })
+		r := win(t, campaign(t, faultyNode(t, 1, 3, persistent(2, 0, e(1, "a"), e(2, "b")), Faults{Figure8Commit: bug})))
 		step(t, r, aer(2, 1, 3, true, 2))
 		want := spec.Index(0)
 		if bug {
@@ -26,7 +28,7 @@ func TestFaultFigure8Commit(t *testing.T) {
 
 func TestFaultVoteWithoutLogCheck(t *testing.T) {
 	for _, bug := range []bool{false, true} {
-		r := newNode(t, 1, 3, persistent(2, 0, e(2, "a")), func(c *Config) { c.Faults.VoteWithoutLogCheck = bug })
+		r := faultyNode(t, 1, 3, persistent(2, 0, e(2, "a")), Faults{VoteWithoutLogCheck: bug})
 		step(t, r, rv(2, 1, 3, 0, 0))
 		wantMsgs(t, sent(t, r), rvr(1, 2, 3, bug))
 	}
@@ -34,7 +36,7 @@ func TestFaultVoteWithoutLogCheck(t *testing.T) {
 
 func TestFaultTruncateOnStaleAppend(t *testing.T) {
 	for _, bug := range []bool{false, true} {
-		r := newNode(t, 1, 3, Persistent{}, func(c *Config) { c.Faults.TruncateOnStaleAppend = bug })
+		r := faultyNode(t, 1, 3, Persistent{}, Faults{TruncateOnStaleAppend: bug})
 		step(t, r, ae(2, 1, 1, 0, 0, 2, e(1, "a"), e(1, "b")))
 		step(t, r, ae(2, 1, 1, 0, 0, 0, e(1, "a"))) // stale, reordered
 		want := []spec.Entry{e(1, "a"), e(1, "b")}
@@ -53,9 +55,9 @@ func TestFaultTruncateOnStaleAppend(t *testing.T) {
 
 func TestFaultForgetVoteOnRestart(t *testing.T) {
 	for _, bug := range []bool{false, true} {
-		fault := func(c *Config) { c.Faults.ForgetVoteOnRestart = bug }
+		fault := Faults{ForgetVoteOnRestart: bug}
 		st := NewMemoryStorage()
-		r := newNode(t, 1, 3, Persistent{}, fault)
+		r := faultyNode(t, 1, 3, Persistent{}, fault)
 		step(t, r, rv(2, 1, 4, 0, 0))
 		rd := flush(t, r)
 		if err := st.Save(rd.Update); err != nil {
@@ -63,7 +65,7 @@ func TestFaultForgetVoteOnRestart(t *testing.T) {
 		}
 		wantMsgs(t, rd.Messages, rvr(1, 2, 4, true))
 		p, _ := st.Load()
-		r = newNode(t, 1, 3, p, fault) // restart from storage
+		r = faultyNode(t, 1, 3, p, fault) // restart from storage
 		step(t, r, rv(3, 1, 4, 0, 0))
 		wantMsgs(t, sent(t, r), rvr(1, 3, 4, bug))
 	}
@@ -71,7 +73,7 @@ func TestFaultForgetVoteOnRestart(t *testing.T) {
 
 func TestFaultCommitFromLeaderCommit(t *testing.T) {
 	for _, bug := range []bool{false, true} {
-		r := newNode(t, 1, 3, persistent(1, 0, e(1, "a"), e(1, "stale")), func(c *Config) { c.Faults.CommitFromLeaderCommit = bug })
+		r := faultyNode(t, 1, 3, persistent(1, 0, e(1, "a"), e(1, "stale")), Faults{CommitFromLeaderCommit: bug})
 		step(t, r, ae(2, 1, 2, 1, 1, 2)) // only index 1 is known to agree with the leader
 		want := spec.Index(1)
 		if bug {
@@ -81,7 +83,13 @@ func TestFaultCommitFromLeaderCommit(t *testing.T) {
 			t.Fatalf("CommitFromLeaderCommit=%v: commit %d, want %d", bug, c, want)
 		}
 	}
-	if !(Faults{Figure8Commit: true}).Any() || (Faults{}).Any() {
-		t.Fatal("Faults.Any")
+}
+
+// With the build tag every fault can be switched on.
+func TestFaultsCompiled(t *testing.T) {
+	all := Faults{Figure8Commit: true, VoteWithoutLogCheck: true, TruncateOnStaleAppend: true,
+		ForgetVoteOnRestart: true, CommitFromLeaderCommit: true}
+	if !FaultsCompiled || all.Validate() != nil || !all.Any() || (Faults{}).Any() {
+		t.Fatalf("FaultsCompiled %v, Validate %v, Any %v", FaultsCompiled, all.Validate(), all.Any())
 	}
 }

@@ -76,19 +76,12 @@ func (s *seed) build(t testing.TB) (*Node, error) {
 		p.Log = append(p.Log, spec.Entry{Term: lt, Value: spec.Value(fmt.Sprint("v", k))})
 	}
 	cfg := Config{ID: spec.ServerID(1 + int(s.ID)%n), Servers: n, Restore: p,
-		Faults: Faults{
-			Figure8Commit:          s.Faults&1 != 0,
-			VoteWithoutLogCheck:    s.Faults&2 != 0,
-			TruncateOnStaleAppend:  s.Faults&4 != 0,
-			ForgetVoteOnRestart:    s.Faults&8 != 0,
-			CommitFromLeaderCommit: s.Faults&16 != 0,
-		},
 		FastBacktrack:      s.Features&1 != 0,
 		ReplicateOnPropose: s.Features&2 != 0,
 		MaxInflight:        int(s.Features>>2) % 3,
 		MaxBatch:           int(s.Features>>4) % 3,
 	}
-	r, err := New(cfg)
+	r, err := NewWithFaults(cfg, s.faults())
 	if err != nil {
 		return nil, err
 	}
@@ -110,6 +103,21 @@ func (s *seed) build(t testing.TB) (*Node, error) {
 		_ = r.Step(m)
 	}
 	return r, nil
+}
+
+// faults are the seed's fault switches; none without -tags raftfaults, so
+// that the fuzz tests run the correct core in the production build.
+func (s *seed) faults() Faults {
+	if !FaultsCompiled {
+		return Faults{}
+	}
+	return Faults{
+		Figure8Commit:          s.Faults&1 != 0,
+		VoteWithoutLogCheck:    s.Faults&2 != 0,
+		TruncateOnStaleAppend:  s.Faults&4 != 0,
+		ForgetVoteOnRestart:    s.Faults&8 != 0,
+		CommitFromLeaderCommit: s.Faults&16 != 0,
+	}
 }
 
 // exercise builds a node from s and feeds it ops, checking after every
@@ -194,7 +202,7 @@ func exercise(t testing.TB, s *seed, ops []op) (accepted, refused, leading int) 
 		}
 		// CommitFromLeaderCommit takes commitIndex before the consistency
 		// check, so a later conflict can lower it: that is the fault.
-		if after.Term < before.Term || (after.CommitIndex < before.CommitIndex && !r.cfg.Faults.CommitFromLeaderCommit) {
+		if after.Term < before.Term || (after.CommitIndex < before.CommitIndex && !r.faults.commitFromLeaderCommit()) {
 			t.Fatalf("op %d lowered term or commit: %v -> %v", k, before, after)
 		}
 		if before.Role == spec.Leader && after.Role == spec.Leader && after.Term == before.Term &&
@@ -206,7 +214,7 @@ func exercise(t testing.TB, s *seed, ops []op) (accepted, refused, leading int) 
 		}
 	}
 	handle()
-	if !r.cfg.Faults.TruncateOnStaleAppend && !slices.Equal(applied, r.log[:min(len(applied), len(r.log))]) {
+	if !r.faults.truncateOnStaleAppend() && !slices.Equal(applied, r.log[:min(len(applied), len(r.log))]) {
 		t.Fatalf("applied %v is not a prefix of the log %v", applied, r.log)
 	}
 	return accepted, refused, leading

@@ -16,13 +16,19 @@ func e(t spec.Term, v string) spec.Entry { return spec.Entry{Term: t, Value: spe
 // p, after applying the config modifiers.
 func newNode(t testing.TB, id spec.ServerID, n int, p Persistent, mods ...func(*Config)) *Node {
 	t.Helper()
+	return faultyNode(t, id, n, p, Faults{}, mods...)
+}
+
+// faultyNode is newNode with the seeded bugs f (NewWithFaults).
+func faultyNode(t testing.TB, id spec.ServerID, n int, p Persistent, f Faults, mods ...func(*Config)) *Node {
+	t.Helper()
 	cfg := Config{ID: id, Servers: n, Restore: p}
 	for _, m := range mods {
 		m(&cfg)
 	}
-	r, err := New(cfg)
+	r, err := NewWithFaults(cfg, f)
 	if err != nil {
-		t.Fatalf("New: %v", err)
+		t.Fatalf("NewWithFaults: %v", err)
 	}
 	return r
 }
@@ -58,7 +64,13 @@ func step(t testing.TB, r *Node, m spec.Message) {
 // discards its RequestVotes.
 func candidateOf(t testing.TB, id spec.ServerID, n int, p Persistent, mods ...func(*Config)) *Node {
 	t.Helper()
-	r := newNode(t, id, n, p, mods...)
+	return campaign(t, newNode(t, id, n, p, mods...))
+}
+
+// campaign makes r a candidate of the next term and discards its
+// RequestVotes.
+func campaign(t testing.TB, r *Node) *Node {
+	t.Helper()
 	if err := r.Campaign(); err != nil {
 		t.Fatal(err)
 	}
@@ -70,10 +82,16 @@ func candidateOf(t testing.TB, id spec.ServerID, n int, p Persistent, mods ...fu
 // lowest-numbered peers, and discards its output.
 func leaderOf(t testing.TB, id spec.ServerID, n int, p Persistent, mods ...func(*Config)) *Node {
 	t.Helper()
-	r := candidateOf(t, id, n, p, mods...)
+	return win(t, candidateOf(t, id, n, p, mods...))
+}
+
+// win makes candidate r the leader, with the votes of the lowest-numbered
+// peers, and discards its output.
+func win(t testing.TB, r *Node) *Node {
+	t.Helper()
 	for j := spec.ServerID(1); r.View().Role != spec.Leader; j++ {
-		if j != id {
-			step(t, r, rvr(j, id, r.View().Term, true))
+		if j != r.id {
+			step(t, r, rvr(j, r.id, r.View().Term, true))
 		}
 	}
 	flush(t, r)
@@ -132,7 +150,7 @@ func wellFormed(r *Node) error {
 	if err := checkLog(v.Log, 0, v.Term); err != nil {
 		return err
 	}
-	if v.CommitIndex > spec.Index(len(v.Log)) && !r.cfg.Faults.TruncateOnStaleAppend {
+	if v.CommitIndex > spec.Index(len(v.Log)) && !r.faults.truncateOnStaleAppend() {
 		return fmt.Errorf("commit index %d beyond a log of %d", v.CommitIndex, len(v.Log))
 	}
 	switch v.Role {

@@ -16,6 +16,9 @@ type Node struct {
 	cfg Config
 	id  spec.ServerID
 	n   int
+	// faults are the seeded bugs of NewWithFaults; an empty struct
+	// answering false to everything without -tags raftfaults.
+	faults faultSwitches
 
 	// Persistent state (Figure 2).
 	term     spec.Term
@@ -68,13 +71,16 @@ type Node struct {
 // state cfg.Restore (a fresh server when it is zero), with commitIndex 0.
 // This is both a start and a Restart (spec/README.md: persistent state
 // survives, volatile state is reset).
-func New(cfg Config) (*Node, error) {
+func New(cfg Config) (*Node, error) { return build(cfg, faultSwitches{}) }
+
+// build is New with the fault switches fs (NewWithFaults).
+func build(cfg Config, fs faultSwitches) (*Node, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("raft: config: %w", err)
 	}
-	r := &Node{cfg: cfg, id: cfg.ID, n: cfg.Servers}
+	r := &Node{cfg: cfg, id: cfg.ID, n: cfg.Servers, faults: fs}
 	r.term, r.votedFor = cfg.Restore.Term, cfg.Restore.VotedFor
-	if cfg.Faults.ForgetVoteOnRestart {
+	if r.faults.forgetVoteOnRestart() {
 		r.votedFor = spec.None // the seeded bug: the vote was not kept
 	}
 	r.saved = r.hardState()

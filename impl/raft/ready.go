@@ -103,7 +103,7 @@ func (r *Node) Advance(rd Ready) error {
 // the vote is kept in memory only, as in the implementations that bug
 // stands for.
 func (r *Node) hardState() HardState {
-	if r.cfg.Faults.ForgetVoteOnRestart {
+	if r.faults.forgetVoteOnRestart() {
 		return HardState{Term: r.term}
 	}
 	return HardState{Term: r.term, VotedFor: r.votedFor}

@@ -75,7 +75,7 @@ func (r *Node) check(m *spec.Message) error {
 	if err := checkLog(m.Entries, m.PrevLogTerm, m.Term); err != nil {
 		return fmt.Errorf("%w: entries: %w", ErrInvalidMessage, err)
 	}
-	if r.cfg.Faults.TruncateOnStaleAppend {
+	if r.faults.truncateOnStaleAppend() {
 		return nil // the seeded bug deletes entries whatever they are
 	}
 	if m.Term < r.term || (m.Term == r.term && r.role == spec.Leader) || !r.holds(m.PrevLogIndex, m.PrevLogTerm) {
@@ -112,7 +112,7 @@ func (r *Node) firstConflict(m *spec.Message) spec.Index {
 func (r *Node) handleRequestVote(m *spec.Message) {
 	granted := false
 	if m.Term == r.term && (r.votedFor == spec.None || r.votedFor == m.From) &&
-		(r.cfg.Faults.VoteWithoutLogCheck || r.upToDate(m.LastLogTerm, m.LastLogIndex)) {
+		(r.faults.voteWithoutLogCheck() || r.upToDate(m.LastLogTerm, m.LastLogIndex)) {
 		granted = true
 		r.votedFor = m.From
 		r.resetElectionTimer()
@@ -143,7 +143,7 @@ func (r *Node) handleAppendEntries(m *spec.Message) {
 	}
 	r.leader = m.From
 	r.resetElectionTimer()
-	if r.cfg.Faults.CommitFromLeaderCommit {
+	if r.faults.commitFromLeaderCommit() {
 		// The fault: leaderCommit is taken before the consistency check,
 		// so also from a request that is about to be refused.
 		r.commit = max(r.commit, min(m.LeaderCommit, r.lastIndex()))
@@ -153,14 +153,14 @@ func (r *Node) handleAppendEntries(m *spec.Message) {
 		return
 	}
 	r.merge(m)
-	if r.cfg.Faults.CommitFromLeaderCommit {
+	if r.faults.commitFromLeaderCommit() {
 		// commitIndex raised before the check may lie past a conflict the
 		// merge just cut: it falls with the log, as in the model, and
 		// commit-monotonic reports it.
 		r.commit = min(r.commit, r.lastIndex())
 	}
 	last := m.PrevLogIndex + spec.Index(len(m.Entries))
-	if r.cfg.Faults.CommitFromLeaderCommit {
+	if r.faults.commitFromLeaderCommit() {
 		last = r.lastIndex()
 	}
 	r.commit = max(r.commit, min(m.LeaderCommit, last))
@@ -187,7 +187,7 @@ func (r *Node) hint(m *spec.Message) spec.Index {
 // entry is deleted with all that follow it, missing entries are appended,
 // entries already present are kept (truncation only on conflict).
 func (r *Node) merge(m *spec.Message) {
-	if r.cfg.Faults.TruncateOnStaleAppend {
+	if r.faults.truncateOnStaleAppend() {
 		r.truncate(m.PrevLogIndex)
 		r.appendLog(m.Entries...)
 		return
@@ -255,7 +255,7 @@ func (r *Node) handleAppendEntriesResponse(m *spec.Message) {
 // (§5.4.2); Faults.Figure8Commit drops the term condition.
 func (r *Node) maybeCommit() {
 	for i := r.lastIndex(); i > r.commit; i-- {
-		if r.termAt(i) != r.term && !r.cfg.Faults.Figure8Commit {
+		if r.termAt(i) != r.term && !r.faults.figure8Commit() {
 			continue
 		}
 		count := 1

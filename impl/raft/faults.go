@@ -1,0 +1,92 @@
+package raft
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// BuildTag is the build tag that compiles the fault switches into the
+// core: go test -tags raftfaults. Without it the core has none (every check
+// of a switch is the constant false, and the compiler removes it), and
+// NewWithFaults refuses any fault with ErrFaultsNotCompiled, so a
+// production binary cannot switch one on.
+const BuildTag = "raftfaults"
+
+// ErrFaultsNotCompiled is returned when a fault is asked for in a build
+// without the raftfaults tag.
+var ErrFaultsNotCompiled = errors.New("fault switches are compiled only with -tags " + BuildTag)
+
+// Faults are test-only seeded bugs, each breaking one rule of the protocol
+// the way one of the model's seeded bugs does (model.Bugs), so that tests
+// and the replay tooling can show that a broken implementation is caught.
+// The type is always compiled, so that code naming faults builds either
+// way; a node gets them only from NewWithFaults, in a build with the
+// raftfaults tag (FaultsCompiled). All are off in the zero value.
+type Faults struct {
+	// Figure8Commit: a leader commits any index stored on a majority,
+	// without the log[N].term == currentTerm check (§5.4.2; model bug
+	// figure8-commit).
+	Figure8Commit bool
+	// VoteWithoutLogCheck: votes are granted without the up-to-date check
+	// on the candidate's log (§5.4.1; model bug vote-without-log-check).
+	VoteWithoutLogCheck bool
+	// TruncateOnStaleAppend: a follower deletes every entry after
+	// prevLogIndex before appending, even entries that match, so a stale or
+	// reordered AppendEntries removes entries (model bug
+	// truncate-on-stale-append).
+	TruncateOnStaleAppend bool
+	// ForgetVoteOnRestart: votedFor is kept in memory only (Ready never
+	// asks to persist it, and a restored one is ignored), so after a restart
+	// a server can vote twice in one term (model bug forget-vote-on-restart).
+	ForgetVoteOnRestart bool
+	// CommitFromLeaderCommit: a follower takes leaderCommit, capped only
+	// by the end of its own log, as soon as an AppendEntries arrives —
+	// before the consistency check, so also from a request it refuses
+	// (Figure 2 AppendEntries rule 5; model bug commit-from-leadercommit).
+	CommitFromLeaderCommit bool
+}
+
+// Any reports whether any fault is switched on.
+func (f Faults) Any() bool { return f != Faults{} }
+
+// Validate reports whether f can be switched on in this build: any Faults
+// with the raftfaults tag, only the zero value without it (an error
+// wrapping ErrFaultsNotCompiled).
+func (f Faults) Validate() error {
+	if f.Any() && !FaultsCompiled {
+		return fmt.Errorf("raft: faults %s: %w", f.names(), ErrFaultsNotCompiled)
+	}
+	return nil
+}
+
+// names lists the faults switched on, for error messages.
+func (f Faults) names() string {
+	var on []string
+	for _, s := range []struct {
+		on   bool
+		name string
+	}{
+		{f.Figure8Commit, "Figure8Commit"},
+		{f.VoteWithoutLogCheck, "VoteWithoutLogCheck"},
+		{f.TruncateOnStaleAppend, "TruncateOnStaleAppend"},
+		{f.ForgetVoteOnRestart, "ForgetVoteOnRestart"},
+		{f.CommitFromLeaderCommit, "CommitFromLeaderCommit"},
+	} {
+		if s.on {
+			on = append(on, s.name)
+		}
+	}
+	return strings.Join(on, ", ")
+}
+
+// NewWithFaults is New with the seeded bugs f switched on. Without the
+// raftfaults build tag it fails for any fault (ErrFaultsNotCompiled) and
+// is New for the zero Faults, so that a replay driver can always pass its
+// faults through. Only tests and the replay tooling call it.
+func NewWithFaults(cfg Config, f Faults) (*Node, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	return build(cfg, compileFaults(f))
+}

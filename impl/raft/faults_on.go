@@ -1,0 +1,19 @@
+//go:build raftfaults
+
+package raft
+
+// FaultsCompiled reports whether this build has the fault switches: true,
+// it was built with -tags raftfaults.
+const FaultsCompiled = true
+
+// faultSwitches are a node's seeded bugs. Every rule the faults break asks
+// one of these methods; this build answers from Faults.
+type faultSwitches struct{ f Faults }
+
+func compileFaults(f Faults) faultSwitches { return faultSwitches{f} }
+
+func (s faultSwitches) figure8Commit() bool          { return s.f.Figure8Commit }
+func (s faultSwitches) voteWithoutLogCheck() bool    { return s.f.VoteWithoutLogCheck }
+func (s faultSwitches) truncateOnStaleAppend() bool  { return s.f.TruncateOnStaleAppend }
+func (s faultSwitches) forgetVoteOnRestart() bool    { return s.f.ForgetVoteOnRestart }
+func (s faultSwitches) commitFromLeaderCommit() bool { return s.f.CommitFromLeaderCommit }
