@@ -34,7 +34,7 @@ func TestWALStorageMatchesMemory(t *testing.T) {
 			}
 		}
 		if k%2 == 1 {
-			if ws, err = ws.Reopen(); err != nil {
+			if err := ws.Reopen(); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -1,6 +1,7 @@
 // Package node is the runtime of the production Raft implementation: it
 // drives one impl/raft core with a real clock, persists its output in an
-// impl/wal write-ahead log, exchanges messages over impl/transport, applies
+// impl/wal write-ahead log (through impl/raftwal, the adapter the replay
+// driver uses too), exchanges messages over impl/transport, applies
 // committed entries to a StateMachine, and takes snapshots to keep the log
 // short. README.md describes the design and its guarantees.
 //
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/raftcheck/raftcheck/impl/raft"
+	"github.com/raftcheck/raftcheck/impl/raftwal"
 	"github.com/raftcheck/raftcheck/impl/transport"
 	"github.com/raftcheck/raftcheck/impl/wal"
 	"github.com/raftcheck/raftcheck/spec"
@@ -135,7 +137,7 @@ type proposal struct {
 type Node struct {
 	cfg  Config
 	core *raft.Node // owned by the run goroutine
-	st   *storage
+	st   *raftwal.Storage
 	tr   *transport.Transport
 
 	recvc  chan spec.Message
@@ -169,13 +171,17 @@ func Start(cfg Config) (*Node, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, fmt.Errorf("node: config: %w", err)
 	}
-	st, p, snap, err := openStorage(cfg.Dir, cfg.Logf)
+	st, err := raftwal.Open(cfg.Dir, wal.Options{Logf: cfg.Logf})
 	if err != nil {
 		return nil, fmt.Errorf("node %v: %w", cfg.ID, err)
 	}
 	fail := func(err error) (*Node, error) {
-		st.close()
+		_ = st.Close() // the error that made the start fail is the one to report
 		return nil, fmt.Errorf("node %v: %w", cfg.ID, err)
+	}
+	p, snap, err := st.Recover()
+	if err != nil {
+		return fail(err)
 	}
 	if snap != nil {
 		if err := cfg.StateMachine.Restore(snap.Index, snap.Data); err != nil {
@@ -313,7 +319,7 @@ func (n *Node) run() {
 		err = fmt.Errorf("close transport: %w", cerr)
 	}
 	n.senders.Wait()
-	if cerr := n.st.close(); cerr != nil && err == nil {
+	if cerr := n.st.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
 	n.err = err
@@ -408,7 +414,7 @@ func (n *Node) handleReady() error {
 	}
 	durable := durableCommitted(&rd)
 	n.apply(rd.CommitFrom, rd.CommittedEntries[:durable])
-	if err := n.st.save(rd.Update); err != nil {
+	if err := n.st.Save(rd.Update); err != nil {
 		return err // the WAL refuses further writes: stop, as after a crash
 	}
 	for _, m := range after {

@@ -33,16 +33,16 @@ func (n *Node) maybeSnapshot() error {
 	if err != nil {
 		return fmt.Errorf("snapshot at %d: %w", st.Applied, err)
 	}
-	term, err := n.termAt(st.Applied)
+	term, err := n.st.TermAt(st.Applied)
 	if err != nil {
-		return err
+		return fmt.Errorf("snapshot at %d: %w", st.Applied, err)
 	}
 	snap := &wal.Snapshot{Index: st.Applied, Term: term, Data: data}
 	compactTo := st.Applied - min(st.Applied, spec.Index(n.cfg.SnapshotEntries/2))
 	if compactTo <= st.Snapshot.Index {
 		compactTo = 0 // nothing new to discard
 	}
-	if err := n.st.saveSnapshot(*snap, compactTo); err != nil {
+	if err := n.st.SaveSnapshot(*snap, compactTo); err != nil {
 		return err
 	}
 	n.snap = snap
@@ -52,18 +52,6 @@ func (n *Node) maybeSnapshot() error {
 		}
 	}
 	return nil
-}
-
-// termAt is the term of the held or snapshotted entry at i.
-func (n *Node) termAt(i spec.Index) (spec.Term, error) {
-	st := n.st.w.State()
-	if e, ok := st.Entry(i); ok {
-		return e.Term, nil
-	}
-	if st.Snapshot != nil && st.Snapshot.Index == i {
-		return st.Snapshot.Term, nil
-	}
-	return 0, fmt.Errorf("snapshot: the WAL holds no entry at %d (log %d..%d)", i, st.FirstIndex, st.LastIndex())
 }
 
 // sendSnapshot sends follower j the latest snapshot, in chunks, from a
@@ -152,7 +140,7 @@ func (n *Node) receiveSnapshot(c transport.InstallSnapshot) error {
 		return fmt.Errorf("restore snapshot at %d from %v: %w", in.index, in.leader, err)
 	}
 	snap := &wal.Snapshot{Index: in.index, Term: in.lastTerm, Data: in.data}
-	if err := n.st.saveSnapshot(*snap, in.index); err != nil {
+	if err := n.st.SaveSnapshot(*snap, in.index); err != nil {
 		return err
 	}
 	n.snap = snap
