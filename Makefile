@@ -20,6 +20,7 @@ test: test-deps fmt vet staticcheck
 	# The production build: without the tag no fault can be switched on.
 	$(GO) build ./...
 	$(GO) test ./impl/... ./cmd/raftkv
+	$(GO) test -run 'TestFaultsNeedTheBuildTag' ./cmd/explore
 
 # A C compiler for -race and Chromium for the viewer's browser tests:
 # installed with apt-get when missing (as root), or one line saying what to

@@ -90,6 +90,9 @@ func (n *Network) Heal() error {
 	return nil
 }
 
+// Has reports whether a copy of m is in flight.
+func (n *Network) Has(m Message) bool { return n.find(&m) >= 0 }
+
 // SameSide reports whether a and b can exchange messages now.
 func (n *Network) SameSide(a, b ServerID) bool {
 	for _, g := range n.groups {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/raftcheck/raftcheck/impl/raft"
 	"github.com/raftcheck/raftcheck/traces"
 )
 
@@ -219,6 +220,9 @@ func TestReplayCommand(t *testing.T) {
 	if code != exitViolation || !strings.Contains(stdout, "DIVERGED at step 23, Deliver(AppendEntries") || !strings.Contains(stdout, "commit_index: model 1 | impl 0") {
 		t.Fatalf("exit %d: %s", code, stdout)
 	}
+	if !raft.FaultsCompiled {
+		return // the rest needs the fault switches (TestFaultsNeedTheBuildTag covers this build)
+	}
 	code, stdout, _ = runCmd(t, "replay", "--impl", "-q", "--impl-faults", "figure8-commit", stored("bugs/figure8-commit.json"))
 	if code != exitOK || !strings.Contains(stdout, "the implementation breaks leader-completeness at step 26") {
 		t.Fatalf("exit %d: %s", code, stdout)
@@ -290,6 +294,9 @@ func TestConformCommand(t *testing.T) {
 	if code != exitOK || !strings.Contains(stdout, "38,202 paths, 248,136 steps") || !strings.Contains(stdout, "OK: the implementation took every step") {
 		t.Fatalf("exit %d: %s", code, stdout)
 	}
+	if !raft.FaultsCompiled {
+		return
+	}
 	dir := t.TempDir()
 	code, stdout, _ = runCmd(t, "conform", "--impl-faults", "vote-without-log-check", "--depth", "12", "--max-restarts", "0",
 		"--max-partitions", "0", "--max-drops", "0", "--max-values", "1", "--out", dir)
@@ -324,5 +331,20 @@ func TestShowCommand(t *testing.T) {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("page lacks %q", want)
 		}
+	}
+}
+
+// In a build without the fault switches, --impl-faults is refused at once
+// with one line naming the build tag; with them it is accepted.
+func TestFaultsNeedTheBuildTag(t *testing.T) {
+	code, _, stderr := runCmd(t, "replay", "--impl", "-q", "--impl-faults", "figure8-commit", stored("bugs/figure8-commit.json"))
+	if raft.FaultsCompiled {
+		if code != exitOK {
+			t.Fatalf("with the tag: exit %d %q", code, stderr)
+		}
+		return
+	}
+	if code != exitUsage || !strings.Contains(stderr, "-tags raftfaults") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Fatalf("without the tag: exit %d %q", code, stderr)
 	}
 }

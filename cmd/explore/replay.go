@@ -106,6 +106,9 @@ func implFaults(list string) (raft.Faults, error) {
 	if err != nil {
 		return f, fmt.Errorf("--impl-faults: %w", err)
 	}
+	if !raft.FaultsCompiled {
+		return f, fmt.Errorf("--impl-faults: this explore is built without the implementation's fault switches; build it with -tags %s (go run -tags %[1]s ./cmd/explore …)", raft.BuildTag)
+	}
 	return f, nil
 }
 

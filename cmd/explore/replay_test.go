@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/raftcheck/raftcheck/impl/raft"
 	"github.com/raftcheck/raftcheck/spec"
 	"github.com/raftcheck/raftcheck/traces"
 )
@@ -34,6 +35,7 @@ func edited(t *testing.T, name string, edit func(*traces.Trace)) string {
 // replay --impl checks the expectations, recorded states, recorded
 // history and claimed violation as plain replay does.
 func TestReplayImplChecksClaims(t *testing.T) {
+	needFaults(t)
 	leader := "follower"
 	cases := map[string]struct {
 		file   string
@@ -165,5 +167,15 @@ func TestOtherSystem(t *testing.T) {
 	}
 	if code, _, stderr := runCmd(t, "conform", "--abstraction", "fuzzy"); code != exitUsage || !strings.Contains(stderr, "--abstraction: unknown abstraction \"fuzzy\"") {
 		t.Fatalf("--abstraction fuzzy: exit %d %q", code, stderr)
+	}
+}
+
+// needFaults skips a test that switches on the implementation's fault
+// switches in a build without them (make test builds with -tags
+// raftfaults).
+func needFaults(t *testing.T) {
+	t.Helper()
+	if !raft.FaultsCompiled {
+		t.Skipf("needs the fault switches: go test -tags %s", raft.BuildTag)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/raftcheck/raftcheck/conform"
+	"github.com/raftcheck/raftcheck/impl/raft"
 	"github.com/raftcheck/raftcheck/model"
 	"github.com/raftcheck/raftcheck/traces"
 	"github.com/raftcheck/raftcheck/traces/shrink"
@@ -47,6 +48,9 @@ func TestConformSmallDepth(t *testing.T) {
 // TestConformCatchesFaults: with a fault switch on, conformance finds a
 // divergence, and its trace replays to the same divergence and shrinks.
 func TestConformCatchesFaults(t *testing.T) {
+	if !raft.FaultsCompiled {
+		t.Skipf("needs the fault switches: go test -tags %s", raft.BuildTag)
+	}
 	for _, bug := range []string{"vote-without-log-check", "figure8-commit"} {
 		faults, err := FaultsFor([]string{bug})
 		if err != nil {

@@ -24,7 +24,8 @@ var (
 	// partition, the server is not a leader, ...) or because the core
 	// refused it. A replayer reports it as a missing action. The cluster is
 	// unchanged.
-	ErrNotEnabled = errors.New("action not enabled")
+	// It is spec.ErrNotEnabled, which spec.Network wraps.
+	ErrNotEnabled = spec.ErrNotEnabled
 	// ErrInvalidAction: the action is malformed for this cluster (unknown
 	// kind, server out of range, bad groups). The cluster is unchanged.
 	ErrInvalidAction = errors.New("invalid action")
@@ -65,8 +66,7 @@ type Cluster struct {
 	nodes    []*raft.Node // server id-1
 	stores   []storage
 	applied  [][]spec.Entry // what each server's state machine applied since its last start
-	net      []spec.InFlight
-	groups   [][]spec.ServerID // nil when the network is whole
+	net      spec.Network
 	proposed map[spec.Value]bool
 	history  spec.History
 	closed   bool
@@ -81,7 +81,7 @@ func New(n int, opts Options) (*Cluster, error) {
 		return nil, fmt.Errorf("cluster: %w", err) // before any storage is created
 	}
 	c := &Cluster{n: n, opts: opts, nodes: make([]*raft.Node, n), stores: make([]storage, n),
-		applied: make([][]spec.Entry, n), proposed: map[spec.Value]bool{}}
+		applied: make([][]spec.Entry, n), proposed: map[spec.Value]bool{}, net: spec.Network{MaxCopies: opts.MaxCopies}}
 	for i := range n {
 		st, err := openStorage(opts.Dir, spec.ServerID(i+1))
 		if err != nil {
@@ -198,39 +198,42 @@ func (c *Cluster) nodeStep(what string, id spec.ServerID, f func(*raft.Node) err
 // and its receiver handles it. It fails with ErrNotEnabled if m is not in
 // flight, crosses the partition, or is refused by the receiver.
 func (c *Cluster) Deliver(m spec.Message) error {
-	k, err := c.find("Deliver", &m)
-	if err != nil {
+	if err := c.inFlight("Deliver", &m); err != nil {
 		return err
 	}
-	if !c.sameSide(m.From, m.To) {
+	if !c.net.SameSide(m.From, m.To) {
 		return fmt.Errorf("cluster: Deliver(%v): %w: %v and %v are on different sides of the partition %s",
-			m, ErrNotEnabled, m.From, m.To, spec.FormatGroups(c.groups))
+			m, ErrNotEnabled, m.From, m.To, spec.FormatGroups(c.net.Groups()))
 	}
 	if err := c.nodes[m.To-1].Step(m); err != nil {
 		return fmt.Errorf("cluster: Deliver(%v): %w: %w", m, ErrNotEnabled, err)
 	}
-	c.take(k)
+	if err := c.net.Take(m); err != nil {
+		return fmt.Errorf("cluster: Deliver(%v): %w", m, err)
+	}
 	return c.settle()
 }
 
 // Drop is the spec action Drop(m): one copy of m is lost.
 func (c *Cluster) Drop(m spec.Message) error {
-	k, err := c.find("Drop", &m)
-	if err != nil {
+	if err := c.inFlight("Drop", &m); err != nil {
 		return err
 	}
-	c.take(k)
+	if err := c.net.Drop(m); err != nil {
+		return fmt.Errorf("cluster: Drop(%v): %w", m, err)
+	}
 	return c.settle()
 }
 
 // Duplicate is the spec action Duplicate(m): one more copy of m is in
 // flight.
 func (c *Cluster) Duplicate(m spec.Message) error {
-	k, err := c.find("Duplicate", &m)
-	if err != nil {
+	if err := c.inFlight("Duplicate", &m); err != nil {
 		return err
 	}
-	c.net[k].Count++
+	if err := c.net.Duplicate(m); err != nil {
+		return fmt.Errorf("cluster: Duplicate(%v): %w", m, err)
+	}
 	return c.settle()
 }
 
@@ -244,10 +247,9 @@ func (c *Cluster) Partition(groups [][]spec.ServerID) error {
 	if err := spec.ValidateGroups(groups, c.n); err != nil {
 		return fmt.Errorf("cluster: Partition: %w: %w", ErrInvalidAction, err)
 	}
-	if c.groups != nil {
-		return fmt.Errorf("cluster: Partition(%s): %w: already partitioned %s", spec.FormatGroups(groups), ErrNotEnabled, spec.FormatGroups(c.groups))
+	if err := c.net.Partition(groups); err != nil {
+		return fmt.Errorf("cluster: Partition(%s): %w", spec.FormatGroups(groups), err)
 	}
-	c.groups = spec.NormalizeGroups(groups)
 	return c.settle()
 }
 
@@ -256,10 +258,9 @@ func (c *Cluster) Heal() error {
 	if err := c.usable(); err != nil {
 		return err
 	}
-	if c.groups == nil {
-		return fmt.Errorf("cluster: Heal: %w: the network is not partitioned", ErrNotEnabled)
+	if err := c.net.Heal(); err != nil {
+		return fmt.Errorf("cluster: Heal: %w", err)
 	}
-	c.groups = nil
 	return c.settle()
 }
 
@@ -292,25 +293,12 @@ func (c *Cluster) Views() []spec.View {
 }
 
 // InFlight returns the messages in flight with their counts, in the
-// canonical order of spec.SortInFlight.
-func (c *Cluster) InFlight() []spec.InFlight {
-	out := make([]spec.InFlight, len(c.net))
-	for i, f := range c.net {
-		f.Message.Entries = slices.Clone(f.Message.Entries)
-		out[i] = f
-	}
-	spec.SortInFlight(out)
-	return out
-}
+// canonical order of spec.SortInFlight (nil when there are none).
+func (c *Cluster) InFlight() []spec.InFlight { return c.net.InFlight() }
 
 // Groups returns the partition (normalized as in spec.State.Partition), or
 // nil when the network is whole.
-func (c *Cluster) Groups() [][]spec.ServerID {
-	if c.groups == nil {
-		return nil
-	}
-	return spec.NormalizeGroups(c.groups)
-}
+func (c *Cluster) Groups() [][]spec.ServerID { return c.net.Groups() }
 
 // Applied returns the entries server id's state machine has applied since
 // it last started, in index order.
@@ -357,47 +345,15 @@ func (c *Cluster) usable() error {
 	return nil
 }
 
-// find returns the position of m in the network.
-func (c *Cluster) find(what string, m *spec.Message) (int, error) {
+// inFlight checks that the cluster is usable and m is in flight.
+func (c *Cluster) inFlight(what string, m *spec.Message) error {
 	if err := c.usable(); err != nil {
-		return 0, err
+		return err
 	}
-	for k := range c.net {
-		if c.net[k].Message.Equal(m) {
-			return k, nil
-		}
+	if !c.net.Has(*m) {
+		return fmt.Errorf("cluster: %s(%v): %w: message not in flight", what, *m, ErrNotEnabled)
 	}
-	return 0, fmt.Errorf("cluster: %s(%v): %w: message not in flight", what, *m, ErrNotEnabled)
-}
-
-// take removes one copy of the k-th distinct message.
-func (c *Cluster) take(k int) {
-	c.net[k].Count--
-	if c.net[k].Count == 0 {
-		c.net = slices.Delete(c.net, k, k+1)
-	}
-}
-
-// send puts m into the network, unless MaxCopies copies are already there.
-func (c *Cluster) send(m spec.Message) {
-	for k := range c.net {
-		if c.net[k].Message.Equal(&m) {
-			if c.opts.MaxCopies <= 0 || c.net[k].Count < c.opts.MaxCopies {
-				c.net[k].Count++
-			}
-			return
-		}
-	}
-	c.net = append(c.net, spec.InFlight{Message: m, Count: 1})
-}
-
-func (c *Cluster) sameSide(a, b spec.ServerID) bool {
-	for _, g := range c.groups {
-		if slices.Contains(g, a) {
-			return slices.Contains(g, b)
-		}
-	}
-	return true // whole network
+	return nil
 }
 
 // settle handles every node's Ready as production code must: persist the
@@ -414,7 +370,7 @@ func (c *Cluster) settle() error {
 			return fmt.Errorf("cluster: %v: persist: %w", id, err)
 		}
 		for _, m := range rd.Messages {
-			c.send(m)
+			c.net.Send(m)
 		}
 		if len(rd.CommittedEntries) > 0 {
 			if int(rd.CommitFrom) != len(c.applied[i])+1 {
