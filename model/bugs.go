@@ -38,37 +38,40 @@ type Bug struct {
 	Bounds    Config
 	Strategy  string
 	MaxLength int
-	id        bugID
+	// Mirrored says that raftcheck's implementation has a test-only fault
+	// switch mirroring the bug (conform/implcluster maps the name to it).
+	Mirrored bool
+	id       bugID
 }
 
 // Bugs lists every seeded bug. The last one is the negative control: a
 // liveness flaw that must not be reported as a safety violation.
 var Bugs = []Bug{
-	{Name: "figure8-commit", id: bugFigure8Commit,
+	{Name: "figure8-commit", Mirrored: true, id: bugFigure8Commit,
 		Rule:     "§5.4.2: a leader commits only entries of its current term by counting replicas (Figure 2: log[N].term == currentTerm)",
 		Mutation: "the leader commits any index stored on a majority, whatever the entry's term",
 		Seen:     "the scenario of Figure 8 of the Raft paper; the original Raft rule before it was found",
 		Breaks:   "leader-completeness",
 		Bounds:   Config{Servers: 3, MaxTerm: 4, MaxValues: 2, MaxMsgs: 3, MaxCopies: 1}, MaxLength: 26},
-	{Name: "vote-without-log-check", id: bugVoteWithoutLogCheck,
+	{Name: "vote-without-log-check", Mirrored: true, id: bugVoteWithoutLogCheck,
 		Rule:     "§5.4.1 election restriction: grant a vote only if the candidate's log is at least as up-to-date",
 		Mutation: "votes are granted without comparing logs",
 		Seen:     "a classic mistake in course implementations (the MIT 6.824 Raft lab); the reason for Leader Completeness",
 		Breaks:   "leader-completeness",
 		Bounds:   Config{Servers: 3, MaxTerm: 2, MaxValues: 1, MaxMsgs: 3, MaxCopies: 1}, MaxLength: 12},
-	{Name: "forget-vote-on-restart", id: bugForgetVoteOnRestart,
+	{Name: "forget-vote-on-restart", Mirrored: true, id: bugForgetVoteOnRestart,
 		Rule:     "Figure 2: votedFor is persistent state, updated on stable storage before responding",
 		Mutation: "a restart forgets votedFor, so a server can vote twice in one term",
 		Seen:     "implementations that persist the log but keep term or vote in memory; etcd raft persists both in HardState for this reason",
 		Breaks:   "vote-once",
 		Bounds:   Config{Servers: 3, MaxTerm: 1, MaxValues: 0, MaxMsgs: 3, MaxCopies: 1, MaxRestarts: 1}, MaxLength: 2},
-	{Name: "truncate-on-stale-append", id: bugTruncateOnStaleAppend,
+	{Name: "truncate-on-stale-append", Mirrored: true, id: bugTruncateOnStaleAppend,
 		Rule:     "Figure 2 AppendEntries 3: delete an existing entry and all that follow it only if it conflicts with a new one",
 		Mutation: "the follower deletes every entry after prevLogIndex before appending, even when they match",
 		Seen:     "the Students' Guide to Raft (\"the follower MUST NOT truncate its log\" on a stale AppendEntries); frequent in course implementations",
 		Breaks:   "commit-quorum",
 		Bounds:   Config{Servers: 3, MaxTerm: 2, MaxValues: 1, MaxMsgs: 3, MaxCopies: 1}, MaxLength: 13},
-	{Name: "commit-from-leadercommit", id: bugCommitFromLeaderCommit,
+	{Name: "commit-from-leadercommit", Mirrored: true, id: bugCommitFromLeaderCommit,
 		Rule:     "Figure 2 AppendEntries: reply false if the log has no entry at prevLogIndex of term prevLogTerm; only then (rule 5) set commitIndex = min(leaderCommit, index of last new entry)",
 		Mutation: "the follower takes leaderCommit, capped only by its own log length, as soon as the request arrives: before the consistency check, so also on a request it refuses",
 		Seen:     "handlers that treat leaderCommit as a heartbeat side effect; the Students' Guide to Raft insists on the min with the last new entry and on the prevLogIndex/prevLogTerm check first. (In this model a heartbeat carries the leader's whole suffix, so after a successful check the min never matters; the mutation bites through the refused request.)",

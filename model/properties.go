@@ -9,10 +9,13 @@ import (
 // The safety properties evaluated directly on packed states. The spec
 // functions (package spec) are the definitions; these are fast equivalents
 // for the explorer, which evaluates them billions of times. Each mirrors
-// the spec function of the same name, and TestNativePropertiesAgree checks
-// on random runs of every seeded bug that both always give the same verdict.
-// The explorer calls the spec function to explain a violation, and reports
-// a disagreement as an internal error.
+// the spec function of the same name (NativeInvariants and
+// NativeTransitions are keyed by the names of the spec registry, and a test
+// checks they cover it exactly); TestNativePropertiesAgree checks, on
+// random walks and shortest violating paths of the correct model and every
+// seeded bug, that both always give the same verdict. The explorer calls
+// the spec function to explain a violation, and reports a disagreement as
+// an internal error.
 
 // StateCheck is a native invariant check: true when the property holds.
 type StateCheck func(m *Model, s *State) bool

@@ -29,6 +29,15 @@ var actionNames = [...]string{"", "Timeout", "Heartbeat", "ClientRequest", "Deli
 // ActionKinds lists every action kind in order.
 var ActionKinds = []ActionKind{Timeout, Heartbeat, ClientRequest, Deliver, Drop, Duplicate, Partition, Heal, Restart}
 
+// ActionKindNames lists the names of every action kind in order.
+func ActionKindNames() []string {
+	out := make([]string, len(ActionKinds))
+	for i, k := range ActionKinds {
+		out[i] = k.String()
+	}
+	return out
+}
+
 // String returns the action's name.
 func (k ActionKind) String() string {
 	if k != 0 && int(k) < len(actionNames) {

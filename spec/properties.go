@@ -12,6 +12,7 @@ import (
 type Invariant struct {
 	Name  string
 	Paper string // where the property comes from
+	Doc   string // what it says, in one line
 	Check func(s *State) error
 }
 
@@ -20,35 +21,78 @@ type Invariant struct {
 type TransitionProperty struct {
 	Name  string
 	Paper string
+	Doc   string
 	Check func(before *State, a *Action, after *State) error
 }
 
+// The property registry: Invariants and TransitionProperties are the one
+// list of properties, by name, source and description; every other place
+// (the model's native checks, the explorer, the replays, the CLI, the
+// docs) refers to them through it (LookupProperty, PropertyNames), and
+// tests check that each of those covers exactly these names.
+
 // Invariants lists the state invariants, in the order they are checked.
 var Invariants = []Invariant{
-	{"election-safety", "Figure 3, Election Safety", ElectionSafety},
-	{"log-matching", "Figure 3, Log Matching", LogMatching},
-	{"leader-completeness", "Figure 3, Leader Completeness", LeaderCompleteness},
-	{"state-machine-safety", "Figure 3, State Machine Safety", StateMachineSafety},
-	{"commit-quorum", "§5.3-5.4: an entry is committed once a majority stores it", CommitOnlyWithQuorum},
+	{"election-safety", "Figure 3, Election Safety", "at most one leader is elected in a term (over the whole run)", ElectionSafety},
+	{"log-matching", "Figure 3, Log Matching", "two logs with an entry of the same index and term agree up to it", LogMatching},
+	{"leader-completeness", "Figure 3, Leader Completeness", "a leader holds every entry committed in an earlier term", LeaderCompleteness},
+	{"state-machine-safety", "Figure 3, State Machine Safety", "no two servers commit different entries at one index", StateMachineSafety},
+	{"commit-quorum", "§5.3-5.4: an entry is committed once a majority stores it", "every committed entry is stored by a majority", CommitOnlyWithQuorum},
 }
 
 // TransitionProperties lists the transition properties, in the order they
 // are checked.
 var TransitionProperties = []TransitionProperty{
-	{"leader-append-only", "Figure 3, Leader Append-Only", LeaderAppendOnly},
-	{"committed-never-lost", "§5.4: committed entries are durable", CommittedNeverLost},
-	{"vote-once", "Figure 2, RequestVote rule 2 and votedFor on stable storage", VoteOnce},
-	{"term-monotonic", "Figure 2, currentTerm increases monotonically", TermMonotonic},
-	{"commit-monotonic", "Figure 2, commitIndex increases monotonically (volatile)", CommitMonotonic},
+	{"leader-append-only", "Figure 3, Leader Append-Only", "a leader never overwrites or deletes entries of its log", LeaderAppendOnly},
+	{"committed-never-lost", "§5.4: committed entries are durable", "an entry once stored by a majority as committed stays on a majority", CommittedNeverLost},
+	{"vote-once", "Figure 2, RequestVote rule 2 and votedFor on stable storage", "a server votes for at most one candidate in a term", VoteOnce},
+	{"term-monotonic", "Figure 2, currentTerm increases monotonically", "currentTerm never decreases", TermMonotonic},
+	{"commit-monotonic", "Figure 2, commitIndex increases monotonically (volatile)", "commitIndex never decreases, except to 0 by a restart", CommitMonotonic},
+}
+
+// PropertyKind is whether a property is an invariant or a transition
+// property.
+type PropertyKind string
+
+// The two kinds, as traces and reports name them.
+const (
+	InvariantKind  PropertyKind = "invariant"
+	TransitionKind PropertyKind = "transition"
+)
+
+// PropertyInfo describes one registered property.
+type PropertyInfo struct {
+	Name, Paper, Doc string
+	Kind             PropertyKind
+}
+
+// Properties lists every property of the registry: the invariants, then
+// the transition properties, each in its checking order.
+func Properties() []PropertyInfo {
+	var out []PropertyInfo
+	for _, p := range Invariants {
+		out = append(out, PropertyInfo{p.Name, p.Paper, p.Doc, InvariantKind})
+	}
+	for _, p := range TransitionProperties {
+		out = append(out, PropertyInfo{p.Name, p.Paper, p.Doc, TransitionKind})
+	}
+	return out
+}
+
+// LookupProperty returns the registered property of that name.
+func LookupProperty(name string) (PropertyInfo, bool) {
+	for _, p := range Properties() {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return PropertyInfo{}, false
 }
 
 // PropertyNames lists the names of all invariants and transition properties.
 func PropertyNames() []string {
 	var names []string
-	for _, p := range Invariants {
-		names = append(names, p.Name)
-	}
-	for _, p := range TransitionProperties {
+	for _, p := range Properties() {
 		names = append(names, p.Name)
 	}
 	return names

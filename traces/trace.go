@@ -340,7 +340,7 @@ func (t *Trace) Validate() error {
 		return &Error{Field: "config.servers", Err: fmt.Errorf("a %q trace's config needs \"servers\" between 1 and %d", t.Model, spec.MaxServers)}
 	}
 	if v := t.Violation; v != nil {
-		if !knownProperty(v.Property) {
+		if _, ok := spec.LookupProperty(v.Property); !ok {
 			return &Error{Field: "violation.property", Err: fmt.Errorf("unknown property %q", v.Property)}
 		}
 		if v.Kind != "invariant" && v.Kind != "transition" {
@@ -381,15 +381,6 @@ func (t *Trace) Validate() error {
 		}
 	}
 	return nil
-}
-
-func knownProperty(name string) bool {
-	for _, p := range spec.PropertyNames() {
-		if p == name {
-			return true
-		}
-	}
-	return false
 }
 
 // jsonKind names what JSON value a Go type takes, for error messages.

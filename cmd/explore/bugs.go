@@ -18,11 +18,11 @@ func cmdBugs(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, fs, err)
 	}
 	if *props {
-		for _, p := range spec.Invariants {
-			fmt.Fprintf(stdout, "%-22s invariant   %s\n", p.Name, p.Paper)
-		}
-		for _, p := range spec.TransitionProperties {
-			fmt.Fprintf(stdout, "%-22s transition  %s\n", p.Name, p.Paper)
+		for _, p := range spec.Properties() {
+			fmt.Fprintf(stdout, "%-22s %-11s %s\n", p.Name, p.Kind, p.Doc)
+			if *verbose {
+				fmt.Fprintf(stdout, "    source: %s\n", p.Paper)
+			}
 		}
 		return exitOK
 	}
@@ -34,6 +34,9 @@ func cmdBugs(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%-31s %s; %s\n", b.Name, found, boundsLine(b))
 		if *verbose {
 			fmt.Fprintf(stdout, "    rule:     %s\n    mutation: %s\n    seen:     %s\n", b.Rule, b.Mutation, b.Seen)
+			if b.Mirrored {
+				fmt.Fprintf(stdout, "    mirrored: by the implementation's fault switch (--impl-faults %s, with -tags raftfaults)\n", b.Name)
+			}
 		}
 	}
 	return exitOK

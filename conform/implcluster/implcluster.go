@@ -15,6 +15,7 @@ import (
 	"github.com/raftcheck/raftcheck/conform"
 	"github.com/raftcheck/raftcheck/impl/cluster"
 	"github.com/raftcheck/raftcheck/impl/raft"
+	"github.com/raftcheck/raftcheck/model"
 	"github.com/raftcheck/raftcheck/spec"
 )
 
@@ -97,9 +98,20 @@ var mirrors = map[string]func(*raft.Faults){
 	"commit-from-leadercommit": func(f *raft.Faults) { f.CommitFromLeaderCommit = true },
 }
 
-// FaultNames lists the seeded bugs the implementation mirrors, in the
-// order of the model's registry.
-var FaultNames = []string{"figure8-commit", "vote-without-log-check", "truncate-on-stale-append", "forget-vote-on-restart", "commit-from-leadercommit"}
+// FaultNames lists the seeded bugs the implementation mirrors: those the
+// model's registry marks Mirrored, in its order (mirrors maps each to its
+// switch; a test checks that the two agree).
+var FaultNames = mirroredBugs()
+
+func mirroredBugs() []string {
+	var out []string
+	for _, b := range model.Bugs {
+		if b.Mirrored {
+			out = append(out, b.Name)
+		}
+	}
+	return out
+}
 
 // FaultsFor returns the implementation's fault switches that mirror the
 // named seeded bugs of the model, or an error naming a bug without one.

@@ -153,3 +153,22 @@ func fixRapidSeed(t *testing.T, def uint64) {
 	}
 	t.Logf("rapid seed %v (rerun: go test -run '^%s$' -rapid.seed=%[1]v; -rapid.seed=0 draws a random one)", flag.Lookup("rapid.seed").Value, t.Name())
 }
+
+// The implementation's fault switches map exactly the bugs the registry
+// marks as mirrored.
+func TestFaultNamesMatchTheRegistry(t *testing.T) {
+	var want []string
+	for _, b := range model.Bugs {
+		if b.Mirrored {
+			want = append(want, b.Name)
+		}
+	}
+	if fmt.Sprint(FaultNames) != fmt.Sprint(want) || len(mirrors) != len(want) || len(want) == 0 {
+		t.Fatalf("fault switches %v (%d mapped), registry's mirrored bugs %v", FaultNames, len(mirrors), want)
+	}
+	for _, name := range want {
+		if _, err := FaultsFor([]string{name}); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
