@@ -18,13 +18,15 @@ import (
 // standard output. A program serves any number of systems one after the
 // other, each a session:
 //
-//	→ {"setup": {"servers": 3, "max_copies": 1}}   ← {"state": STATE}
+//	→ {"setup": {"servers": 3, "max_copies": 1, "features": {…}}}   ← {"state": STATE}
 //	→ {"apply": ACTION}                             ← {"state": STATE} or {"refused": "why"}
 //	→ {"close": true}                               ← {}
 //
 // ACTION is an action as a trace writes it (traces/README.md), STATE a
 // state as a trace records it (servers, network, partition; no history
-// needed). Any request may instead be answered {"error": "what failed"},
+// needed). "features" are the optional mechanisms switched on, as the
+// trace's configuration names them (spec.Features); a program that lacks
+// one answers the setup with an error. Any request may instead be answered {"error": "what failed"},
 // which ends the run. Serve implements the program's side for a Factory
 // written in Go.
 
@@ -42,24 +44,25 @@ type response struct {
 	Error   string      `json:"error,omitempty"`
 }
 
+// setupJSON is a Setup with the protocol's field names.
+type setupJSON struct {
+	Servers   int           `json:"servers"`
+	MaxCopies int           `json:"max_copies"`
+	Features  spec.Features `json:"features"`
+}
+
 // MarshalJSON writes a Setup with the protocol's field names.
 func (s Setup) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		Servers   int `json:"servers"`
-		MaxCopies int `json:"max_copies"`
-	}{s.Servers, s.MaxCopies})
+	return json.Marshal(setupJSON(s))
 }
 
 // UnmarshalJSON reads a Setup with the protocol's field names.
 func (s *Setup) UnmarshalJSON(b []byte) error {
-	var v struct {
-		Servers   int `json:"servers"`
-		MaxCopies int `json:"max_copies"`
-	}
+	var v setupJSON
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	s.Servers, s.MaxCopies = v.Servers, v.MaxCopies
+	*s = Setup(v)
 	return nil
 }
 

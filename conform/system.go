@@ -63,6 +63,9 @@ type Setup struct {
 	// while MaxCopies copies of it are in flight is lost, as in the model
 	// (0: no bound). spec.Network implements this.
 	MaxCopies int
+	// Features are the optional mechanisms switched on in the model, which
+	// the system must switch on too (or refuse to be built).
+	Features spec.Features
 }
 
 // Factory builds a fresh System.

@@ -47,6 +47,9 @@ type Config struct {
 	Values []spec.Value `json:"values,omitempty"`
 	// Bug switches on one seeded bug by name ("" for the correct protocol).
 	Bug string `json:"bug,omitempty"`
+	// Features switches on optional mechanisms of the protocol (all off:
+	// Figure 2 exactly, the configuration every pinned count is of).
+	spec.Features
 }
 
 // DefaultConfig is the configuration `make explore` checks: three servers,
@@ -148,6 +151,9 @@ func (c Config) String() string {
 		c.Servers, c.MaxTerm, c.MaxValues, c.MaxMsgs, c.MaxCopies, c.MaxRestarts, c.MaxPartitions, c.MaxDrops, c.MaxDups)
 	if c.Bug != "" {
 		s += " bug=" + c.Bug
+	}
+	if f := c.Features.String(); f != "" {
+		s += " features=" + strings.ReplaceAll(f, " ", ",")
 	}
 	return s
 }

@@ -251,7 +251,7 @@ func (m *Model) handleAppendEntries(s *State, sv *server, p *msg) {
 		sv.commit = max(sv.commit, min(p[mC], sv.n))
 	}
 	if prev > 0 && (prev > sv.n || sv.termAt(prev) != p[mB]) {
-		m.reply(s, p, spec.AppendEntriesResponse, sv.term, 0, min(prev-1, sv.n))
+		m.reply(s, p, spec.AppendEntriesResponse, sv.term, 0, m.hint(sv, prev))
 		return
 	}
 	ents := p.ents()
@@ -279,6 +279,22 @@ func (m *Model) handleAppendEntries(s *State, sv *server, p *msg) {
 	lastNew := prev + uint8(len(ents))
 	sv.commit = max(sv.commit, min(p[mC], lastNew))
 	m.reply(s, p, spec.AppendEntriesResponse, sv.term, 1, lastNew)
+}
+
+// hint is a refusal's hint: min(prevLogIndex-1, last index), or with the
+// conflict hint (§5.3), when the log holds an entry of another term T at
+// prevLogIndex, the index before the first entry of term T.
+func (m *Model) hint(sv *server, prev uint8) uint8 {
+	if prev > sv.n {
+		return sv.n
+	}
+	h := prev - 1
+	if m.cfg.ConflictHint {
+		for t := sv.termAt(prev); h > 0 && sv.termAt(h) == t; {
+			h--
+		}
+	}
+	return h
 }
 
 // handleAppendEntriesResponse is Figure 2, leaders: on success raise

@@ -245,3 +245,43 @@ func TestStorylinePartition(t *testing.T) {
 		t.Fatalf("leader history %v", st.view.History.LeaderOf)
 	}
 }
+
+// The conflict hint of §5.3: a follower refusing an AppendEntries at an
+// index where it holds an entry of another term hints past every entry of
+// that term; without the feature the hint is one entry back.
+func TestConflictHint(t *testing.T) {
+	for _, tc := range []struct {
+		on   bool
+		hint spec.Index
+		next spec.Index
+	}{{false, 1, 2}, {true, 0, 1}} {
+		cfg := Config{Servers: 3, MaxTerm: 3, MaxValues: 3, MaxMsgs: 8, MaxCopies: 1}
+		cfg.ConflictHint = tc.on
+		st := newStory(t, cfg)
+		st.elect(1, 2, 3)
+		st.do(spec.Action{Kind: spec.ClientRequest, Server: 1, Value: "v1"})
+		st.do(spec.Action{Kind: spec.Heartbeat, Server: 1})
+		for _, j := range []spec.ServerID{2, 3} {
+			st.deliver(spec.AppendEntries, 1, j)
+			st.deliver(spec.AppendEntriesResponse, j, 1)
+		}
+		st.do(spec.Action{Kind: spec.ClientRequest, Server: 1, Value: "v2"}) // S1: [1:v1 1:v2], the others [1:v1]
+		st.do(spec.Action{Kind: spec.Timeout, Server: 2})
+		st.deliver(spec.RequestVote, 2, 3)
+		st.deliver(spec.RequestVoteResponse, 3, 2)
+		st.do(spec.Action{Kind: spec.ClientRequest, Server: 2, Value: "v3"}) // S2 leads term 2: [1:v1 2:v3]
+		st.do(spec.Action{Kind: spec.Heartbeat, Server: 2})
+		st.deliver(spec.AppendEntries, 2, 3) // S3: [1:v1 2:v3]
+		st.deliver(spec.AppendEntriesResponse, 3, 2)
+		st.do(spec.Action{Kind: spec.Timeout, Server: 3})
+		st.deliver(spec.RequestVote, 3, 2)
+		st.deliver(spec.RequestVoteResponse, 2, 3) // S3 leads term 3; its nextIndex for S1 is 3
+		st.do(spec.Action{Kind: spec.Heartbeat, Server: 3})
+		st.deliver(spec.AppendEntries, 3, 1) // prev 2/2, where S1 holds 1:v2
+		refusal := st.msg(spec.AppendEntriesResponse, 1, 3)
+		st.deliver(spec.AppendEntriesResponse, 1, 3)
+		if refusal.Success || refusal.MatchIndex != tc.hint || st.server(3).NextIndex[0] != tc.next {
+			t.Fatalf("conflict hint %v: refusal %v, S3's nextIndex for S1 %d; want hint %d, next %d", tc.on, *refusal, st.server(3).NextIndex[0], tc.hint, tc.next)
+		}
+	}
+}

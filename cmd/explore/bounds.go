@@ -51,6 +51,13 @@ func addBoundFlags(fs *flag.FlagSet, cfg *model.Config) {
 	fs.IntVar(&cfg.MaxPartitions, "max-partitions", def.MaxPartitions, "Partition actions per run (each healed by a Heal)")
 	fs.IntVar(&cfg.MaxDrops, "max-drops", def.MaxDrops, "Drop actions per run (lost message copies)")
 	fs.IntVar(&cfg.MaxDups, "max-dups", def.MaxDups, "Duplicate actions per run (needs --max-copies 2)")
+	fs.BoolVar(&cfg.ConflictHint, "conflict-hint", false, "feature: a refusal hints past the follower's whole conflicting term (§5.3)")
+}
+
+// featureFlags are the flags of the protocol's optional mechanisms, with
+// the field of spec.Features each sets.
+var featureFlags = map[string]func(*model.Config) *bool{
+	"conflict-hint": func(c *model.Config) *bool { return &c.ConflictHint },
 }
 
 // bounds is the outcome of resolving the bound flags.
@@ -81,6 +88,12 @@ func resolveBounds(fs *flag.FlagSet, given *model.Config, bugName string) (bound
 	for _, name := range boundFlags {
 		if set[name] {
 			*boundField(&b.cfg, name) = *boundField(given, name)
+			b.overridden = append(b.overridden, "--"+name)
+		}
+	}
+	for name, field := range featureFlags {
+		if set[name] {
+			*field(&b.cfg) = *field(given)
 			b.overridden = append(b.overridden, "--"+name)
 		}
 	}

@@ -47,7 +47,8 @@ func Factory(opts Options) conform.Factory {
 		if opts.Memory {
 			dir = ""
 		}
-		c, err := cluster.New(s.Servers, cluster.Options{Dir: dir, Faults: opts.Faults, MaxCopies: s.MaxCopies})
+		c, err := cluster.New(s.Servers, cluster.Options{Dir: dir, Faults: opts.Faults, MaxCopies: s.MaxCopies,
+			Configure: func(c *raft.Config) { configure(c, s.Features) }})
 		if err != nil {
 			sys.removeTemp()
 			return nil, fmt.Errorf("starting the implementation: %w", err)
@@ -55,6 +56,12 @@ func Factory(opts Options) conform.Factory {
 		sys.c = c
 		return sys, nil
 	}
+}
+
+// configure switches on the core's options that are the model's features,
+// one to one.
+func configure(c *raft.Config, f spec.Features) {
+	c.ConflictHint = f.ConflictHint
 }
 
 // system adapts a cluster to conform.System.

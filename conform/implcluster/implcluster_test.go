@@ -172,3 +172,15 @@ func TestFaultNamesMatchTheRegistry(t *testing.T) {
 		}
 	}
 }
+
+// The optional mechanisms map one to one: with the conflict hint on in
+// the model and the implementation, random walks deep enough to repair
+// diverged logs find no divergence.
+func TestConformFeatures(t *testing.T) {
+	cfg := model.Config{Servers: 3, MaxTerm: 4, MaxValues: 4, MaxMsgs: 8, MaxCopies: 2, MaxRestarts: 1, MaxPartitions: 1, MaxDrops: 2, MaxDups: 1}
+	cfg.ConflictHint = true
+	res, err := conform.Run(conform.Options{Config: cfg, Walks: 1000, Length: 150, Seed: 11, System: memory})
+	if err != nil || res.Divergence != nil || !res.Committed {
+		t.Fatalf("%v, divergence %v, committed %v", err, res.Replay, res.Committed)
+	}
+}

@@ -31,6 +31,9 @@ func Factory(opts Options) conform.Factory {
 		if s.Servers < 1 || s.Servers > spec.MaxServers {
 			return nil, fmt.Errorf("tinyraft: %d servers", s.Servers)
 		}
+		if f := s.Features.String(); f != "" {
+			return nil, fmt.Errorf("tinyraft: does not implement %s", f)
+		}
 		c := &cluster{opts: opts, net: spec.Network{MaxCopies: s.MaxCopies}}
 		for i := range s.Servers {
 			c.servers = append(c.servers, &server{id: spec.ServerID(i + 1)})

@@ -73,7 +73,7 @@ func randomAction(rng *rand.Rand, c *Cluster, b *budget) (a spec.Action, ok bool
 // production feature on, satisfy every property of spec after every step.
 func TestRandomRunsKeepProperties(t *testing.T) {
 	production := func(c *raft.Config) {
-		c.MaxBatch, c.ReplicateOnPropose, c.MaxInflight, c.FastBacktrack = 2, true, 2, true
+		c.MaxBatch, c.ReplicateOnPropose, c.MaxInflight, c.ConflictHint = 2, true, 2, true
 	}
 	for _, tc := range []struct {
 		name      string

@@ -50,11 +50,11 @@ type Config struct {
 	// empty AppendEntries after the last entry sent, which a follower that
 	// lost some of them refuses, falling back to probing.
 	MaxInflight int
-	// FastBacktrack makes a follower's failure hint skip every entry whose
-	// term is above prevLogTerm (they cannot match the leader's log), so a
-	// diverged follower is repaired in one round trip per term instead of
-	// one per entry.
-	FastBacktrack bool
+	// ConflictHint makes a follower's failure hint the one of §5.3: the
+	// index before the first entry of the term it holds at prevLogIndex,
+	// so a diverged follower is repaired in one round trip per conflicting
+	// term instead of one per entry (model option --conflict-hint).
+	ConflictHint bool
 
 	// The seeded bugs of the tests are not configuration: see Faults and
 	// NewWithFaults (compiled only with -tags raftfaults).

@@ -90,6 +90,7 @@ func build(cfg Config, fs faultSwitches) (*Node, error) {
 	r.snap = cfg.Restore.Snapshot
 	r.commit, r.applied = r.snap.Index, r.snap.Index
 	r.becomeFollower()
+	r.resetElectionTimer()
 	return r, nil
 }
 
@@ -166,6 +167,7 @@ func (r *Node) Campaign() error {
 	r.setTerm(r.term + 1)
 	r.votedFor = r.id
 	r.becomeFollower() // clears any earlier candidacy
+	r.resetElectionTimer()
 	r.role = spec.Candidate
 	r.votes = make([]bool, r.n+1)
 	r.votes[r.id] = true
@@ -259,12 +261,18 @@ func (r *Node) setTerm(t spec.Term) {
 }
 
 // becomeFollower makes the node a follower of its current term, clearing
-// candidate and leader state, and restarts the election timer.
+// candidate and leader state. The election timer keeps running (Figure 2:
+// it restarts only on granting a vote or hearing from the current leader,
+// so a server that merely learns of a higher term — from a candidate it
+// refuses, say — still times out on schedule), except on leaving
+// leadership: a leader's timer was not running.
 func (r *Node) becomeFollower() {
+	if r.role == spec.Leader {
+		r.resetElectionTimer()
+	}
 	r.role = spec.Follower
 	r.votes, r.next, r.match, r.inflight, r.probing, r.wantSnap = nil, nil, nil, nil, nil, nil
 	r.proposals = nil
-	r.resetElectionTimer()
 }
 
 func (r *Node) resetElectionTimer() {

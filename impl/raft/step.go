@@ -168,15 +168,21 @@ func (r *Node) handleAppendEntries(m *spec.Message) {
 		MatchIndex: m.PrevLogIndex + spec.Index(len(m.Entries))})
 }
 
-// hint is the failure hint: min(prevLogIndex-1, len(log)), the highest index
-// the leader may try next as prevLogIndex. With FastBacktrack it skips back
-// over every entry whose term is above prevLogTerm: the leader's entries
-// before prevLogIndex all have terms at most prevLogTerm, so those cannot
-// match.
+// hint is the failure hint, the highest index the leader may try next as
+// prevLogIndex: min(prevLogIndex-1, len(log)). With ConflictHint it is the
+// hint of §5.3: when the log holds an entry at prevLogIndex, of a term T
+// other than prevLogTerm, every entry of term T conflicts with the leader's
+// log from there on, so the hint is the index before the first entry of
+// term T — a stale tail is skipped term by term, one round trip each,
+// instead of entry by entry; when the log is shorter, its last index.
 func (r *Node) hint(m *spec.Message) spec.Index {
-	h := min(m.PrevLogIndex-1, r.lastIndex()) // PrevLogIndex >= 1: index 0 always matches
-	if r.cfg.FastBacktrack {
-		for h > 0 && r.termAt(h) > m.PrevLogTerm {
+	if m.PrevLogIndex > r.lastIndex() {
+		return r.lastIndex()
+	}
+	h := m.PrevLogIndex - 1 // PrevLogIndex >= 1: index 0 always matches
+	if r.cfg.ConflictHint {
+		t := r.termAt(m.PrevLogIndex)
+		for h > r.snap.Index && r.termAt(h) == t {
 			h--
 		}
 	}

@@ -1,0 +1,24 @@
+package spec
+
+import "strings"
+
+// Features are the protocol's optional mechanisms beyond Figure 2, each a
+// switch with the same meaning in the model, in raftcheck's implementation
+// and in any system checked against them (spec/README.md, "Optional
+// mechanisms"). The zero value is the protocol of Figure 2 exactly.
+type Features struct {
+	// ConflictHint: a follower refusing an AppendEntries because it holds
+	// an entry of another term T at prevLogIndex hints the index before
+	// the first entry of term T (§5.3), so a stale tail is skipped term by
+	// term; without it the hint is min(prevLogIndex-1, last index).
+	ConflictHint bool `json:"conflict_hint,omitempty"`
+}
+
+// String names the features switched on, e.g. "conflict-hint", or "".
+func (f Features) String() string {
+	var on []string
+	if f.ConflictHint {
+		on = append(on, "conflict-hint")
+	}
+	return strings.Join(on, " ")
+}
