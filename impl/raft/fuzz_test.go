@@ -76,7 +76,7 @@ func (s *seed) build(t testing.TB) (*Node, error) {
 		p.Log = append(p.Log, spec.Entry{Term: lt, Value: spec.Value(fmt.Sprint("v", k))})
 	}
 	cfg := Config{ID: spec.ServerID(1 + int(s.ID)%n), Servers: n, Restore: p,
-		ConflictHint:      s.Features&1 != 0,
+		ConflictHint:       s.Features&1 != 0,
 		ReplicateOnPropose: s.Features&2 != 0,
 		MaxInflight:        int(s.Features>>2) % 3,
 		MaxBatch:           int(s.Features>>4) % 3,
