@@ -1,5 +1,7 @@
 package model
 
+import "github.com/raftcheck/raftcheck/spec"
+
 // bugID identifies a seeded bug; noBug is the correct protocol.
 type bugID uint8
 
@@ -16,6 +18,7 @@ const (
 	bugCountDuplicateVotes
 	bugMatchIndexRegress
 	bugIgnoreHigherTermInResponse
+	bugCommitToLastIndex
 )
 
 // Bug describes one seeded bug: a named mutation that switches one rule of
@@ -107,6 +110,12 @@ var Bugs = []Bug{
 		Seen:     "the Students' Guide to Raft on setting matchIndex from replies; etcd raft's Progress.MaybeUpdate only raises Match",
 		Breaks:   "commit-monotonic",
 		Bounds:   Config{Servers: 3, MaxTerm: 2, MaxValues: 2, MaxMsgs: 3, MaxCopies: 1}, MaxLength: 15},
+	{Name: "commit-to-last-index", Mirrored: true, id: bugCommitToLastIndex,
+		Rule:     "Figure 2 AppendEntries 5: if leaderCommit > commitIndex, set commitIndex = min(leaderCommit, index of last new entry)",
+		Mutation: "the follower takes min(leaderCommit, index of its own last entry): with bounded batches the entries past the batch may be a stale tail the leader has not checked",
+		Seen:     "a classic misreading of rule 5 (the Students' Guide to Raft: \"the min with the index of the last new entry, not the last index of the log\"); it needs AppendEntries that carry less than the whole suffix (--max-batch)",
+		Breaks:   "state-machine-safety",
+		Bounds:   Config{Servers: 3, MaxTerm: 3, MaxValues: 3, MaxMsgs: 3, MaxCopies: 1, Features: spec.Features{MaxBatch: 1}}, MaxLength: 32},
 	{Name: "ignore-higher-term-in-response", id: bugIgnoreHigherTermInResponse,
 		Rule:     "Figure 2, all servers: a response with a higher term makes the server a follower (a liveness rule here)",
 		Mutation: "responses carrying a higher term are dropped unread, so a stale leader keeps leading",

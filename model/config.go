@@ -109,6 +109,7 @@ func (c *Config) Validate() error {
 		{"max-partitions", c.MaxPartitions, 0, 255},
 		{"max-drops", c.MaxDrops, 0, 255},
 		{"max-dups", c.MaxDups, 0, 255},
+		{"max-batch", c.MaxBatch, 0, MaxLog},
 	} {
 		if err := check(b.name, b.v, b.lo, b.hi); err != nil {
 			return err

@@ -95,7 +95,7 @@ func (m *Model) Actions(s *State, dst []Action) []Action {
 			}
 			// Values are interchangeable, so only the lowest unused one is
 			// offered; Step accepts any unused value.
-			if v := m.nextValue(s); v != 0 && sv.n < MaxLog {
+			if v := m.nextValue(s); v != 0 && sv.n < MaxLog && m.roomToPropose(s) {
 				dst = append(dst, Action{Kind: spec.ClientRequest, Server: id, Value: v})
 			}
 		}
@@ -123,6 +123,12 @@ func (m *Model) Actions(s *State, dst []Action) []Action {
 		}
 	}
 	return dst
+}
+
+// roomToPropose reports whether a ClientRequest fits the message bound:
+// with replicate-on-propose it sends an AppendEntries to every peer.
+func (m *Model) roomToPropose(s *State) bool {
+	return !m.cfg.ReplicateOnPropose || int(s.total)+m.cfg.Servers-1 <= m.cfg.MaxMsgs
 }
 
 func (m *Model) canTimeout(s *State, sv *server) bool {
@@ -265,6 +271,9 @@ func (m *Model) whyDisabled(s *State, a Action) string {
 	case spec.ClientRequest:
 		if sv.role != leader {
 			return "only a leader accepts client requests"
+		}
+		if !m.roomToPropose(s) {
+			return fmt.Sprintf("replicate-on-propose: no room for %d messages (bound %d)", m.cfg.Servers-1, m.cfg.MaxMsgs)
 		}
 		return "the value was already proposed"
 	case spec.Deliver:

@@ -50,27 +50,38 @@ func (m *Model) selfVote(id uint8) uint8 {
 // commit notification both happen at heartbeats.
 func (m *Model) heartbeat(s *State, id uint8) bool {
 	sv := &s.srv[id-1]
-	n := m.cfg.Servers
-	if sv.role != leader || int(s.total)+n-1 > m.cfg.MaxMsgs {
+	if sv.role != leader || int(s.total)+m.cfg.Servers-1 > m.cfg.MaxMsgs {
 		return false
 	}
-	for j := 1; j <= n; j++ {
+	m.sendAppends(s, id)
+	return true
+}
+
+// sendAppends sends each peer j of leader id an AppendEntries with the
+// entries from nextIndex[j] on (at most MaxBatch of them when batches are
+// bounded), the preceding index and term, and the leader's commitIndex.
+func (m *Model) sendAppends(s *State, id uint8) {
+	sv := &s.srv[id-1]
+	for j := 1; j <= m.cfg.Servers; j++ {
 		if uint8(j) == id {
 			continue
 		}
 		next := min(max(sv.next[j-1], 1), sv.n+1)
+		last := sv.n
+		if b := uint8(m.cfg.MaxBatch); b > 0 {
+			last = min(last, next-1+b)
+		}
 		var p msg
 		p[mTyp], p[mFrom], p[mTo], p[mTerm] = uint8(spec.AppendEntries), id, uint8(j), sv.term
 		p[mA] = next - 1
 		p[mB] = sv.termAt(next - 1)
 		p[mC] = sv.commit
-		p[mN] = sv.n - (next - 1)
-		for k, e := range sv.log[next-1 : sv.n] {
+		p[mN] = last - (next - 1)
+		for k, e := range sv.log[next-1 : last] {
 			p[mEnts+k] = uint8(e)
 		}
 		s.send(&p, m.cfg.MaxCopies)
 	}
-	return true
 }
 
 // clientRequest is ClientRequest(i, v): a leader appends a new entry with
@@ -80,9 +91,15 @@ func (m *Model) clientRequest(s *State, id, v uint8) bool {
 	if sv.role != leader || v == 0 || int(v) > m.cfg.MaxValues || s.used&(1<<(v-1)) != 0 || sv.n >= MaxLog {
 		return false
 	}
+	if !m.roomToPropose(s) {
+		return false
+	}
 	s.used |= 1 << (v - 1)
 	sv.log[sv.n] = mkEntry(sv.term, v)
 	sv.n++
+	if m.cfg.ReplicateOnPropose {
+		m.sendAppends(s, id)
+	}
 	return true
 }
 
@@ -277,7 +294,11 @@ func (m *Model) handleAppendEntries(s *State, sv *server, p *msg) {
 	// falls with the log, which commit-monotonic reports.
 	sv.commit = min(sv.commit, sv.n)
 	lastNew := prev + uint8(len(ents))
-	sv.commit = max(sv.commit, min(p[mC], lastNew))
+	upTo := lastNew
+	if m.bug == bugCommitToLastIndex {
+		upTo = sv.n // the mutation: the follower's own last index
+	}
+	sv.commit = max(sv.commit, min(p[mC], upTo))
 	m.reply(s, p, spec.AppendEntriesResponse, sv.term, 1, lastNew)
 }
 

@@ -1,6 +1,9 @@
 package spec
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // Features are the protocol's optional mechanisms beyond Figure 2, each a
 // switch with the same meaning in the model, in raftcheck's implementation
@@ -12,6 +15,13 @@ type Features struct {
 	// the first entry of term T (§5.3), so a stale tail is skipped term by
 	// term; without it the hint is min(prevLogIndex-1, last index).
 	ConflictHint bool `json:"conflict_hint,omitempty"`
+	// ReplicateOnPropose: a leader sends AppendEntries to every peer as
+	// soon as it appends a client's value (ClientRequest is followed at
+	// once by the effect of Heartbeat), instead of at the next heartbeat.
+	ReplicateOnPropose bool `json:"replicate_on_propose,omitempty"`
+	// MaxBatch > 0 bounds the entries one AppendEntries carries: the first
+	// MaxBatch from nextIndex on; 0 sends the whole suffix.
+	MaxBatch int `json:"max_batch,omitempty"`
 }
 
 // String names the features switched on, e.g. "conflict-hint", or "".
@@ -19,6 +29,12 @@ func (f Features) String() string {
 	var on []string
 	if f.ConflictHint {
 		on = append(on, "conflict-hint")
+	}
+	if f.ReplicateOnPropose {
+		on = append(on, "replicate-on-propose")
+	}
+	if f.MaxBatch > 0 {
+		on = append(on, fmt.Sprintf("max-batch=%d", f.MaxBatch))
 	}
 	return strings.Join(on, " ")
 }

@@ -3,9 +3,12 @@ package main
 import (
 	"flag"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/raftcheck/raftcheck/model"
+	"github.com/raftcheck/raftcheck/spec"
 )
 
 // boundFlags are the flags that set the model's bounds, in the order the
@@ -52,12 +55,16 @@ func addBoundFlags(fs *flag.FlagSet, cfg *model.Config) {
 	fs.IntVar(&cfg.MaxDrops, "max-drops", def.MaxDrops, "Drop actions per run (lost message copies)")
 	fs.IntVar(&cfg.MaxDups, "max-dups", def.MaxDups, "Duplicate actions per run (needs --max-copies 2)")
 	fs.BoolVar(&cfg.ConflictHint, "conflict-hint", false, "feature: a refusal hints past the follower's whole conflicting term (§5.3)")
+	fs.BoolVar(&cfg.ReplicateOnPropose, "replicate-on-propose", false, "feature: a leader sends AppendEntries as soon as it appends a client's value")
+	fs.IntVar(&cfg.MaxBatch, "max-batch", 0, "feature: entries per AppendEntries (0: the whole suffix)")
 }
 
 // featureFlags are the flags of the protocol's optional mechanisms, with
 // the field of spec.Features each sets.
-var featureFlags = map[string]func(*model.Config) *bool{
-	"conflict-hint": func(c *model.Config) *bool { return &c.ConflictHint },
+var featureFlags = map[string]func(dst, src *model.Config){
+	"conflict-hint":        func(d, s *model.Config) { d.ConflictHint = s.ConflictHint },
+	"replicate-on-propose": func(d, s *model.Config) { d.ReplicateOnPropose = s.ReplicateOnPropose },
+	"max-batch":            func(d, s *model.Config) { d.MaxBatch = s.MaxBatch },
 }
 
 // bounds is the outcome of resolving the bound flags.
@@ -91,9 +98,9 @@ func resolveBounds(fs *flag.FlagSet, given *model.Config, bugName string) (bound
 			b.overridden = append(b.overridden, "--"+name)
 		}
 	}
-	for name, field := range featureFlags {
+	for _, name := range slices.Sorted(maps.Keys(featureFlags)) {
 		if set[name] {
-			*field(&b.cfg) = *field(given)
+			featureFlags[name](&b.cfg, given)
 			b.overridden = append(b.overridden, "--"+name)
 		}
 	}
@@ -132,11 +139,27 @@ func (b *bounds) bugNote() string {
 		b.bug.Name, b.bug.MaxLength, flagsOf(b.bug.Bounds))
 }
 
-// flagsOf renders bounds as the bound flags that reproduce them.
+// flagsOf renders bounds as the bound flags that reproduce them, with the
+// flags of the features switched on.
 func flagsOf(c model.Config) string {
 	parts := make([]string, len(boundFlags))
 	for i, name := range boundFlags {
 		parts[i] = fmt.Sprintf("--%s %d", name, *boundField(&c, name))
 	}
-	return strings.Join(parts, " ")
+	return strings.Join(append(parts, featureArgs(c.Features)...), " ")
+}
+
+// featureArgs renders the features switched on as flags.
+func featureArgs(f spec.Features) []string {
+	var out []string
+	if f.ConflictHint {
+		out = append(out, "--conflict-hint")
+	}
+	if f.ReplicateOnPropose {
+		out = append(out, "--replicate-on-propose")
+	}
+	if f.MaxBatch > 0 {
+		out = append(out, fmt.Sprintf("--max-batch %d", f.MaxBatch))
+	}
+	return out
 }

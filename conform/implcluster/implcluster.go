@@ -62,6 +62,8 @@ func Factory(opts Options) conform.Factory {
 // one to one.
 func configure(c *raft.Config, f spec.Features) {
 	c.ConflictHint = f.ConflictHint
+	c.ReplicateOnPropose = f.ReplicateOnPropose
+	c.MaxAppendEntries = f.MaxBatch
 }
 
 // system adapts a cluster to conform.System.
@@ -103,6 +105,7 @@ var mirrors = map[string]func(*raft.Faults){
 	"truncate-on-stale-append": func(f *raft.Faults) { f.TruncateOnStaleAppend = true },
 	"forget-vote-on-restart":   func(f *raft.Faults) { f.ForgetVoteOnRestart = true },
 	"commit-from-leadercommit": func(f *raft.Faults) { f.CommitFromLeaderCommit = true },
+	"commit-to-last-index":     func(f *raft.Faults) { f.CommitToLastIndex = true },
 }
 
 // FaultNames lists the seeded bugs the implementation mirrors: those the

@@ -50,6 +50,10 @@ type Config struct {
 	// empty AppendEntries after the last entry sent, which a follower that
 	// lost some of them refuses, falling back to probing.
 	MaxInflight int
+	// MaxAppendEntries > 0 bounds the entries one AppendEntries carries
+	// (model option --max-batch): a lagging follower is brought up to date
+	// over several requests instead of one unbounded one.
+	MaxAppendEntries int
 	// ConflictHint makes a follower's failure hint the one of §5.3: the
 	// index before the first entry of the term it holds at prevLogIndex,
 	// so a diverged follower is repaired in one round trip per conflicting
@@ -75,8 +79,8 @@ func (c *Config) validate() error {
 	if c.ID == spec.None || int(c.ID) > c.Servers {
 		return fmt.Errorf("id: %d is not a server of a %d-server cluster", c.ID, c.Servers)
 	}
-	if c.ElectionTick < 0 || c.HeartbeatTick < 0 || c.MaxBatch < 0 || c.MaxInflight < 0 {
-		return errors.New("election_tick, heartbeat_tick, max_batch and max_inflight must not be negative")
+	if c.ElectionTick < 0 || c.HeartbeatTick < 0 || c.MaxBatch < 0 || c.MaxInflight < 0 || c.MaxAppendEntries < 0 {
+		return errors.New("election_tick, heartbeat_tick, max_batch, max_inflight and max_append_entries must not be negative")
 	}
 	if c.ElectionTick == 0 {
 		c.ElectionTick = DefaultElectionTick

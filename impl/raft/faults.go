@@ -45,6 +45,12 @@ type Faults struct {
 	// before the consistency check, so also from a request it refuses
 	// (Figure 2 AppendEntries rule 5; model bug commit-from-leadercommit).
 	CommitFromLeaderCommit bool
+	// CommitToLastIndex: after a successful consistency check a follower
+	// sets commitIndex = min(leaderCommit, its own last index) instead of
+	// the index of the last new entry, which with bounded batches
+	// (MaxAppendEntries) covers a stale tail the leader has not checked
+	// (Figure 2 AppendEntries rule 5; model bug commit-to-last-index).
+	CommitToLastIndex bool
 }
 
 // Any reports whether any fault is switched on.
@@ -72,6 +78,7 @@ func (f Faults) names() string {
 		{f.TruncateOnStaleAppend, "TruncateOnStaleAppend"},
 		{f.ForgetVoteOnRestart, "ForgetVoteOnRestart"},
 		{f.CommitFromLeaderCommit, "CommitFromLeaderCommit"},
+		{f.CommitToLastIndex, "CommitToLastIndex"},
 	} {
 		if s.on {
 			on = append(on, s.name)

@@ -19,3 +19,4 @@ func (faultSwitches) voteWithoutLogCheck() bool    { return false }
 func (faultSwitches) truncateOnStaleAppend() bool  { return false }
 func (faultSwitches) forgetVoteOnRestart() bool    { return false }
 func (faultSwitches) commitFromLeaderCommit() bool { return false }
+func (faultSwitches) commitToLastIndex() bool      { return false }

@@ -17,3 +17,4 @@ func (s faultSwitches) voteWithoutLogCheck() bool    { return s.f.VoteWithoutLog
 func (s faultSwitches) truncateOnStaleAppend() bool  { return s.f.TruncateOnStaleAppend }
 func (s faultSwitches) forgetVoteOnRestart() bool    { return s.f.ForgetVoteOnRestart }
 func (s faultSwitches) commitFromLeaderCommit() bool { return s.f.CommitFromLeaderCommit }
+func (s faultSwitches) commitToLastIndex() bool      { return s.f.CommitToLastIndex }

@@ -93,3 +93,20 @@ func TestFaultsCompiled(t *testing.T) {
 		t.Fatalf("FaultsCompiled %v, Validate %v, Any %v", FaultsCompiled, all.Validate(), all.Any())
 	}
 }
+
+// CommitToLastIndex: with an AppendEntries that carries only part of the
+// leader's suffix, the correct follower commits up to the last new entry,
+// the faulty one over its own stale tail.
+func TestFaultCommitToLastIndex(t *testing.T) {
+	for _, bug := range []bool{false, true} {
+		r := faultyNode(t, 1, 3, persistent(2, 0, e(1, "a"), e(1, "stale1"), e(1, "stale2")), Faults{CommitToLastIndex: bug})
+		step(t, r, ae(2, 1, 2, 1, 1, 3)) // matches at 1, carries nothing, leaderCommit 3
+		want := spec.Index(1)
+		if bug {
+			want = 3
+		}
+		if c := r.View().CommitIndex; c != want {
+			t.Fatalf("CommitToLastIndex=%v: commit %d, want %d", bug, c, want)
+		}
+	}
+}

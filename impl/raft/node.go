@@ -428,8 +428,9 @@ func (r *Node) sendAppend(j spec.ServerID) {
 	}
 	m := r.appendFor(j, r.next[j]-1)
 	if len(m.Entries) > 0 {
-		r.inflight[j] = append(r.inflight[j], r.lastIndex())
-		r.next[j] = r.lastIndex() + 1
+		sent := m.PrevLogIndex + spec.Index(len(m.Entries)) // all of the log, or a bounded batch of it
+		r.inflight[j] = append(r.inflight[j], sent)
+		r.next[j] = sent + 1
 	}
 	r.send(m)
 }
@@ -443,15 +444,19 @@ func (r *Node) windowFull(j spec.ServerID) bool {
 }
 
 // appendFor builds an AppendEntries to j after index prev, carrying every
-// entry after it. A prev below the snapshot is raised to it (the entries
-// before it are gone; a follower that lacks them refuses, and then gets
-// the snapshot).
+// entry after it (at most MaxAppendEntries). A prev below the snapshot is
+// raised to it (the entries before it are gone; a follower that lacks them
+// refuses, and then gets the snapshot).
 func (r *Node) appendFor(j spec.ServerID, prev spec.Index) spec.Message {
 	prev = max(min(prev, r.lastIndex()), r.snap.Index)
 	m := spec.Message{Type: spec.AppendEntries, To: j, PrevLogIndex: prev,
 		PrevLogTerm: r.termAt(prev), LeaderCommit: r.commit}
-	if prev < r.lastIndex() {
-		m.Entries = slices.Clone(r.entries(prev, r.lastIndex()))
+	last := r.lastIndex()
+	if b := spec.Index(r.cfg.MaxAppendEntries); b > 0 {
+		last = min(last, prev+b)
+	}
+	if prev < last {
+		m.Entries = slices.Clone(r.entries(prev, last))
 	}
 	return m
 }

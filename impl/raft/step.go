@@ -160,7 +160,7 @@ func (r *Node) handleAppendEntries(m *spec.Message) {
 		r.commit = min(r.commit, r.lastIndex())
 	}
 	last := m.PrevLogIndex + spec.Index(len(m.Entries))
-	if r.faults.commitFromLeaderCommit() {
+	if r.faults.commitFromLeaderCommit() || r.faults.commitToLastIndex() {
 		last = r.lastIndex()
 	}
 	r.commit = max(r.commit, min(m.LeaderCommit, last))
