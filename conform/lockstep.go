@@ -35,7 +35,7 @@ func NewLockstep(cfg model.Config, f Factory, abs Abstraction) (*Lockstep, error
 	if err != nil {
 		return nil, err
 	}
-	sys, err := f(Setup{Servers: cfg.Servers, MaxCopies: cfg.MaxCopies, Features: cfg.Features})
+	sys, err := f(Setup{Servers: cfg.Servers, MaxCopies: cfg.MaxCopies, Features: cfg.Features, Snapshots: cfg.MaxSnapshots > 0})
 	if err != nil {
 		return nil, fmt.Errorf("starting the system: %w", err)
 	}

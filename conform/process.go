@@ -49,6 +49,7 @@ type setupJSON struct {
 	Servers   int           `json:"servers"`
 	MaxCopies int           `json:"max_copies"`
 	Features  spec.Features `json:"features"`
+	Snapshots bool          `json:"snapshots,omitempty"`
 }
 
 // MarshalJSON writes a Setup with the protocol's field names.

@@ -66,6 +66,9 @@ type Setup struct {
 	// Features are the optional mechanisms switched on in the model, which
 	// the system must switch on too (or refuse to be built).
 	Features spec.Features
+	// Snapshots says that the model may take Compact actions and send
+	// InstallSnapshot messages, which the system must then replay too.
+	Snapshots bool
 }
 
 // Factory builds a fresh System.

@@ -19,6 +19,10 @@ const (
 	bugMatchIndexRegress
 	bugIgnoreHigherTermInResponse
 	bugCommitToLastIndex
+	bugSnapshotKeepsConflictingSuffix
+	bugSnapshotDiscardsMatchingSuffix
+	bugSnapshotTermFromData
+	bugCompactBeyondCommit
 )
 
 // Bug describes one seeded bug: a named mutation that switches one rule of
@@ -116,6 +120,30 @@ var Bugs = []Bug{
 		Seen:     "a classic misreading of rule 5 (the Students' Guide to Raft: \"the min with the index of the last new entry, not the last index of the log\"); it needs AppendEntries that carry less than the whole suffix (--max-batch)",
 		Breaks:   "state-machine-safety",
 		Bounds:   Config{Servers: 3, MaxTerm: 3, MaxValues: 3, MaxMsgs: 3, MaxCopies: 1, Features: spec.Features{MaxBatch: 1}}, MaxLength: 32},
+	{Name: "snapshot-keeps-conflicting-suffix", id: bugSnapshotKeepsConflictingSuffix,
+		Rule:     "Figure 13 InstallSnapshot 6-7: retain the log entries after the snapshot only if an entry has the index and term of its last included entry; otherwise discard the entire log",
+		Mutation: "the follower keeps every entry after the snapshot's last index, whatever its term there",
+		Seen:     "openraft#559 and hashicorp/raft#697: a follower installing a snapshot kept a conflicting suffix",
+		Breaks:   "log-matching",
+		Bounds:   Config{Servers: 5, MaxTerm: 2, MaxValues: 3, MaxMsgs: 6, MaxCopies: 1, MaxSnapshots: 1}, MaxLength: 38},
+	{Name: "snapshot-discards-matching-suffix", id: bugSnapshotDiscardsMatchingSuffix,
+		Rule:     "Figure 13 InstallSnapshot 6: if an existing entry has the snapshot's last included index and term, retain the entries following it",
+		Mutation: "the follower discards its whole log on every snapshot, the matching suffix included",
+		Seen:     "snapshot installation that resets the log unconditionally (the rule 6 case is easy to skip)",
+		Breaks:   "committed-never-lost",
+		Bounds:   Config{Servers: 3, MaxTerm: 2, MaxValues: 2, MaxMsgs: 4, MaxCopies: 1, MaxDrops: 1, MaxSnapshots: 1}, MaxLength: 17},
+	{Name: "snapshot-term-from-data", id: bugSnapshotTermFromData,
+		Rule:     "Figure 13: the snapshot's lastIncludedTerm is the term of its last entry, not the receiver's currentTerm (which only the RPC's term may raise)",
+		Mutation: "the follower takes its currentTerm from the snapshot's last included term",
+		Seen:     "implementations that restore term metadata from the snapshot (a follower taking its term or commit index from a snapshot)",
+		Breaks:   "term-monotonic",
+		Bounds:   Config{Servers: 3, MaxTerm: 3, MaxValues: 2, MaxMsgs: 3, MaxCopies: 1, MaxSnapshots: 1}, MaxLength: 22},
+	{Name: "compact-beyond-commit", id: bugCompactBeyondCommit,
+		Rule:     "§7: each server snapshots only the committed entries of its log",
+		Mutation: "Compact snapshots the whole log, uncommitted tail included",
+		Seen:     "compaction driven by the last index instead of the applied index",
+		Breaks:   "snapshot-committed",
+		Bounds:   Config{Servers: 3, MaxTerm: 1, MaxValues: 1, MaxMsgs: 2, MaxCopies: 1, MaxSnapshots: 1}, MaxLength: 5},
 	{Name: "ignore-higher-term-in-response", id: bugIgnoreHigherTermInResponse,
 		Rule:     "Figure 2, all servers: a response with a higher term makes the server a follower (a liveness rule here)",
 		Mutation: "responses carrying a higher term are dropped unread, so a stale leader keeps leading",

@@ -43,6 +43,9 @@ type Config struct {
 	MaxPartitions int `json:"max_partitions"`
 	MaxDrops      int `json:"max_drops"`
 	MaxDups       int `json:"max_dups"`
+	// MaxSnapshots bounds the Compact actions of a run (snapshots of a
+	// server's committed log, §7); 0 switches snapshots off.
+	MaxSnapshots int `json:"max_snapshots,omitempty"`
 	// Values names the client values (default "v1", "v2", ...).
 	Values []spec.Value `json:"values,omitempty"`
 	// Bug switches on one seeded bug by name ("" for the correct protocol).
@@ -110,6 +113,7 @@ func (c *Config) Validate() error {
 		{"max-drops", c.MaxDrops, 0, 255},
 		{"max-dups", c.MaxDups, 0, 255},
 		{"max-batch", c.MaxBatch, 0, MaxLog},
+		{"max-snapshots", c.MaxSnapshots, 0, 255},
 	} {
 		if err := check(b.name, b.v, b.lo, b.hi); err != nil {
 			return err
@@ -150,6 +154,9 @@ func (c *Config) ValueName(k int) spec.Value {
 func (c Config) String() string {
 	s := fmt.Sprintf("servers=%d max-term=%d max-values=%d max-msgs=%d max-copies=%d restarts=%d partitions=%d drops=%d dups=%d",
 		c.Servers, c.MaxTerm, c.MaxValues, c.MaxMsgs, c.MaxCopies, c.MaxRestarts, c.MaxPartitions, c.MaxDrops, c.MaxDups)
+	if c.MaxSnapshots > 0 {
+		s += fmt.Sprintf(" snapshots=%d", c.MaxSnapshots)
+	}
 	if c.Bug != "" {
 		s += " bug=" + c.Bug
 	}

@@ -7,7 +7,7 @@ import (
 )
 
 // maxEncoded bounds the length of an encoded state.
-const maxEncoded = MaxServers*(6+MaxLog+2*MaxServers) + 1 + MaxInFlight*(mEnts+MaxLog+1) + 1 + MaxServers + 5 + MaxTerm + 1 + 2*MaxLog
+const maxEncoded = MaxServers*(7+MaxLog+2*MaxServers) + 1 + MaxInFlight*(mEnts+MaxLog+1) + 1 + MaxServers + 6 + MaxTerm + 1 + 2*MaxLog
 
 // Encode appends the canonical encoding of s to dst: equal states have
 // equal encodings and different states different ones. Only the parts of
@@ -43,6 +43,14 @@ func (m *Model) Encode(dst []byte, s *State) []byte {
 		dst = append(dst, 0)
 	}
 	dst = append(dst, s.used, s.restarts, s.partitions, s.drops, s.dups)
+	if m.cfg.MaxSnapshots > 0 {
+		// Written only when snapshots are on, so that the encoding (and
+		// the explorer's speed) without them is as before.
+		dst = append(dst, s.snapshots)
+		for i := range n {
+			dst = append(dst, s.srv[i].snap)
+		}
+	}
 	dst = append(dst, s.leaderOf[1:m.cfg.MaxTerm+1]...)
 	dst = append(dst, s.hlen)
 	for k := range s.hlen {
@@ -111,6 +119,14 @@ func (m *Model) DecodeTrusted(src []byte, s *State) error {
 		return fmt.Errorf("partition: bad flag")
 	}
 	s.used, s.restarts, s.partitions, s.drops, s.dups = r.u8(), r.u8(), r.u8(), r.u8(), r.u8()
+	if m.cfg.MaxSnapshots > 0 {
+		s.snapshots = r.u8()
+		for i := range n {
+			if s.srv[i].snap = r.u8(); s.srv[i].snap > s.srv[i].n {
+				return fmt.Errorf("server %d: snapshot index beyond the log", i+1)
+			}
+		}
+	}
 	r.into(s.leaderOf[1 : m.cfg.MaxTerm+1])
 	s.hlen = r.u8()
 	if s.hlen > MaxLog {

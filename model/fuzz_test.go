@@ -10,7 +10,7 @@ import (
 )
 
 var fuzzConfig = Config{Servers: 5, MaxTerm: 6, MaxValues: 4, MaxMsgs: MaxInFlight, MaxCopies: 3,
-	MaxRestarts: 3, MaxPartitions: 3, MaxDrops: 3, MaxDups: 3}
+	MaxRestarts: 3, MaxPartitions: 3, MaxDrops: 3, MaxDups: 3, MaxSnapshots: 3}
 
 // byteSource hands out bytes of fuzz input, then zeros.
 type byteSource struct{ b []byte }
@@ -119,7 +119,7 @@ func arbitraryMsg(m *Model, r *byteSource) msg {
 // checks that the model neither panics nor produces an ill-formed state.
 func deliverArbitrary(t *testing.T, m *Model, s State, p msg) {
 	t.Helper()
-	if s.total >= MaxInFlight && s.find(&p) < 0 {
+	if s.total >= MaxInFlight {
 		return
 	}
 	s.send(&p, MaxInFlight)
@@ -237,6 +237,8 @@ func keepFieldsOfType(m *spec.Message) {
 		k.PrevLogIndex, k.PrevLogTerm, k.Entries, k.LeaderCommit = m.PrevLogIndex, m.PrevLogTerm, m.Entries, m.LeaderCommit
 	case spec.AppendEntriesResponse:
 		k.Success, k.MatchIndex = m.Success, m.MatchIndex
+	case spec.InstallSnapshot:
+		k.LastIncludedIndex, k.LastIncludedTerm, k.Entries = m.LastIncludedIndex, m.LastIncludedTerm, m.Entries
 	}
 	*m = k
 }

@@ -76,6 +76,12 @@ var Goals = []Goal{
 		Step: stepOf(spec.Restart)},
 	{Name: "message-dropped", Doc: "the network loses a message", Expected: func(c *Config) bool { return c.MaxDrops > 0 }, Raise: "--max-drops or --max-msgs",
 		Step: stepOf(spec.Drop)},
+	{Name: "snapshot-taken", Doc: "a server snapshots its committed log", Expected: func(c *Config) bool { return c.MaxSnapshots > 0 },
+		Raise: "--max-snapshots or --max-values", Step: stepOf(spec.Compact)},
+	{Name: "snapshot-installed", Doc: "a follower installs a leader's snapshot",
+		Step: func(m *Model, b *State, a Action, _ *State) bool {
+			return a.Kind == spec.Deliver && int(a.Msg) < int(b.nmsg) && b.msgs[a.Msg].typ() == spec.InstallSnapshot
+		}},
 	{Name: "message-duplicated", Doc: "the network duplicates a message", Expected: func(c *Config) bool { return c.MaxDups > 0 }, Raise: "--max-msgs or --max-copies",
 		Step: stepOf(spec.Duplicate)},
 }
@@ -89,7 +95,8 @@ func (c *Config) SwitchedOff() []spec.ActionKind {
 		kind spec.ActionKind
 		off  bool
 	}{{spec.ClientRequest, c.MaxValues == 0}, {spec.Drop, c.MaxDrops == 0}, {spec.Duplicate, c.MaxDups == 0},
-		{spec.Partition, c.MaxPartitions == 0}, {spec.Heal, c.MaxPartitions == 0}, {spec.Restart, c.MaxRestarts == 0}} {
+		{spec.Partition, c.MaxPartitions == 0}, {spec.Heal, c.MaxPartitions == 0}, {spec.Restart, c.MaxRestarts == 0},
+		{spec.Compact, c.MaxSnapshots == 0}} {
 		if k.off {
 			out = append(out, k.kind)
 		}

@@ -79,7 +79,7 @@ type Action struct {
 }
 
 // Actions appends to dst every action enabled in s, in a fixed order: per
-// server Timeout, Heartbeat, ClientRequest, Restart; per message Deliver,
+// server Timeout, Heartbeat, ClientRequest, Restart, Compact; per message Deliver,
 // Drop, Duplicate; then Partition and Heal.
 func (m *Model) Actions(s *State, dst []Action) []Action {
 	n := m.cfg.Servers
@@ -101,6 +101,9 @@ func (m *Model) Actions(s *State, dst []Action) []Action {
 		}
 		if int(s.restarts) < m.cfg.MaxRestarts {
 			dst = append(dst, Action{Kind: spec.Restart, Server: id})
+		}
+		if int(s.snapshots) < m.cfg.MaxSnapshots && m.compactTo(sv) > sv.snap {
+			dst = append(dst, Action{Kind: spec.Compact, Server: id})
 		}
 	}
 	for k := 0; k < int(s.nmsg); k++ {
@@ -180,6 +183,8 @@ func (m *Model) Next(s *State, a Action, out *State) bool {
 		return true
 	case spec.Restart:
 		return m.restart(out, a.Server)
+	case spec.Compact:
+		return m.compact(out, a.Server)
 	}
 	return false
 }
@@ -286,6 +291,11 @@ func (m *Model) whyDisabled(s *State, a Action) string {
 		return "the network is not partitioned"
 	case spec.Restart:
 		return fmt.Sprintf("restart bound %d reached", m.cfg.MaxRestarts)
+	case spec.Compact:
+		if int(s.snapshots) >= m.cfg.MaxSnapshots {
+			return fmt.Sprintf("snapshot bound %d reached", m.cfg.MaxSnapshots)
+		}
+		return "nothing committed beyond the snapshot"
 	}
 	return "unknown action"
 }
@@ -294,7 +304,7 @@ func (m *Model) whyDisabled(s *State, a Action) string {
 func (m *Model) SpecAction(s *State, a Action) spec.Action {
 	out := spec.Action{Kind: a.Kind}
 	switch a.Kind {
-	case spec.Timeout, spec.Heartbeat, spec.Restart:
+	case spec.Timeout, spec.Heartbeat, spec.Restart, spec.Compact:
 		out.Server = spec.ServerID(a.Server)
 	case spec.ClientRequest:
 		out.Server, out.Value = spec.ServerID(a.Server), m.valueNames[a.Value]

@@ -175,6 +175,10 @@ func rapidConfig(t *rapid.T, servers int, faults bool) Config {
 		if cfg.MaxCopies > 1 {
 			cfg.MaxDups = rapid.IntRange(0, 3).Draw(t, "dups")
 		}
+		cfg.MaxSnapshots = rapid.IntRange(0, 2).Draw(t, "snapshots")
+		cfg.ConflictHint = rapid.Bool().Draw(t, "conflictHint")
+		cfg.ReplicateOnPropose = rapid.Bool().Draw(t, "replicateOnPropose")
+		cfg.MaxBatch = rapid.IntRange(0, 2).Draw(t, "maxBatch")
 	}
 	return cfg
 }

@@ -30,6 +30,7 @@ var NativeInvariants = map[string]StateCheck{
 	"leader-completeness":  leaderCompleteness,
 	"state-machine-safety": stateMachineSafety,
 	"commit-quorum":        commitQuorum,
+	"snapshot-committed":   snapshotCommitted,
 }
 
 // NativeTransitions maps spec transition property names to their native
@@ -130,6 +131,19 @@ func commitQuorum(m *Model, s *State) bool {
 	return true
 }
 
+func snapshotCommitted(m *Model, s *State) bool {
+	for i := range m.cfg.Servers {
+		sv := &s.srv[i]
+		if sv.snap == 0 {
+			continue
+		}
+		if sv.commit < sv.snap || sv.snap > s.hlen || !slices.Equal(sv.log[:sv.snap], s.hist[:sv.snap]) {
+			return false
+		}
+	}
+	return true
+}
+
 // TransitionsHold reports whether every transition property in
 // NativeTransitions holds on the step b → a, in one pass over the servers:
 // the explorer calls it on every generated step, and runs the individual
@@ -142,7 +156,7 @@ func TransitionsHold(m *Model, b *State, act Action, a *State) bool {
 		if y.term < x.term || (x.term == y.term && x.voted != 0 && y.voted != x.voted) {
 			return false // term-monotonic, vote-once
 		}
-		if y.commit < x.commit && !(act.Kind == spec.Restart && act.Server == uint8(i+1) && y.commit == 0) {
+		if y.commit < x.commit && !(act.Kind == spec.Restart && act.Server == uint8(i+1) && y.commit == y.snap) {
 			return false // commit-monotonic
 		}
 		if x.n != y.n || x.log != y.log {
@@ -197,7 +211,7 @@ func termMonotonic(m *Model, b *State, _ Action, a *State) bool {
 func commitMonotonic(m *Model, b *State, act Action, a *State) bool {
 	for i := range m.cfg.Servers {
 		x, y := b.srv[i].commit, a.srv[i].commit
-		if y < x && !(act.Kind == spec.Restart && act.Server == uint8(i+1) && y == 0) {
+		if y < x && !(act.Kind == spec.Restart && act.Server == uint8(i+1) && y == a.srv[i].snap) {
 			return false
 		}
 	}

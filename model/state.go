@@ -30,6 +30,7 @@ type server struct {
 	voted  uint8 // votedFor, 0 = None (persistent)
 	role   uint8
 	n      uint8 // log length (persistent with log)
+	snap   uint8 // snapshot index: log[:snap] is compacted (persistent; kept as the snapshot's data)
 	commit uint8 // commitIndex (volatile)
 	votes  uint8 // candidate: bit j-1 set when server j granted its vote; a count under count-duplicate-votes
 	log    [MaxLog]entry
@@ -102,6 +103,7 @@ type State struct {
 	// used has bit k-1 set once value k has been proposed.
 	used                              uint8
 	restarts, partitions, drops, dups uint8
+	snapshots                         uint8              // Compact actions so far
 	leaderOf                          [MaxTerm + 1]uint8 // history: first leader of each term
 	hlen                              uint8              // history: length of the committed prefix
 	hist                              [MaxLog]entry      // history: committed entries
@@ -210,6 +212,7 @@ func (m *Model) fillView(s *State, i int, v *spec.View) {
 	v.VotedFor = spec.ServerID(sv.voted)
 	v.Role = spec.Role(sv.role)
 	v.CommitIndex = spec.Index(sv.commit)
+	v.SnapshotIndex = spec.Index(sv.snap)
 	v.Log = v.Log[:0]
 	for k := range sv.n {
 		v.Log = append(v.Log, m.specEntry(sv.log[k]))
@@ -262,6 +265,11 @@ func (m *Model) specMsg(p *msg) spec.Message {
 		}
 	case spec.AppendEntriesResponse:
 		out.Success, out.MatchIndex = p[mA] == 1, spec.Index(p[mB])
+	case spec.InstallSnapshot:
+		out.LastIncludedIndex, out.LastIncludedTerm = spec.Index(p[mA]), spec.Term(p[mB])
+		for _, e := range p.ents() {
+			out.Entries = append(out.Entries, m.specEntry(entry(e)))
+		}
 	}
 	return out
 }
@@ -323,6 +331,28 @@ func (m *Model) packMsg(in *spec.Message) (msg, error) {
 		if p[mB], err = small("match_index", uint64(in.MatchIndex), MaxLog); err != nil {
 			return p, err
 		}
+	case spec.InstallSnapshot:
+		if m.cfg.MaxSnapshots == 0 {
+			return p, fmt.Errorf("type: InstallSnapshot in a configuration without snapshots (max_snapshots 0)")
+		}
+		return m.packSnapshot(in, p)
+	}
+	return p, nil
+}
+
+// packSnapshot packs an InstallSnapshot: its last included index and term
+// and its data, the entries up to that index.
+func (m *Model) packSnapshot(in *spec.Message, p msg) (msg, error) {
+	if int(in.LastIncludedIndex) > MaxLog || int(in.LastIncludedTerm) > MaxTerm {
+		return p, fmt.Errorf("last_included_index/last_included_term: %d/%d exceed the model's limits", in.LastIncludedIndex, in.LastIncludedTerm)
+	}
+	p[mA], p[mB], p[mN] = uint8(in.LastIncludedIndex), uint8(in.LastIncludedTerm), uint8(len(in.Entries))
+	for k, e := range in.Entries {
+		pe, err := m.packEntry(e)
+		if err != nil {
+			return p, fmt.Errorf("entries[%d].%w", k, err)
+		}
+		p[mEnts+k] = uint8(pe)
 	}
 	return p, nil
 }
@@ -464,8 +494,8 @@ func (m *Model) checkServer(sv *server, id uint8) error {
 		return fmt.Errorf("role %d", sv.role)
 	case int(sv.voted) > n:
 		return fmt.Errorf("votedFor %d", sv.voted)
-	case sv.n > MaxLog || sv.commit > sv.n:
-		return fmt.Errorf("log length %d, commitIndex %d", sv.n, sv.commit)
+	case sv.n > MaxLog || sv.commit > sv.n || sv.snap > sv.n:
+		return fmt.Errorf("log length %d, commitIndex %d, snapshot index %d", sv.n, sv.commit, sv.snap)
 	case sv.term == 0 && (sv.role != follower || sv.voted != 0):
 		return fmt.Errorf("a vote or a candidacy in term 0")
 	}
@@ -543,6 +573,22 @@ func (m *Model) checkMsg(p *msg) error {
 			return fmt.Errorf("AppendEntriesResponse success/match out of range")
 		}
 		return zeroFrom(mC)
+	case spec.InstallSnapshot:
+		if m.cfg.MaxSnapshots == 0 {
+			return fmt.Errorf("InstallSnapshot in a configuration without snapshots")
+		}
+		if p[mA] == 0 || p[mA] != p[mN] || p[mB] == 0 || p[mB] > p[mTerm] || p[mC] != 0 {
+			return fmt.Errorf("InstallSnapshot index/term/data out of range")
+		}
+		for _, e := range p.ents() {
+			if err := m.checkEntry(entry(e)); err != nil || entry(e).term() > p[mB] {
+				return fmt.Errorf("InstallSnapshot data invalid")
+			}
+		}
+		if entry(p.ents()[p[mN]-1]).term() != p[mB] {
+			return fmt.Errorf("InstallSnapshot last term differs from its data")
+		}
+		return zeroFrom(mEnts + int(p[mN]))
 	}
 	return fmt.Errorf("type %d", p[mTyp])
 }

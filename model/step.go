@@ -67,6 +67,10 @@ func (m *Model) sendAppends(s *State, id uint8) {
 			continue
 		}
 		next := min(max(sv.next[j-1], 1), sv.n+1)
+		if next <= sv.snap {
+			m.sendSnapshot(s, sv, id, uint8(j))
+			continue
+		}
 		last := sv.n
 		if b := uint8(m.cfg.MaxBatch); b > 0 {
 			last = min(last, next-1+b)
@@ -82,6 +86,43 @@ func (m *Model) sendAppends(s *State, id uint8) {
 		}
 		s.send(&p, m.cfg.MaxCopies)
 	}
+}
+
+// sendSnapshot sends peer j of leader id an InstallSnapshot (Figure 13):
+// the entries j needs next are compacted, so it gets the snapshot — its
+// last included index and term and its data, the compacted entries.
+func (m *Model) sendSnapshot(s *State, sv *server, id, j uint8) {
+	var p msg
+	p[mTyp], p[mFrom], p[mTo], p[mTerm] = uint8(spec.InstallSnapshot), id, j, sv.term
+	p[mA], p[mB], p[mN] = sv.snap, sv.termAt(sv.snap), sv.snap
+	for k, e := range sv.log[:sv.snap] {
+		p[mEnts+k] = uint8(e)
+	}
+	s.send(&p, m.cfg.MaxCopies)
+}
+
+// compactTo is the index Compact(i) snapshots up to: the commit index
+// (§7: a server snapshots its committed entries).
+func (m *Model) compactTo(sv *server) uint8 {
+	if m.bug == bugCompactBeyondCommit {
+		return sv.n // the mutation: the uncommitted tail too
+	}
+	return sv.commit
+}
+
+// compact is Compact(i): server i snapshots its committed log, so the
+// entries up to its commitIndex are compacted (kept only as the
+// snapshot's data, no longer sent in AppendEntries). Bounded by the
+// configuration's snapshot budget.
+func (m *Model) compact(s *State, id uint8) bool {
+	sv := &s.srv[id-1]
+	to := m.compactTo(sv)
+	if int(s.snapshots) >= m.cfg.MaxSnapshots || to <= sv.snap {
+		return false
+	}
+	sv.snap = to
+	s.snapshots++
+	return true
 }
 
 // clientRequest is ClientRequest(i, v): a leader appends a new entry with
@@ -133,7 +174,9 @@ func (m *Model) restart(s *State, id uint8) bool {
 		return false
 	}
 	sv := &s.srv[id-1]
-	sv.role, sv.commit, sv.votes = follower, 0, 0
+	// The state machine is restored from the snapshot: what it covers is
+	// known committed (commitIndex 0 without one).
+	sv.role, sv.commit, sv.votes = follower, sv.snap, 0
 	sv.next, sv.match = [MaxServers]uint8{}, [MaxServers]uint8{}
 	if m.bug == bugForgetVoteOnRestart {
 		sv.voted = 0
@@ -189,6 +232,8 @@ func (m *Model) deliver(s *State, k int) bool {
 		m.handleAppendEntries(s, sv, &p)
 	case spec.AppendEntriesResponse:
 		m.handleAppendEntriesResponse(s, sv, &p)
+	case spec.InstallSnapshot:
+		m.handleInstallSnapshot(s, sv, &p)
 	}
 	m.observe(s, to)
 	return true
@@ -316,6 +361,56 @@ func (m *Model) hint(sv *server, prev uint8) uint8 {
 		}
 	}
 	return h
+}
+
+// handleInstallSnapshot is Figure 13's receiver: a stale request is
+// refused; in the current term a candidate returns to follower; a snapshot
+// that covers nothing beyond the commit index is acknowledged only; else
+// if the log holds the snapshot's last included entry (same index and
+// term) the entries after it are retained (rule 6), otherwise the whole
+// log is discarded (rule 7), and the state machine — here the compacted
+// prefix — is the snapshot's data. The answer is an AppendEntriesResponse
+// with matchIndex = lastIncludedIndex.
+func (m *Model) handleInstallSnapshot(s *State, sv *server, p *msg) {
+	if p[mTerm] < sv.term {
+		m.reply(s, p, spec.AppendEntriesResponse, sv.term, 0, 0)
+		return
+	}
+	if sv.role == leader {
+		return // another leader of the same term: ignored, as AppendEntries
+	}
+	if sv.role == candidate {
+		stepDown(sv, sv.term)
+	}
+	li, lt := p[mA], p[mB]
+	if li > sv.commit {
+		m.installSnapshot(sv, p.ents(), li, lt)
+		if m.bug == bugSnapshotTermFromData {
+			sv.term = lt // the mutation: currentTerm from the snapshot's metadata
+		}
+	}
+	m.reply(s, p, spec.AppendEntriesResponse, sv.term, 1, li)
+}
+
+// installSnapshot replaces sv's log up to li by the snapshot's data,
+// keeping the entries after li when sv holds the snapshot's last entry.
+func (m *Model) installSnapshot(sv *server, data []uint8, li, lt uint8) {
+	keep := sv.n >= li && sv.termAt(li) == lt
+	switch m.bug {
+	case bugSnapshotKeepsConflictingSuffix:
+		keep = sv.n >= li
+	case bugSnapshotDiscardsMatchingSuffix:
+		keep = false
+	}
+	if !keep {
+		clear(sv.log[:])
+		sv.n = li
+	}
+	for k, e := range data {
+		sv.log[k] = entry(e)
+	}
+	sv.snap = max(sv.snap, li)
+	sv.commit = max(sv.commit, li)
 }
 
 // handleAppendEntriesResponse is Figure 2, leaders: on success raise

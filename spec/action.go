@@ -9,7 +9,8 @@ import (
 // gives each one's guard and effect).
 type ActionKind uint8
 
-// The actions. Timeout, Heartbeat, ClientRequest and Restart belong to one
+// The actions. Timeout, Heartbeat, ClientRequest, Restart and Compact (a
+// server snapshots its committed log, §7) belong to one
 // server; Deliver, Drop and Duplicate to one message in flight; Partition
 // and Heal to the network.
 const (
@@ -22,12 +23,13 @@ const (
 	Partition
 	Heal
 	Restart
+	Compact
 )
 
-var actionNames = [...]string{"", "Timeout", "Heartbeat", "ClientRequest", "Deliver", "Drop", "Duplicate", "Partition", "Heal", "Restart"}
+var actionNames = [...]string{"", "Timeout", "Heartbeat", "ClientRequest", "Deliver", "Drop", "Duplicate", "Partition", "Heal", "Restart", "Compact"}
 
 // ActionKinds lists every action kind in order.
-var ActionKinds = []ActionKind{Timeout, Heartbeat, ClientRequest, Deliver, Drop, Duplicate, Partition, Heal, Restart}
+var ActionKinds = []ActionKind{Timeout, Heartbeat, ClientRequest, Deliver, Drop, Duplicate, Partition, Heal, Restart, Compact}
 
 // ActionKindNames lists the names of every action kind in order.
 func ActionKindNames() []string {
@@ -53,13 +55,13 @@ func ParseActionKind(s string) (ActionKind, error) {
 			return k, nil
 		}
 	}
-	return 0, fmt.Errorf("unknown action %q (want one of Timeout, Heartbeat, ClientRequest, Deliver, Drop, Duplicate, Partition, Heal, Restart)", s)
+	return 0, fmt.Errorf("unknown action %q (want one of Timeout, Heartbeat, ClientRequest, Deliver, Drop, Duplicate, Partition, Heal, Restart, Compact)", s)
 }
 
 // Action is one step of a run in the shared vocabulary: the model's Step,
 // the implementation's driver and the trace format all take it.
 //
-// Server is set for Timeout, Heartbeat, ClientRequest and Restart; Value
+// Server is set for Timeout, Heartbeat, ClientRequest, Restart and Compact; Value
 // for ClientRequest; Message for Deliver, Drop and Duplicate; Groups for
 // Partition (every server in exactly one group, at least two groups).
 type Action struct {
@@ -73,7 +75,7 @@ type Action struct {
 // String renders the action, e.g. "Deliver(RequestVote S1->S2 t1 last=0/0)".
 func (a Action) String() string {
 	switch a.Kind {
-	case Timeout, Heartbeat, Restart:
+	case Timeout, Heartbeat, Restart, Compact:
 		return fmt.Sprintf("%v(%v)", a.Kind, a.Server)
 	case ClientRequest:
 		return fmt.Sprintf("%v(%v, %q)", a.Kind, a.Server, a.Value)
@@ -99,7 +101,7 @@ func (a *Action) Validate(n int) error {
 		return nil
 	}
 	switch a.Kind {
-	case Timeout, Heartbeat, Restart:
+	case Timeout, Heartbeat, Restart, Compact:
 		if a.Value != "" || a.Message != nil || a.Groups != nil {
 			return fmt.Errorf("%v takes only a server", a.Kind)
 		}

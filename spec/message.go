@@ -17,9 +17,13 @@ const (
 	RequestVoteResponse
 	AppendEntries
 	AppendEntriesResponse
+	// InstallSnapshot is Figure 13's RPC, sent whole (one chunk). Its
+	// answer is an AppendEntriesResponse: success with matchIndex =
+	// lastIncludedIndex, or a refusal from a higher term.
+	InstallSnapshot
 )
 
-var msgTypeNames = [...]string{"", "RequestVote", "RequestVoteResponse", "AppendEntries", "AppendEntriesResponse"}
+var msgTypeNames = [...]string{"", "RequestVote", "RequestVoteResponse", "AppendEntries", "AppendEntriesResponse", "InstallSnapshot"}
 
 // String returns the message type's name as written in Figure 2.
 func (t MsgType) String() string {
@@ -31,7 +35,7 @@ func (t MsgType) String() string {
 
 // ParseMsgType is the inverse of MsgType.String.
 func ParseMsgType(s string) (MsgType, error) {
-	for t := RequestVote; t <= AppendEntriesResponse; t++ {
+	for t := RequestVote; t <= InstallSnapshot; t++ {
 		if t.String() == s {
 			return t, nil
 		}
@@ -53,6 +57,9 @@ func ParseMsgType(s string) (MsgType, error) {
 //     request (PrevLogIndex + len(Entries)); on failure a hint, the highest
 //     index the leader may try next as PrevLogIndex:
 //     min(PrevLogIndex-1, len(follower's log)).
+//   - InstallSnapshot: Term, LastIncludedIndex, LastIncludedTerm, and the
+//     snapshot's data as Entries: the committed prefix it replaces, up to
+//     LastIncludedIndex (leaderId is From).
 type Message struct {
 	Type MsgType  `json:"type"`
 	From ServerID `json:"from"`
@@ -70,13 +77,16 @@ type Message struct {
 
 	Success    bool  `json:"success,omitempty"`
 	MatchIndex Index `json:"match_index,omitempty"`
+
+	LastIncludedIndex Index `json:"last_included_index,omitempty"`
+	LastIncludedTerm  Term  `json:"last_included_term,omitempty"`
 }
 
 // Validate reports the first structural problem of m: an unknown type, a
 // missing or self-addressed endpoint, or a field that does not belong to
 // the message's type.
 func (m *Message) Validate() error {
-	if m.Type < RequestVote || m.Type > AppendEntriesResponse {
+	if m.Type < RequestVote || m.Type > InstallSnapshot {
 		return fmt.Errorf("type: unknown message type %d", m.Type)
 	}
 	if m.From == None || m.To == None {
@@ -95,14 +105,25 @@ func (m *Message) Validate() error {
 	if m.Type != RequestVoteResponse && m.Granted {
 		stray = append(stray, "granted")
 	}
-	if m.Type != AppendEntries && (m.PrevLogIndex != 0 || m.PrevLogTerm != 0 || len(m.Entries) != 0 || m.LeaderCommit != 0) {
-		stray = append(stray, "prev_log_index/prev_log_term/entries/leader_commit")
+	if m.Type != AppendEntries && (m.PrevLogIndex != 0 || m.PrevLogTerm != 0 || m.LeaderCommit != 0) {
+		stray = append(stray, "prev_log_index/prev_log_term/leader_commit")
+	}
+	if m.Type != AppendEntries && m.Type != InstallSnapshot && len(m.Entries) != 0 {
+		stray = append(stray, "entries")
+	}
+	if m.Type != InstallSnapshot && (m.LastIncludedIndex != 0 || m.LastIncludedTerm != 0) {
+		stray = append(stray, "last_included_index/last_included_term")
 	}
 	if m.Type != AppendEntriesResponse && (m.Success || m.MatchIndex != 0) {
 		stray = append(stray, "success/match_index")
 	}
 	if len(stray) > 0 {
 		return fmt.Errorf("%s: not a field of %v", strings.Join(stray, ", "), m.Type)
+	}
+	if m.Type == InstallSnapshot {
+		if err := m.validateSnapshot(); err != nil {
+			return err
+		}
 	}
 	if m.Type == AppendEntries {
 		if m.PrevLogIndex == 0 && m.PrevLogTerm != 0 {
@@ -113,6 +134,23 @@ func (m *Message) Validate() error {
 				return fmt.Errorf("entries[%d]: entry term %d above message term %d", k, e.Term, m.Term)
 			}
 		}
+	}
+	return nil
+}
+
+// validateSnapshot checks an InstallSnapshot: a last included entry of a
+// term no later than the message's, and exactly that many entries of data
+// ending with it.
+func (m *Message) validateSnapshot() error {
+	switch {
+	case m.LastIncludedIndex == 0 || m.LastIncludedTerm == 0:
+		return fmt.Errorf("last_included_index/last_included_term: a snapshot includes at least one entry")
+	case m.LastIncludedTerm > m.Term:
+		return fmt.Errorf("last_included_term: %d above the message term %d", m.LastIncludedTerm, m.Term)
+	case int(m.LastIncludedIndex) != len(m.Entries):
+		return fmt.Errorf("entries: %d entries of data for a snapshot up to index %d", len(m.Entries), m.LastIncludedIndex)
+	case m.Entries[len(m.Entries)-1].Term != m.LastIncludedTerm:
+		return fmt.Errorf("entries: the last entry's term %d is not last_included_term %d", m.Entries[len(m.Entries)-1].Term, m.LastIncludedTerm)
 	}
 	return nil
 }
@@ -145,6 +183,8 @@ func (m *Message) FieldDiff(o *Message) []FieldDifference {
 	add("leader_commit", m.LeaderCommit, o.LeaderCommit)
 	add("success", m.Success, o.Success)
 	add("match_index", m.MatchIndex, o.MatchIndex)
+	add("last_included_index", m.LastIncludedIndex, o.LastIncludedIndex)
+	add("last_included_term", m.LastIncludedTerm, o.LastIncludedTerm)
 	return d
 }
 
@@ -194,6 +234,8 @@ func CompareMessages(a, b *Message) int {
 		cmp.Compare(a.LeaderCommit, b.LeaderCommit),
 		cmpBool(a.Success, b.Success),
 		cmp.Compare(a.MatchIndex, b.MatchIndex),
+		cmp.Compare(a.LastIncludedIndex, b.LastIncludedIndex),
+		cmp.Compare(a.LastIncludedTerm, b.LastIncludedTerm),
 	} {
 		if c != 0 {
 			return c
@@ -233,6 +275,8 @@ func (m Message) String() string {
 		return head + " refused"
 	case AppendEntries:
 		return fmt.Sprintf("%s prev=%d/%d %s commit=%d", head, m.PrevLogIndex, m.PrevLogTerm, formatLog(m.Entries, 0), m.LeaderCommit)
+	case InstallSnapshot:
+		return fmt.Sprintf("%s snapshot=%d/%d %s", head, m.LastIncludedIndex, m.LastIncludedTerm, formatLog(m.Entries, 0))
 	case AppendEntriesResponse:
 		if m.Success {
 			return fmt.Sprintf("%s ok match=%d", head, m.MatchIndex)

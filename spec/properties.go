@@ -38,6 +38,7 @@ var Invariants = []Invariant{
 	{"leader-completeness", "Figure 3, Leader Completeness", "a leader holds every entry committed in an earlier term", LeaderCompleteness},
 	{"state-machine-safety", "Figure 3, State Machine Safety", "no two servers commit different entries at one index", StateMachineSafety},
 	{"commit-quorum", "§5.3-5.4: an entry is committed once a majority stores it", "every committed entry is stored by a majority", CommitOnlyWithQuorum},
+	{"snapshot-committed", "§7: each server snapshots only committed entries (Figure 12)", "a snapshot holds only committed entries, and its server's commitIndex covers it", SnapshotCommitted},
 }
 
 // TransitionProperties lists the transition properties, in the order they
@@ -296,10 +297,37 @@ func CommitMonotonic(before *State, a *Action, after *State) error {
 		if x >= b {
 			continue
 		}
-		if a != nil && a.Kind == Restart && a.Server == before.Servers[i].ID && x == 0 {
+		// A restart forgets commitIndex, down to what the server's
+		// snapshot shows committed (0 without one).
+		if a != nil && a.Kind == Restart && a.Server == before.Servers[i].ID && x == after.Servers[i].SnapshotIndex {
 			continue
 		}
 		return fmt.Errorf("%v's commitIndex went down from %d to %d", before.Servers[i].ID, b, x)
+	}
+	return nil
+}
+
+// SnapshotCommitted: "each server takes snapshots independently, covering
+// just the committed entries in its log" (§7). A snapshot's entries are a
+// prefix of the committed history, and its server's commitIndex is at
+// least its last index (the state machine built from it is committed).
+func SnapshotCommitted(s *State) error {
+	for i := range s.Servers {
+		v := &s.Servers[i]
+		if v.SnapshotIndex == 0 {
+			continue
+		}
+		if v.CommitIndex < v.SnapshotIndex {
+			return fmt.Errorf("%v's snapshot reaches index %d beyond its commitIndex %d", v.ID, v.SnapshotIndex, v.CommitIndex)
+		}
+		if int(v.SnapshotIndex) > len(s.History.Committed) || int(v.SnapshotIndex) > len(v.Log) {
+			return fmt.Errorf("%v's snapshot reaches index %d beyond the committed history (%d entries)", v.ID, v.SnapshotIndex, len(s.History.Committed))
+		}
+		for k := range v.SnapshotIndex {
+			if v.Log[k] != s.History.Committed[k].Entry {
+				return fmt.Errorf("%v's snapshot holds %v at index %d, where %v was committed", v.ID, v.Log[k], k+1, s.History.Committed[k].Entry)
+			}
+		}
 	}
 	return nil
 }

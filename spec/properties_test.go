@@ -71,6 +71,12 @@ func TestEveryInvariantHasAViolation(t *testing.T) {
 			s.Servers[0].CommitIndex = 1
 			return s
 		},
+		"snapshot-committed": func() State {
+			// S1 snapshots an entry nobody has committed.
+			s := cluster([]Entry{e(1, "a")}, []Entry{e(1, "a")}, nil)
+			s.Servers[0].SnapshotIndex, s.Servers[0].CommitIndex = 1, 1
+			return s
+		},
 	}
 	for _, p := range Invariants {
 		build, ok := cases[p.Name]

@@ -25,6 +25,11 @@ type View struct {
 	NextIndex   []Index    `json:"next_index,omitempty"`
 	MatchIndex  []Index    `json:"match_index,omitempty"`
 	Votes       []ServerID `json:"votes,omitempty"`
+	// SnapshotIndex is the last index its snapshot covers (0: none): the
+	// entries up to it are compacted, but Log still lists them, as the
+	// snapshot's data (the state machine they built), so that every
+	// property reads one log (§7: properties over snapshot + log).
+	SnapshotIndex Index `json:"snapshot_index,omitempty"`
 	// VoteCount is a model-only annotation: under the seeded bug
 	// count-duplicate-votes a candidate keeps a number of granted replies
 	// instead of the set Votes, and VoteCount shows that number (Votes is
@@ -56,6 +61,9 @@ func (v View) Format(changed func(field string) bool) string {
 	role := v.Role.String() + mark("role")
 	s := fmt.Sprintf("%v %-9s t%d%s voted=%v%s log=%s%s commit=%d%s", v.ID, role, v.Term, mark("term"), v.VotedFor, mark("voted_for"),
 		formatLog(v.Log, v.CommitIndex), mark("log"), v.CommitIndex, mark("commit_index"))
+	if v.SnapshotIndex > 0 || changed != nil && changed("snapshot_index") {
+		s += fmt.Sprintf(" snap=%d%s", v.SnapshotIndex, mark("snapshot_index"))
+	}
 	if v.Role == Leader {
 		s += fmt.Sprintf(" next=%v%s match=%v%s", v.NextIndex, mark("next_index"), v.MatchIndex, mark("match_index"))
 	}
@@ -102,6 +110,9 @@ func (v *View) Diff(o *View) []string {
 	}
 	if v.VoteCount != o.VoteCount {
 		d = append(d, "vote_count")
+	}
+	if v.SnapshotIndex != o.SnapshotIndex {
+		d = append(d, "snapshot_index")
 	}
 	return d
 }

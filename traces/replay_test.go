@@ -80,8 +80,8 @@ func TestScenariosReplayOnImpl(t *testing.T) {
 // property at the same step.
 func TestBugTracesOnImpl(t *testing.T) {
 	for _, bug := range model.Bugs {
-		if bug.Breaks == "" {
-			continue
+		if bug.Breaks == "" || bug.Bounds.MaxSnapshots > 0 {
+			continue // the replay driver does not replay snapshots yet (impl/CONFORMANCE.md)
 		}
 		tr, err := traces.ReadFile(filepath.Join("scenarios", "bugs", bug.Name+".json"))
 		if err != nil {

@@ -13,7 +13,7 @@ import (
 
 // boundFlags are the flags that set the model's bounds, in the order the
 // header prints them.
-var boundFlags = []string{"servers", "max-term", "max-values", "max-msgs", "max-copies", "max-restarts", "max-partitions", "max-drops", "max-dups"}
+var boundFlags = []string{"servers", "max-term", "max-values", "max-msgs", "max-copies", "max-restarts", "max-partitions", "max-drops", "max-dups", "max-snapshots"}
 
 // boundField returns the field of c that bound flag name sets.
 func boundField(c *model.Config, name string) *int {
@@ -36,6 +36,8 @@ func boundField(c *model.Config, name string) *int {
 		return &c.MaxDrops
 	case "max-dups":
 		return &c.MaxDups
+	case "max-snapshots":
+		return &c.MaxSnapshots
 	}
 	panic("unknown bound flag " + name)
 }
@@ -54,6 +56,7 @@ func addBoundFlags(fs *flag.FlagSet, cfg *model.Config) {
 	fs.IntVar(&cfg.MaxPartitions, "max-partitions", def.MaxPartitions, "Partition actions per run (each healed by a Heal)")
 	fs.IntVar(&cfg.MaxDrops, "max-drops", def.MaxDrops, "Drop actions per run (lost message copies)")
 	fs.IntVar(&cfg.MaxDups, "max-dups", def.MaxDups, "Duplicate actions per run (needs --max-copies 2)")
+	fs.IntVar(&cfg.MaxSnapshots, "max-snapshots", def.MaxSnapshots, "Compact actions per run (a server snapshots its committed log, §7)")
 	fs.BoolVar(&cfg.ConflictHint, "conflict-hint", false, "feature: a refusal hints past the follower's whole conflicting term (§5.3)")
 	fs.BoolVar(&cfg.ReplicateOnPropose, "replicate-on-propose", false, "feature: a leader sends AppendEntries as soon as it appends a client's value")
 	fs.IntVar(&cfg.MaxBatch, "max-batch", 0, "feature: entries per AppendEntries (0: the whole suffix)")

@@ -98,6 +98,9 @@ func TestRapidDifferential(t *testing.T) {
 			MaxValues: rapid.IntRange(0, 4).Draw(rt, "values"), MaxMsgs: rapid.IntRange(servers-1, 12).Draw(rt, "msgs"),
 			MaxCopies: 2, MaxRestarts: rapid.IntRange(0, 2).Draw(rt, "restarts"), MaxPartitions: rapid.IntRange(0, 2).Draw(rt, "partitions"),
 			MaxDrops: rapid.IntRange(0, 2).Draw(rt, "drops"), MaxDups: rapid.IntRange(0, 2).Draw(rt, "dups")}
+		cfg.ConflictHint = rapid.Bool().Draw(rt, "conflictHint")
+		cfg.ReplicateOnPropose = rapid.Bool().Draw(rt, "replicateOnPropose")
+		cfg.MaxBatch = rapid.IntRange(0, 2).Draw(rt, "maxBatch")
 		l, err := conform.NewLockstep(cfg, memory, conform.Exact)
 		if err != nil {
 			rt.Fatal(err)

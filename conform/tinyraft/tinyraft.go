@@ -14,6 +14,7 @@ package tinyraft
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/raftcheck/raftcheck/conform"
 	"github.com/raftcheck/raftcheck/spec"
@@ -31,8 +32,12 @@ func Factory(opts Options) conform.Factory {
 		if s.Servers < 1 || s.Servers > spec.MaxServers {
 			return nil, fmt.Errorf("tinyraft: %d servers", s.Servers)
 		}
-		if f := s.Features.String(); f != "" {
-			return nil, fmt.Errorf("tinyraft: does not implement %s", f)
+		missing := s.Features.String()
+		if s.Snapshots {
+			missing = strings.TrimSpace(missing + " snapshots")
+		}
+		if missing != "" {
+			return nil, fmt.Errorf("tinyraft: does not implement %s", missing)
 		}
 		c := &cluster{opts: opts, net: spec.Network{MaxCopies: s.MaxCopies}}
 		for i := range s.Servers {

@@ -64,7 +64,7 @@ func (v *views) of(s *model.State) *spec.State {
 // Heal touch only the network) leave everything the transition properties
 // read unchanged, and every transition property holds on a step that
 // changes nothing it reads, so they are not evaluated there.
-var changesServers = [...]bool{spec.Timeout: true, spec.ClientRequest: true, spec.Deliver: true, spec.Restart: true,
+var changesServers = [...]bool{spec.Timeout: true, spec.ClientRequest: true, spec.Deliver: true, spec.Restart: true, spec.Compact: true,
 	spec.Heartbeat: false, spec.Drop: false, spec.Duplicate: false, spec.Partition: false, spec.Heal: false}
 
 // Properties returns the checker properties for the named spec properties

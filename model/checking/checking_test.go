@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/raftcheck/raftcheck/checker"
@@ -254,7 +255,12 @@ func TestSeededBugsFound(t *testing.T) {
 			if v == nil {
 				t.Fatalf("not found at %v", cfg)
 			}
-			// One worker finds the same counterexample with the same counts.
+			// One worker finds the same counterexample with the same counts
+			// (checked on the bugs of up to 2M states; the determinism of
+			// larger runs is TestPinnedStateCounts' and the checker's).
+			if res.Distinct > 2_000_000 {
+				return
+			}
 			if one := explore(t, cfg, checker.Options{Workers: 1, Symmetry: true, Strategy: strategy}); one.Violation == nil ||
 				one.Distinct != res.Distinct || one.Generated != res.Generated || !reflect.DeepEqual(one.Coverage, res.Coverage) ||
 				!reflect.DeepEqual(one.Violation.Path, v.Path) {
@@ -374,7 +380,7 @@ func TestNoCommitVisible(t *testing.T) {
 	for _, g := range res.Goals {
 		// Without drops and duplications those two goals are neither
 		// reachable nor expected.
-		if want := g.Name != "message-dropped" && g.Name != "message-duplicated"; g.Reached != want || g.Expected && !want {
+		if want := !slices.Contains([]string{"message-dropped", "message-duplicated", "snapshot-taken", "snapshot-installed"}, g.Name); g.Reached != want || g.Expected && !want {
 			t.Errorf("goal %s reached %v expected %v", g.Name, g.Reached, g.Expected)
 			continue
 		}
@@ -396,7 +402,8 @@ func TestExpectedGoals(t *testing.T) {
 		got[g.Name] = g.Expected
 	}
 	want := map[string]bool{"leader-elected": true, "value-committed": false, "leader-above-term-1": false, "leader-stepped-down": false,
-		"uncommitted-entry-overwritten": false, "partition-healed": false, "server-restarted": true, "message-dropped": false, "message-duplicated": true}
+		"uncommitted-entry-overwritten": false, "partition-healed": false, "server-restarted": true, "message-dropped": false, "message-duplicated": true,
+		"snapshot-taken": false, "snapshot-installed": false}
 	if !maps.Equal(got, want) {
 		t.Errorf("expected goals %v, want %v", got, want)
 	}
@@ -415,7 +422,7 @@ func TestDefaultConfigHolds(t *testing.T) {
 		t.Errorf("%d distinct, %d generated, depth %d; pinned 5935433, 22462928, 57", res.Distinct, res.Generated, res.Depth)
 	}
 	for _, g := range res.Goals {
-		if !g.Reached && g.Name != "message-duplicated" {
+		if !g.Reached && g.Name != "message-duplicated" && g.Name != "snapshot-taken" && g.Name != "snapshot-installed" {
 			t.Errorf("goal %s not reached", g.Name)
 		}
 	}
