@@ -22,9 +22,12 @@ const (
 	UnexpectedMessage
 	// MissingMessage: the model sent a message the system did not.
 	MissingMessage
+	// DifferentDurable: what some server holds on stable storage differs
+	// from the model's persistent state.
+	DifferentDurable
 )
 
-var kindNames = [...]string{"", "missing action", "different state", "unexpected message", "missing message"}
+var kindNames = [...]string{"", "missing action", "different state", "unexpected message", "missing message", "different durable state"}
 
 // String names the kind as the reports and the viewer do.
 func (k Kind) String() string {
@@ -36,7 +39,7 @@ func (k Kind) String() string {
 
 // ParseKind is the inverse of Kind.String.
 func ParseKind(s string) (Kind, error) {
-	for k := MissingAction; k <= MissingMessage; k++ {
+	for k := MissingAction; k <= DifferentDurable; k++ {
 		if k.String() == s {
 			return k, nil
 		}
@@ -72,6 +75,10 @@ type Divergence struct {
 	Fields    []FieldDiff
 	Messages  []MessageDiff
 	Partition *[2]string
+	// Durable lists the fields of stable storage that differ (Field is
+	// "durable.term", "durable.voted_for", "durable.log" or
+	// "durable.snapshot_index").
+	Durable []FieldDiff
 }
 
 func (d *Divergence) classify() Kind {
@@ -80,6 +87,8 @@ func (d *Divergence) classify() Kind {
 		return MissingAction
 	case len(d.Fields) > 0:
 		return DifferentState
+	case len(d.Durable) > 0 && len(d.Messages) == 0 && d.Partition == nil:
+		return DifferentDurable
 	}
 	for _, m := range d.Messages {
 		if m.System > m.Model {
@@ -117,6 +126,9 @@ func (d *Divergence) Lines() []string {
 	}
 	if p := d.Partition; p != nil {
 		out = append(out, fmt.Sprintf("partition: model %s | impl %s", p[0], p[1]))
+	}
+	for _, f := range d.Durable {
+		out = append(out, fmt.Sprintf("%v %s: model %s | impl %s", f.Server, f.Field, f.Model, f.System))
 	}
 	return out
 }

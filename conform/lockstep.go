@@ -41,9 +41,12 @@ func NewLockstep(cfg model.Config, f Factory, abs Abstraction) (*Lockstep, error
 	}
 	l := &Lockstep{model: p, sys: sys, abs: abs}
 	l.observe()
-	if d := abs.compare(p.View(), &l.state); d != nil {
-		l.div = d
+	d, err := l.compare(p.View())
+	if err != nil {
+		sys.Close()
+		return nil, fmt.Errorf("the system's initial state: %w", err)
 	}
+	l.div = d
 	return l, nil
 }
 
@@ -119,12 +122,72 @@ func (l *Lockstep) Step(a spec.Action) (replay.Frame, replay.Outcome, error) {
 			f.Violation, f.Message = b.Property, "implementation: "+b.Message
 		}
 	}
-	if d := l.abs.compare(&o.After, &l.state); d != nil {
+	d, err := l.compare(&o.After)
+	if err != nil {
+		return replay.Frame{}, o, fmt.Errorf("the system failed at step %d, %v: %w", l.steps, a, err)
+	}
+	if d != nil {
 		d.Step, d.Action = l.steps, a
 		l.div = d
 		f.Diff, f.DiffKind = d.Lines(), d.Kind.String()
 	}
 	return f, o, nil
+}
+
+// compare compares the system with the model after a step: the states
+// under the abstraction, then, for a DurableSystem, stable storage with
+// the model's persistent state (which the abstraction does not touch:
+// what must survive a crash is the protocol's, not the implementation's
+// choice).
+func (l *Lockstep) compare(model *spec.State) (*Divergence, error) {
+	d := l.abs.compare(model, &l.state)
+	ds, ok := l.sys.(DurableSystem)
+	if !ok {
+		return d, nil
+	}
+	got, err := ds.Durable()
+	if err != nil {
+		return nil, fmt.Errorf("reading its stable storage: %w", err)
+	}
+	diffs := durableDiffs(l.model.Durable(), got)
+	if len(diffs) == 0 {
+		return d, nil
+	}
+	if d == nil {
+		d = &Divergence{}
+	}
+	d.Durable = diffs
+	d.Kind = d.classify()
+	return d, nil
+}
+
+// durableDiffs lists how each server's stable storage differs from the
+// model's persistent state.
+func durableDiffs(model, sys []spec.Durable) []FieldDiff {
+	var out []FieldDiff
+	for i := range model {
+		if i >= len(sys) {
+			out = append(out, FieldDiff{Server: spec.ServerID(i + 1), Field: "durable", Model: "present", System: "missing"})
+			continue
+		}
+		m, s := &model[i], &sys[i]
+		for _, field := range m.Diff(s) {
+			out = append(out, FieldDiff{Server: spec.ServerID(i + 1), Field: "durable." + field, Model: durableField(m, field), System: durableField(s, field)})
+		}
+	}
+	return out
+}
+
+func durableField(d *spec.Durable, field string) string {
+	switch field {
+	case "term":
+		return fmt.Sprint(d.Term)
+	case "voted_for":
+		return d.VotedFor.String()
+	case "log":
+		return fmt.Sprint(d.Log)
+	}
+	return fmt.Sprint(d.SnapshotIndex)
 }
 
 // systemAction is a as the system must be given it: a message of the

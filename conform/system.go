@@ -73,3 +73,15 @@ type Setup struct {
 
 // Factory builds a fresh System.
 type Factory func(Setup) (System, error)
+
+// DurableSystem is a System that can also report what each server holds on
+// stable storage. When a system implements it, the harness compares it
+// with the model's persistent state after every step (a DurableState
+// divergence), so a vote or entry acted on before it is persisted is
+// caught at once, not only when a restart happens to expose it.
+type DurableSystem interface {
+	System
+	// Durable returns each server's stable storage: Durable()[i] is
+	// server i+1's.
+	Durable() ([]spec.Durable, error)
+}

@@ -176,6 +176,26 @@ func (m *Model) View(s *State, dst *spec.State) {
 	dst.Partition = m.groups(s)
 }
 
+// DurableView returns what each server holds on stable storage: its
+// term, vote, log and snapshot index. (Under the seeded bug
+// forget-vote-on-restart the vote is never persisted, so it is None
+// there.)
+func (m *Model) DurableView(s *State) []spec.Durable {
+	out := make([]spec.Durable, m.cfg.Servers)
+	for i := range out {
+		sv := &s.srv[i]
+		d := &out[i]
+		d.Term, d.VotedFor, d.SnapshotIndex = spec.Term(sv.term), spec.ServerID(sv.voted), spec.Index(sv.snap)
+		if m.bug == bugForgetVoteOnRestart {
+			d.VotedFor = spec.None
+		}
+		for k := range sv.n {
+			d.Log = append(d.Log, m.specEntry(sv.log[k]))
+		}
+	}
+	return out
+}
+
 // PropertyView fills only what the properties read: the servers and the
 // history (not the network or the partition). It allocates nothing once
 // dst's slices have grown.

@@ -291,3 +291,34 @@ func FormatGroups(groups [][]ServerID) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// Durable is what one server holds on stable storage: Figure 2's
+// persistent state (currentTerm, votedFor, log) and its snapshot's last
+// index (§7). Conformance compares it after every step, so that state
+// acted on but not yet persisted — a vote granted, an entry acknowledged —
+// is caught where it happens, not only at a restart.
+type Durable struct {
+	Term          Term     `json:"term"`
+	VotedFor      ServerID `json:"voted_for"`
+	Log           []Entry  `json:"log"`
+	SnapshotIndex Index    `json:"snapshot_index,omitempty"`
+}
+
+// Diff lists the fields in which two durable states differ, by their JSON
+// names.
+func (d *Durable) Diff(o *Durable) []string {
+	var out []string
+	if d.Term != o.Term {
+		out = append(out, "term")
+	}
+	if d.VotedFor != o.VotedFor {
+		out = append(out, "voted_for")
+	}
+	if !slices.Equal(d.Log, o.Log) {
+		out = append(out, "log")
+	}
+	if d.SnapshotIndex != o.SnapshotIndex {
+		out = append(out, "snapshot_index")
+	}
+	return out
+}

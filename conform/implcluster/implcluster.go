@@ -87,6 +87,10 @@ func (s *system) Apply(a spec.Action) error {
 // State reports the cluster's state.
 func (s *system) State() spec.State { return s.c.State() }
 
+// Durable reports what each server's storage holds, so that conformance
+// compares it with the model's persistent state after every step.
+func (s *system) Durable() ([]spec.Durable, error) { return s.c.Durable() }
+
 // Close closes the cluster and removes its temporary directory.
 func (s *system) Close() error {
 	err := s.c.Close()

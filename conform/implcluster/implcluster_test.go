@@ -13,6 +13,7 @@ import (
 	"github.com/raftcheck/raftcheck/conform"
 	"github.com/raftcheck/raftcheck/impl/raft"
 	"github.com/raftcheck/raftcheck/model"
+	"github.com/raftcheck/raftcheck/spec"
 	"github.com/raftcheck/raftcheck/traces"
 	"github.com/raftcheck/raftcheck/traces/shrink"
 )
@@ -185,5 +186,33 @@ func TestConformFeatures(t *testing.T) {
 	res, err := conform.Run(conform.Options{Config: cfg, Walks: 1000, Length: 150, Seed: 11, System: memory})
 	if err != nil || res.Divergence != nil || !res.Committed {
 		t.Fatalf("%v, divergence %v, committed %v", err, res.Replay, res.Committed)
+	}
+}
+
+// Stable storage is compared after every step: a vote cast but never
+// persisted (the fault ForgetVoteOnRestart) diverges where it is cast —
+// the candidate's own vote at its Timeout — not only at a restart that
+// would reveal it.
+func TestDurableStateComparedEveryStep(t *testing.T) {
+	if !raft.FaultsCompiled {
+		t.Skipf("needs the fault switches: go test -tags %s", raft.BuildTag)
+	}
+	cfg := model.Config{Servers: 3, MaxTerm: 1, MaxMsgs: 2, MaxCopies: 1}
+	tr := traces.New(cfg, traces.Producer{Tool: "test"})
+	rv := spec.Message{Type: spec.RequestVote, From: 1, To: 2, Term: 1}
+	tr.Steps = []traces.Step{{Action: spec.Action{Kind: spec.Timeout, Server: 1}}, {Action: spec.Action{Kind: spec.Deliver, Message: &rv}}}
+	for _, mem := range []bool{true, false} {
+		r, err := conform.Replay(tr, Factory(Options{Faults: raft.Faults{ForgetVoteOnRestart: true}, Memory: mem}), conform.Exact)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := r.Divergence
+		if d == nil || d.Step != 1 || d.Kind != conform.DifferentDurable || fmt.Sprint(d.Lines()) != "[S1 durable.voted_for: model S1 | impl -]" {
+			t.Fatalf("memory %v: divergence %+v", mem, d)
+		}
+	}
+	r, err := conform.Replay(tr, memory, conform.Exact)
+	if err != nil || r.Divergence != nil {
+		t.Fatalf("correct implementation: %v %+v", err, r.Divergence)
 	}
 }

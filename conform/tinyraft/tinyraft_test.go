@@ -15,6 +15,9 @@ import (
 // raftcheck's own implementation), and on random walks with every fault
 // on five servers.
 func TestConformsUnderCore(t *testing.T) {
+	if raceEnabled && os.Getenv("TINYRAFT_SERVE") == "" {
+		t.Skip("state-space test: make test runs it without -race")
+	}
 	res, err := conform.Run(conform.Options{Config: model.DefaultConfig(), Depth: 7, System: Factory(Options{}), Abstraction: conform.Core})
 	if err != nil {
 		t.Fatal(err)
@@ -47,6 +50,9 @@ func TestExactSeesTheMissingTally(t *testing.T) {
 
 // The seeded bug is found, and the divergence shrinks.
 func TestBugFoundAndShrunk(t *testing.T) {
+	if raceEnabled && os.Getenv("TINYRAFT_SERVE") == "" {
+		t.Skip("state-space test: make test runs it without -race")
+	}
 	f := Factory(Options{VoteWithoutLogCheck: true})
 	cfg := model.Bugs[0].Bounds
 	res, err := conform.Run(conform.Options{Config: cfg, Walks: 2000, Length: 60, Seed: 1, System: f, Abstraction: conform.Core})
@@ -67,6 +73,9 @@ func TestBugFoundAndShrunk(t *testing.T) {
 // tinyraft as a separate program, and conformance over it gives the same
 // counts and divergence as in process.
 func TestOverTheProcessProtocol(t *testing.T) {
+	if raceEnabled && os.Getenv("TINYRAFT_SERVE") == "" {
+		t.Skip("state-space test: make test runs it without -race")
+	}
 	if os.Getenv("TINYRAFT_SERVE") != "" {
 		if err := conform.Serve(Factory(Options{VoteWithoutLogCheck: os.Getenv("TINYRAFT_SERVE") == "buggy"}), os.Stdin, os.Stdout); err != nil {
 			t.Fatal(err)

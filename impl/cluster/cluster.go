@@ -283,6 +283,24 @@ func (c *Cluster) Restart(id spec.ServerID) error {
 	return c.settle()
 }
 
+// Durable returns what every server's storage holds now (Durable()[i] is
+// server i+1): the term, vote and log it persisted and its snapshot's last
+// index. The log after a snapshot lacks the compacted entries.
+func (c *Cluster) Durable() ([]spec.Durable, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
+	out := make([]spec.Durable, c.n)
+	for i, st := range c.stores {
+		p, err := st.Load()
+		if err != nil {
+			return nil, fmt.Errorf("cluster: %v: load: %w", spec.ServerID(i+1), err)
+		}
+		out[i] = spec.Durable{Term: p.Term, VotedFor: p.VotedFor, Log: p.Log, SnapshotIndex: p.Snapshot.Index}
+	}
+	return out, nil
+}
+
 // Views returns every server's observable state; Views()[i] is server i+1.
 func (c *Cluster) Views() []spec.View {
 	vs := make([]spec.View, c.n)

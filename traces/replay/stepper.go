@@ -40,6 +40,9 @@ func (p *Stepper) Model() *model.Model { return p.m }
 // stays valid until the next step.
 func (p *Stepper) View() *spec.State { return &p.view }
 
+// Durable returns what each server holds on stable storage now.
+func (p *Stepper) Durable() []spec.Durable { return p.m.DurableView(&p.s) }
+
 // Enabled lists the actions the model can take now.
 func (p *Stepper) Enabled() []spec.Action { return p.m.Enabled(&p.s) }
 

@@ -1,0 +1,5 @@
+//go:build !race
+
+package tinyraft
+
+const raceEnabled = false
