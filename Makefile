@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test test-deps vet staticcheck fmt explore cluster cluster-stop
+.PHONY: test test-deps vet staticcheck fmt explore cluster cluster-stop coverage
 
 # The test command CI runs (.ci/run) and the README gives. On a machine with
 # only Go, make and git it first installs what the tests need (test-deps).
@@ -48,3 +48,9 @@ cluster:
 
 cluster-stop:
 	scripts/cluster.sh stop
+
+# The statements of impl/raft that model-based conformance executes (the
+# conformance, replay and rapid differential tests of make test).
+coverage:
+	$(GO) test -tags raftfaults -coverpkg=./impl/raft -coverprofile=coverage.out ./conform/implcluster ./traces
+	$(GO) tool cover -func=coverage.out | tail -1
