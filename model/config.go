@@ -20,6 +20,10 @@ const (
 	// MaxInFlight bounds both the number of distinct messages and the total
 	// number of copies in flight.
 	MaxInFlight = 16
+	// MaxWindow is the largest pipelining window (Features.MaxInflight):
+	// a leader keeps the last index of each unacknowledged request per
+	// peer in a nibble of one byte.
+	MaxWindow = 2
 )
 
 // Config holds the bounds of the model. Every action that would leave them
@@ -113,6 +117,7 @@ func (c *Config) Validate() error {
 		{"max-drops", c.MaxDrops, 0, 255},
 		{"max-dups", c.MaxDups, 0, 255},
 		{"max-batch", c.MaxBatch, 0, MaxLog},
+		{"max-inflight", c.MaxInflight, 0, MaxWindow},
 		{"max-snapshots", c.MaxSnapshots, 0, 255},
 	} {
 		if err := check(b.name, b.v, b.lo, b.hi); err != nil {

@@ -7,7 +7,7 @@ import (
 )
 
 // maxEncoded bounds the length of an encoded state.
-const maxEncoded = MaxServers*(7+MaxLog+2*MaxServers) + 1 + MaxInFlight*(mEnts+MaxLog+1) + 1 + MaxServers + 6 + MaxTerm + 1 + 2*MaxLog
+const maxEncoded = MaxServers*(8+MaxLog+3*MaxServers) + 1 + MaxInFlight*(mEnts+MaxLog+1) + 1 + MaxServers + 6 + MaxTerm + 1 + 2*MaxLog
 
 // Encode appends the canonical encoding of s to dst: equal states have
 // equal encodings and different states different ones. Only the parts of
@@ -26,6 +26,10 @@ func (m *Model) Encode(dst []byte, s *State) []byte {
 		case leader:
 			dst = append(dst, sv.next[:n]...)
 			dst = append(dst, sv.match[:n]...)
+			if m.cfg.MaxInflight > 0 {
+				dst = append(dst, sv.probe)
+				dst = append(dst, sv.infl[:n]...)
+			}
 		case candidate:
 			dst = append(dst, sv.votes)
 		}
@@ -90,6 +94,10 @@ func (m *Model) DecodeTrusted(src []byte, s *State) error {
 		case leader:
 			r.into(sv.next[:n])
 			r.into(sv.match[:n])
+			if m.cfg.MaxInflight > 0 {
+				sv.probe = r.u8()
+				r.into(sv.infl[:n])
+			}
 		case candidate:
 			sv.votes = r.u8()
 		}
@@ -187,8 +195,12 @@ func (m *Model) Permute(s *State, sigma []uint8, out *State) {
 		dst.voted = pi[src.voted]
 		switch src.role {
 		case leader:
+			dst.probe = 0
 			for j := range n {
-				dst.next[j], dst.match[j] = src.next[sigma[j]], src.match[sigma[j]]
+				dst.next[j], dst.match[j], dst.infl[j] = src.next[sigma[j]], src.match[sigma[j]], src.infl[sigma[j]]
+				if src.probe&(1<<sigma[j]) != 0 {
+					dst.probe |= 1 << j
+				}
 			}
 		case candidate:
 			if m.bug != bugCountDuplicateVotes {

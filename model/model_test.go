@@ -179,6 +179,7 @@ func rapidConfig(t *rapid.T, servers int, faults bool) Config {
 		cfg.ConflictHint = rapid.Bool().Draw(t, "conflictHint")
 		cfg.ReplicateOnPropose = rapid.Bool().Draw(t, "replicateOnPropose")
 		cfg.MaxBatch = rapid.IntRange(0, 2).Draw(t, "maxBatch")
+		cfg.MaxInflight = rapid.IntRange(0, MaxWindow).Draw(t, "maxInflight")
 	}
 	return cfg
 }

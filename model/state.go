@@ -36,6 +36,12 @@ type server struct {
 	log    [MaxLog]entry
 	next   [MaxServers]uint8 // leader: nextIndex[j-1]
 	match  [MaxServers]uint8 // leader: matchIndex[j-1]
+	// Pipelining (Features.MaxInflight), leader only: probe has bit j-1
+	// set while peer j is probed (one request at a time); infl[j-1] holds
+	// the last index of each unacknowledged request to j, oldest in the low
+	// nibble, 0 for none.
+	probe uint8
+	infl  [MaxServers]uint8
 }
 
 func (s *server) lastTerm() uint8 {
@@ -541,6 +547,9 @@ func (m *Model) checkServer(sv *server, id uint8) error {
 		if peer && (sv.next[j] < 1 || sv.next[j] > sv.n+1 || sv.match[j] > sv.n) {
 			return fmt.Errorf("nextIndex %d / matchIndex %d for %d out of range", sv.next[j], sv.match[j], j+1)
 		}
+	}
+	if sv.role != leader && (sv.probe != 0 || sv.infl != [MaxServers]uint8{}) {
+		return fmt.Errorf("pipelining state outside leadership")
 	}
 	if sv.role != candidate && sv.votes != 0 {
 		return fmt.Errorf("votes held outside candidacy")

@@ -23,7 +23,7 @@ func (m *Model) timeout(s *State, id uint8) bool {
 	sv.role = candidate
 	sv.voted = id
 	sv.votes = m.selfVote(id)
-	sv.next, sv.match = [MaxServers]uint8{}, [MaxServers]uint8{}
+	sv.next, sv.match, sv.probe, sv.infl = [MaxServers]uint8{}, [MaxServers]uint8{}, 0, [MaxServers]uint8{}
 	var p msg
 	p[mTyp], p[mFrom], p[mTerm] = uint8(spec.RequestVote), id, sv.term
 	p[mA], p[mB] = sv.n, sv.lastTerm()
@@ -53,39 +53,91 @@ func (m *Model) heartbeat(s *State, id uint8) bool {
 	if sv.role != leader || int(s.total)+m.cfg.Servers-1 > m.cfg.MaxMsgs {
 		return false
 	}
-	m.sendAppends(s, id)
+	m.sendAppends(s, id, false)
 	return true
 }
 
-// sendAppends sends each peer j of leader id an AppendEntries with the
-// entries from nextIndex[j] on (at most MaxBatch of them when batches are
-// bounded), the preceding index and term, and the leader's commitIndex.
-func (m *Model) sendAppends(s *State, id uint8) {
+// sendAppends sends each peer of leader id what a heartbeat sends it
+// (sendAppend); skipFull leaves out the peers whose pipelining window is
+// full (replicate-on-propose does: they get the entries when an
+// acknowledgement frees the window).
+func (m *Model) sendAppends(s *State, id uint8, skipFull bool) {
 	sv := &s.srv[id-1]
 	for j := 1; j <= m.cfg.Servers; j++ {
-		if uint8(j) == id {
-			continue
+		if uint8(j) != id && !(skipFull && m.windowFull(sv, uint8(j))) {
+			m.sendAppend(s, id, uint8(j))
 		}
-		next := min(max(sv.next[j-1], 1), sv.n+1)
-		if next <= sv.snap {
-			m.sendSnapshot(s, sv, id, uint8(j))
-			continue
-		}
-		last := sv.n
-		if b := uint8(m.cfg.MaxBatch); b > 0 {
-			last = min(last, next-1+b)
-		}
-		var p msg
-		p[mTyp], p[mFrom], p[mTo], p[mTerm] = uint8(spec.AppendEntries), id, uint8(j), sv.term
-		p[mA] = next - 1
-		p[mB] = sv.termAt(next - 1)
-		p[mC] = sv.commit
-		p[mN] = last - (next - 1)
-		for k, e := range sv.log[next-1 : last] {
-			p[mEnts+k] = uint8(e)
-		}
-		s.send(&p, m.cfg.MaxCopies)
 	}
+}
+
+// sendAppend sends peer j of leader id an AppendEntries with the entries
+// from nextIndex[j] on (at most MaxBatch of them when batches are bounded),
+// the preceding index and term and the leader's commitIndex — or an
+// InstallSnapshot when those entries are compacted. With pipelining, a
+// peer that is not probed gets the entries optimistically (nextIndex moves
+// past them and the request joins the window), and with its window full an
+// empty AppendEntries after the last entry sent.
+func (m *Model) sendAppend(s *State, id, j uint8) {
+	sv := &s.srv[id-1]
+	next := min(max(sv.next[j-1], 1), sv.n+1)
+	if next <= sv.snap {
+		m.sendSnapshot(s, sv, id, j)
+		return
+	}
+	last := sv.n
+	if b := uint8(m.cfg.MaxBatch); b > 0 {
+		last = min(last, next-1+b)
+	}
+	pipelined := m.cfg.MaxInflight > 0 && sv.probe&(1<<(j-1)) == 0
+	if pipelined && m.windowFull(sv, j) {
+		last = next - 1
+	}
+	var p msg
+	p[mTyp], p[mFrom], p[mTo], p[mTerm] = uint8(spec.AppendEntries), id, j, sv.term
+	p[mA] = next - 1
+	p[mB] = sv.termAt(next - 1)
+	p[mC] = sv.commit
+	p[mN] = last - (next - 1)
+	for k, e := range sv.log[next-1 : last] {
+		p[mEnts+k] = uint8(e)
+	}
+	if pipelined && last >= next {
+		sv.infl[j-1] = pushInflight(sv.infl[j-1], last)
+		sv.next[j-1] = last + 1
+	}
+	s.send(&p, m.cfg.MaxCopies)
+}
+
+// windowFull reports whether peer j is pipelined with MaxInflight requests
+// unacknowledged.
+func (m *Model) windowFull(sv *server, j uint8) bool {
+	return m.cfg.MaxInflight > 0 && sv.probe&(1<<(j-1)) == 0 && inflightCount(sv.infl[j-1]) >= m.cfg.MaxInflight
+}
+
+func inflightCount(w uint8) int {
+	switch {
+	case w == 0:
+		return 0
+	case w>>4 == 0:
+		return 1
+	}
+	return 2
+}
+
+// pushInflight adds a request's last index to a window (at most 2).
+func pushInflight(w, last uint8) uint8 {
+	if w == 0 {
+		return last
+	}
+	return w&0xf | last<<4
+}
+
+// trimInflight drops from a window the requests acknowledged up to match.
+func trimInflight(w, match uint8) uint8 {
+	for w != 0 && w&0xf <= match {
+		w >>= 4
+	}
+	return w
 }
 
 // sendSnapshot sends peer j of leader id an InstallSnapshot (Figure 13):
@@ -139,7 +191,7 @@ func (m *Model) clientRequest(s *State, id, v uint8) bool {
 	sv.log[sv.n] = mkEntry(sv.term, v)
 	sv.n++
 	if m.cfg.ReplicateOnPropose {
-		m.sendAppends(s, id)
+		m.sendAppends(s, id, true)
 	}
 	return true
 }
@@ -177,7 +229,7 @@ func (m *Model) restart(s *State, id uint8) bool {
 	// The state machine is restored from the snapshot: what it covers is
 	// known committed (commitIndex 0 without one).
 	sv.role, sv.commit, sv.votes = follower, sv.snap, 0
-	sv.next, sv.match = [MaxServers]uint8{}, [MaxServers]uint8{}
+	sv.next, sv.match, sv.probe, sv.infl = [MaxServers]uint8{}, [MaxServers]uint8{}, 0, [MaxServers]uint8{}
 	if m.bug == bugForgetVoteOnRestart {
 		sv.voted = 0
 	}
@@ -192,7 +244,7 @@ func stepDown(sv *server, t uint8) {
 		sv.term, sv.voted = t, 0
 	}
 	sv.role, sv.votes = follower, 0
-	sv.next, sv.match = [MaxServers]uint8{}, [MaxServers]uint8{}
+	sv.next, sv.match, sv.probe, sv.infl = [MaxServers]uint8{}, [MaxServers]uint8{}, 0, [MaxServers]uint8{}
 }
 
 // deliver is Deliver(m): the receiver handles one copy of m atomically and
@@ -286,6 +338,9 @@ func (m *Model) handleRequestVoteResponse(s *State, sv *server, p *msg) {
 		sv.next[j], sv.match[j] = sv.n+1, 0
 	}
 	sv.next[p[mTo]-1] = 0
+	if m.cfg.MaxInflight > 0 {
+		sv.probe = uint8(1<<m.cfg.Servers-1) &^ (1 << (p[mTo] - 1)) // every peer is probed first
+	}
 }
 
 // handleAppendEntries is Figure 2, AppendEntries receiver. A stale request
@@ -430,6 +485,15 @@ func (m *Model) handleAppendEntriesResponse(s *State, sv *server, p *msg) {
 	}
 	if p[mA] == 0 {
 		sv.next[j] = max(sv.match[j]+1, min(sv.next[j], p[mB]+1))
+		if m.cfg.MaxInflight > 0 {
+			// Back to probing, and retry at once (unless the entries
+			// are compacted: the next heartbeat sends the snapshot).
+			sv.probe |= 1 << j
+			sv.infl[j] = 0
+			if sv.next[j] > sv.snap {
+				m.sendAppend(s, p[mTo], p[mFrom])
+			}
+		}
 		return
 	}
 	if m.bug == bugMatchIndexRegress {
@@ -437,8 +501,18 @@ func (m *Model) handleAppendEntriesResponse(s *State, sv *server, p *msg) {
 	} else {
 		sv.match[j] = max(sv.match[j], p[mB])
 	}
-	sv.next[j] = sv.match[j] + 1
+	if m.cfg.MaxInflight == 0 {
+		sv.next[j] = sv.match[j] + 1
+		m.advanceCommit(sv, p[mTo])
+		return
+	}
+	sv.next[j] = max(sv.next[j], sv.match[j]+1)
+	sv.probe &^= 1 << j
+	sv.infl[j] = trimInflight(sv.infl[j], sv.match[j])
 	m.advanceCommit(sv, p[mTo])
+	if sv.next[j] <= sv.n && !m.windowFull(sv, p[mFrom]) {
+		m.sendAppend(s, p[mTo], p[mFrom]) // keep the pipeline full
+	}
 }
 
 // advanceCommit is the leader's commit rule: the largest N stored by a

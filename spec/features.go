@@ -22,6 +22,15 @@ type Features struct {
 	// MaxBatch > 0 bounds the entries one AppendEntries carries: the first
 	// MaxBatch from nextIndex on; 0 sends the whole suffix.
 	MaxBatch int `json:"max_batch,omitempty"`
+	// MaxInflight > 0 turns on pipelining: once a follower has
+	// acknowledged an AppendEntries, the leader sends it new entries
+	// optimistically — nextIndex moves past them when they are sent — with
+	// at most MaxInflight such requests unacknowledged; with the window
+	// full a heartbeat is an empty AppendEntries after the last entry sent.
+	// A refusal puts the follower back to probing (one request at a time,
+	// nextIndex from the hint) and is answered at once with a new request;
+	// an acknowledgement that leaves room is answered with the next batch.
+	MaxInflight int `json:"max_inflight,omitempty"`
 }
 
 // String names the features switched on, e.g. "conflict-hint", or "".
@@ -35,6 +44,9 @@ func (f Features) String() string {
 	}
 	if f.MaxBatch > 0 {
 		on = append(on, fmt.Sprintf("max-batch=%d", f.MaxBatch))
+	}
+	if f.MaxInflight > 0 {
+		on = append(on, fmt.Sprintf("max-inflight=%d", f.MaxInflight))
 	}
 	return strings.Join(on, " ")
 }

@@ -60,6 +60,7 @@ func addBoundFlags(fs *flag.FlagSet, cfg *model.Config) {
 	fs.BoolVar(&cfg.ConflictHint, "conflict-hint", false, "feature: a refusal hints past the follower's whole conflicting term (§5.3)")
 	fs.BoolVar(&cfg.ReplicateOnPropose, "replicate-on-propose", false, "feature: a leader sends AppendEntries as soon as it appends a client's value")
 	fs.IntVar(&cfg.MaxBatch, "max-batch", 0, "feature: entries per AppendEntries (0: the whole suffix)")
+	fs.IntVar(&cfg.MaxInflight, "max-inflight", 0, "feature: pipelining, unacknowledged AppendEntries per follower (0: off, at most 2)")
 }
 
 // featureFlags are the flags of the protocol's optional mechanisms, with
@@ -68,6 +69,7 @@ var featureFlags = map[string]func(dst, src *model.Config){
 	"conflict-hint":        func(d, s *model.Config) { d.ConflictHint = s.ConflictHint },
 	"replicate-on-propose": func(d, s *model.Config) { d.ReplicateOnPropose = s.ReplicateOnPropose },
 	"max-batch":            func(d, s *model.Config) { d.MaxBatch = s.MaxBatch },
+	"max-inflight":         func(d, s *model.Config) { d.MaxInflight = s.MaxInflight },
 }
 
 // bounds is the outcome of resolving the bound flags.
@@ -163,6 +165,9 @@ func featureArgs(f spec.Features) []string {
 	}
 	if f.MaxBatch > 0 {
 		out = append(out, fmt.Sprintf("--max-batch %d", f.MaxBatch))
+	}
+	if f.MaxInflight > 0 {
+		out = append(out, fmt.Sprintf("--max-inflight %d", f.MaxInflight))
 	}
 	return out
 }

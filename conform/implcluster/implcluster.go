@@ -67,6 +67,7 @@ func configure(c *raft.Config, f spec.Features) {
 	c.ConflictHint = f.ConflictHint
 	c.ReplicateOnPropose = f.ReplicateOnPropose
 	c.MaxAppendEntries = f.MaxBatch
+	c.MaxInflight = f.MaxInflight
 }
 
 // system adapts a cluster to conform.System.

@@ -102,6 +102,7 @@ func TestRapidDifferential(t *testing.T) {
 		cfg.ConflictHint = rapid.Bool().Draw(rt, "conflictHint")
 		cfg.ReplicateOnPropose = rapid.Bool().Draw(rt, "replicateOnPropose")
 		cfg.MaxBatch = rapid.IntRange(0, 2).Draw(rt, "maxBatch")
+		cfg.MaxInflight = rapid.IntRange(0, model.MaxWindow).Draw(rt, "maxInflight")
 		l, err := conform.NewLockstep(cfg, memory, conform.Exact)
 		if err != nil {
 			rt.Fatal(err)
@@ -177,15 +178,27 @@ func TestFaultNamesMatchTheRegistry(t *testing.T) {
 	}
 }
 
-// The optional mechanisms map one to one: with the conflict hint on in
-// the model and the implementation, random walks deep enough to repair
-// diverged logs find no divergence.
+// The optional mechanisms map one to one: with each of them on in the
+// model and the implementation (conflict hint, replicate-on-propose,
+// bounded batches, pipelining), random walks deep enough to repair
+// diverged logs find no divergence, nor does every path of up to 8 steps
+// with pipelining.
 func TestConformFeatures(t *testing.T) {
 	cfg := model.Config{Servers: 3, MaxTerm: 4, MaxValues: 4, MaxMsgs: 8, MaxCopies: 2, MaxRestarts: 1, MaxPartitions: 1, MaxDrops: 2, MaxDups: 1}
-	cfg.ConflictHint = true
-	res, err := conform.Run(conform.Options{Config: cfg, Walks: 1000, Length: 150, Seed: 11, System: memory})
-	if err != nil || res.Divergence != nil || !res.Committed {
-		t.Fatalf("%v, divergence %v, committed %v", err, res.Replay, res.Committed)
+	for _, f := range []spec.Features{{ConflictHint: true}, {ReplicateOnPropose: true, MaxBatch: 1}, {MaxInflight: 2, MaxBatch: 1},
+		{ConflictHint: true, ReplicateOnPropose: true, MaxBatch: 2, MaxInflight: 2}} {
+		cfg.Features = f
+		res, err := conform.Run(conform.Options{Config: cfg, Walks: 500, Length: 150, Seed: 11, System: memory})
+		if err != nil || res.Divergence != nil || !res.Committed {
+			t.Fatalf("%v: %v, divergence %v, committed %v", f, err, res.Replay, res.Committed)
+		}
+	}
+	// Exhaustively too, on the default bounds, with pipelining.
+	def := model.DefaultConfig()
+	def.MaxInflight = 1
+	res, err := conform.Run(conform.Options{Config: def, Depth: 8, System: memory})
+	if err != nil || res.Divergence != nil || res.Paths != 91749 || res.Steps != 676512 {
+		t.Fatalf("pipelining, depth 8: %v, %d paths, %d steps (pinned 91749, 676512), divergence %v", err, res.Paths, res.Steps, res.Replay)
 	}
 }
 
