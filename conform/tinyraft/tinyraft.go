@@ -258,5 +258,42 @@ func (c *cluster) State() spec.State {
 	return s
 }
 
+// Restore puts the cluster into the given state (conform.Restorer): each
+// server from its view (a leader's nextIndex and matchIndex and a
+// candidate's votes included) and its stable storage, the network and the
+// partition.
+func (c *cluster) Restore(st *spec.State, durable []spec.Durable) error {
+	if len(st.Servers) != len(c.servers) {
+		return fmt.Errorf("tinyraft: restore: %d servers for a %d-server cluster", len(st.Servers), len(c.servers))
+	}
+	for i, v := range st.Servers {
+		sv := &server{id: v.ID, term: v.Term, voted: v.VotedFor, role: v.Role, commit: v.CommitIndex,
+			log: append([]spec.Entry(nil), v.Log...)}
+		if i < len(durable) {
+			sv.term, sv.voted, sv.log = durable[i].Term, durable[i].VotedFor, append([]spec.Entry(nil), durable[i].Log...)
+		}
+		switch v.Role {
+		case spec.Leader:
+			sv.next, sv.match = append([]spec.Index(nil), v.NextIndex...), append([]spec.Index(nil), v.MatchIndex...)
+		case spec.Candidate:
+			sv.votes = map[spec.ServerID]bool{}
+			for _, id := range v.Votes {
+				sv.votes[id] = true
+			}
+		}
+		c.servers[i] = sv
+	}
+	c.net = spec.Network{MaxCopies: c.net.MaxCopies}
+	for _, f := range st.Network {
+		for range f.Count {
+			c.net.Send(f.Message)
+		}
+	}
+	if len(st.Partition) > 0 {
+		return c.net.Partition(st.Partition)
+	}
+	return nil
+}
+
 // Close does nothing: everything is in memory.
 func (c *cluster) Close() error { return nil }

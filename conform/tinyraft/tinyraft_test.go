@@ -119,3 +119,29 @@ func TestProcessErrors(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+// Transition conformance: every transition out of every reachable state
+// (symmetry on) is compared after restoring tinyraft to its source state;
+// the correct tinyraft conforms under Core, and its seeded bug is found
+// with a shortest path that diverges when replayed.
+func TestTransitions(t *testing.T) {
+	if raceEnabled {
+		t.Skip("state-space test: make test runs it without -race")
+	}
+	cfg := model.Config{Servers: 3, MaxTerm: 2, MaxValues: 1, MaxMsgs: 3, MaxCopies: 1, MaxRestarts: 1, MaxDrops: 1}
+	res, err := conform.Transitions(conform.TransitionOptions{Config: cfg, System: Factory(Options{}), Abstraction: conform.Core, Workers: 2, Symmetry: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Divergence != nil || !res.Explored.Complete || res.Explored.Distinct < 10000 {
+		t.Fatalf("correct: divergence %v, complete %v, %d states", res.Replay, res.Explored.Complete, res.Explored.Distinct)
+	}
+	t.Logf("%d states, %d transitions compared", res.Explored.Distinct, res.Explored.Generated)
+	res, err = conform.Transitions(conform.TransitionOptions{Config: cfg, System: Factory(Options{VoteWithoutLogCheck: true}), Abstraction: conform.Core, Workers: 2, Symmetry: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Divergence == nil || res.RestoreOnly || res.Replay.Divergence.Step != len(res.Divergence.Steps) {
+		t.Fatalf("buggy: %+v", res)
+	}
+}
