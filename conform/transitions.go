@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/raftcheck/raftcheck/checker"
 	"github.com/raftcheck/raftcheck/model"
@@ -38,6 +39,7 @@ type TransitionOptions struct {
 	Workers   int
 	Symmetry  bool
 	MaxStates int64
+	TimeLimit time.Duration
 	Interrupt <-chan struct{}
 	Progress  func(checker.Progress)
 }
@@ -81,7 +83,7 @@ func Transitions(opts TransitionOptions) (*TransitionResult, error) {
 	defer c.closeAll()
 	res, err := checker.Check[model.State, model.Action](checking.Adapter{Model: m}, c.properties,
 		checker.Options{Workers: max(opts.Workers, 1), Symmetry: opts.Symmetry, MaxStates: opts.MaxStates,
-			Interrupt: opts.Interrupt, Progress: opts.Progress})
+			TimeLimit: opts.TimeLimit, Interrupt: opts.Interrupt, Progress: opts.Progress})
 	if err != nil {
 		return nil, fmt.Errorf("conform: %w", err)
 	}
@@ -116,10 +118,14 @@ type transitionChecker struct {
 	failed  atomic.Bool // failure is set: the workers stop comparing
 }
 
+// properties is the comparison of every transition plus the model's
+// reachability goals, so that a run whose configuration never elects a
+// leader or commits a value is reported vacuous (Explored.Verdict).
 func (c *transitionChecker) properties() checker.Properties[model.State, model.Action] {
 	w := &transitionWorker{c: c}
 	return checker.Properties[model.State, model.Action]{
 		Transitions: []checker.Transition[model.State, model.Action]{{Name: conformsProperty, Check: w.check}},
+		Goals:       checking.Properties(c.m, []string{})().Goals,
 	}
 }
 

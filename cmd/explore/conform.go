@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -15,7 +17,10 @@ import (
 
 // conformFlags holds the parsed flags of explore conform.
 type conformFlags struct {
-	opts         conform.Options
+	opts conform.Options
+	// trans configures the default mode, every transition of every
+	// reachable state (neither --depth nor --walks given).
+	trans        conform.TransitionOptions
 	sys          systemFlags
 	out          string
 	progress     string
@@ -27,8 +32,12 @@ func parseConformFlags(args []string, stdout io.Writer) (*conformFlags, *flag.Fl
 	f := &conformFlags{}
 	var given model.Config
 	addBoundFlags(fs, &given)
-	fs.IntVar(&f.opts.Depth, "depth", 8, "exhaustive: replay every model path of up to this many steps (every transition out of every state reachable in fewer)")
-	fs.IntVar(&f.opts.Walks, "walks", 0, "instead: this many seeded random walks")
+	fs.IntVar(&f.opts.Depth, "depth", 0, "instead of every transition: replay every model path of up to this many steps (0: compare every transition out of every reachable state, each restored directly)")
+	fs.IntVar(&f.opts.Walks, "walks", 0, "instead of every transition: this many seeded random walks")
+	fs.IntVar(&f.trans.Workers, "workers", runtime.NumCPU(), "worker goroutines, each with its own system (every-transition mode)")
+	fs.BoolVar(&f.trans.Symmetry, "symmetry", true, "compare the transitions of one state per class of server renamings (every-transition mode)")
+	fs.Int64Var(&f.trans.MaxStates, "max-states", 0, "stop after this many distinct states (every-transition mode; 0: no limit)")
+	fs.DurationVar(&f.trans.TimeLimit, "time-limit", 0, "stop after this long, e.g. 60s (every-transition mode; 0: no limit)")
 	fs.IntVar(&f.opts.Length, "length", 50, "length of each random walk")
 	fs.Uint64Var(&f.opts.Seed, "seed", 1, "seed of the random walks")
 	f.sys.add(fs, true)
@@ -42,10 +51,16 @@ func parseConformFlags(args []string, stdout io.Writer) (*conformFlags, *flag.Fl
 	if err != nil {
 		return nil, fs, err
 	}
-	f.opts.Config = b.cfg
+	f.opts.Config, f.trans.Config = b.cfg, b.cfg
 	switch {
-	case f.opts.Depth < 1:
-		return nil, fs, fmt.Errorf("--depth: %d must be at least 1", f.opts.Depth)
+	case f.opts.Depth < 0:
+		return nil, fs, fmt.Errorf("--depth: %d must not be negative", f.opts.Depth)
+	case f.opts.Depth > 0 && f.opts.Walks > 0:
+		return nil, fs, errors.New("--depth and --walks: choose one mode")
+	case f.trans.Workers < 1:
+		return nil, fs, fmt.Errorf("--workers: %d must be at least 1", f.trans.Workers)
+	case f.trans.MaxStates < 0 || f.trans.TimeLimit < 0:
+		return nil, fs, errors.New("--max-states and --time-limit must not be negative")
 	case f.opts.Walks < 0:
 		return nil, fs, fmt.Errorf("--walks: %d must not be negative", f.opts.Walks)
 	case f.opts.Length < 1:
@@ -56,8 +71,10 @@ func parseConformFlags(args []string, stdout io.Writer) (*conformFlags, *flag.Fl
 	return f, fs, nil
 }
 
-// cmdConform is `explore conform`: replay many model paths on the
-// implementation and report the first divergence as a trace.
+// cmdConform is `explore conform`: compare the implementation with the
+// model on every transition of every reachable state (the default), or on
+// model paths replayed step by step, and report the first divergence as a
+// trace.
 func cmdConform(args []string, stdout, stderr io.Writer) int {
 	f, fs, err := parseConformFlags(args, stdout)
 	if err != nil {
@@ -69,9 +86,13 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 	}
 	defer sys.stop()
 	f.opts.System, f.opts.Abstraction = sys.factory, sys.abs
+	f.trans.System, f.trans.Abstraction = sys.factory, sys.abs
 	interrupt, stopSignals := interruptOnSignal()
 	defer stopSignals()
-	f.opts.Interrupt = interrupt
+	f.opts.Interrupt, f.trans.Interrupt = interrupt, interrupt
+	if f.opts.Depth == 0 && f.opts.Walks == 0 {
+		return f.transitions(stdout, stderr, args)
+	}
 	prog := newProgress(stderr, f.progress, "conforming")
 	if prog != nil {
 		f.opts.Progress = prog.conform

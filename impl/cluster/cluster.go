@@ -108,17 +108,26 @@ func (c *Cluster) start(id spec.ServerID) error {
 		// restore the snapshot into (Applied would miss its entries).
 		return fmt.Errorf("cluster: %v: storage holds a snapshot at %d, which the replay driver does not restore", id, p.Snapshot.Index)
 	}
+	if err := c.newCore(id, p, nil); err != nil {
+		return err
+	}
+	c.applied[id-1] = nil
+	return nil
+}
+
+// newCore builds server id's core holding the persistent state p, resumed
+// in the volatile state resume if it is not nil (Restore).
+func (c *Cluster) newCore(id spec.ServerID, p raft.Persistent, resume *raft.Volatile) error {
 	cfg := raft.Config{}
 	if c.opts.Configure != nil {
 		c.opts.Configure(&cfg)
 	}
-	cfg.ID, cfg.Servers, cfg.Restore = id, c.n, p
+	cfg.ID, cfg.Servers, cfg.Restore, cfg.Resume = id, c.n, p, resume
 	r, err := raft.NewWithFaults(cfg, c.opts.Faults)
 	if err != nil {
 		return fmt.Errorf("cluster: %v: %w", id, err)
 	}
 	c.nodes[id-1] = r
-	c.applied[id-1] = nil
 	return nil
 }
 

@@ -20,6 +20,12 @@ type Config struct {
 	// Restore is the persistent state recovered from storage (Storage.Load);
 	// the zero value is a fresh server.
 	Restore Persistent
+	// Resume, if set, resumes the node in the middle of a run instead of
+	// starting it: it holds Restore as persistent state (already on stable
+	// storage) and this volatile state, with nothing pending. It is for
+	// checkers that compare one step from any state of the specification
+	// (impl/cluster's Restore); a real server always starts with nil.
+	Resume *Volatile
 
 	// ElectionTick is the base election timeout in ticks; each timeout is
 	// drawn from [ElectionTick, 2*ElectionTick). 0 means 10.

@@ -91,6 +91,11 @@ func build(cfg Config, fs faultSwitches) (*Node, error) {
 	r.commit, r.applied = r.snap.Index, r.snap.Index
 	r.becomeFollower()
 	r.resetElectionTimer()
+	if cfg.Resume != nil {
+		if err := r.resume(cfg.Resume); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
 }
 

@@ -1,0 +1,5 @@
+//go:build race
+
+package implcluster
+
+const raceEnabled = true

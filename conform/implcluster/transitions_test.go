@@ -1,0 +1,76 @@
+package implcluster
+
+import (
+	"testing"
+
+	"github.com/raftcheck/raftcheck/checker"
+	"github.com/raftcheck/raftcheck/conform"
+	"github.com/raftcheck/raftcheck/impl/raft"
+	"github.com/raftcheck/raftcheck/model"
+	"github.com/raftcheck/raftcheck/spec"
+)
+
+// smallTransitions is a configuration whose every transition is compared
+// in about a second: three servers, two terms, one value, two messages in
+// flight, one crash, one drop, one partition.
+var smallTransitions = model.Config{Servers: 3, MaxTerm: 2, MaxValues: 1, MaxMsgs: 2, MaxCopies: 1, MaxRestarts: 1, MaxDrops: 1, MaxPartitions: 1}
+
+// TestTransitions: the implementation is restored to every reachable state
+// of a small configuration and takes every transition out of it, with
+// stable storage compared too; it conforms exactly, and the counts are
+// pinned.
+func TestTransitions(t *testing.T) {
+	if raceEnabled {
+		t.Skip("state-space test: make test runs it without -race")
+	}
+	res, err := conform.Transitions(conform.TransitionOptions{Config: smallTransitions, System: memory, Abstraction: conform.Exact, Workers: 2, Symmetry: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Divergence != nil {
+		t.Fatalf("diverged (restore only %v): %v", res.RestoreOnly, res.Replay.Divergence)
+	}
+	if res.Explored.Verdict() != checker.VerdictOK || res.Explored.Distinct != 26427 || res.Explored.Generated != 79428 {
+		t.Fatalf("complete %v, %d states, %d transitions", res.Explored.Complete, res.Explored.Distinct, res.Explored.Generated)
+	}
+}
+
+// faultBounds are the configurations where transition conformance finds
+// the mirrored bugs that smallTransitions does not reach: a stale
+// commit index needs two values, a commit beyond the new entries three
+// terms and a bounded batch.
+var faultBounds = map[string]model.Config{
+	"commit-from-leadercommit": {Servers: 3, MaxTerm: 2, MaxValues: 2, MaxMsgs: 2, MaxCopies: 1, MaxDrops: 1},
+	"commit-to-last-index":     {Servers: 3, MaxTerm: 3, MaxValues: 2, MaxMsgs: 3, MaxCopies: 1, Features: spec.Features{MaxBatch: 1}},
+}
+
+// TestTransitionsCatchFaults: every mirrored seeded bug of the core is
+// found by transition conformance, as a divergence that also shows when
+// its shortest path is replayed (not only after a restore).
+func TestTransitionsCatchFaults(t *testing.T) {
+	if raceEnabled {
+		t.Skip("state-space test: make test runs it without -race")
+	}
+	if !raft.FaultsCompiled {
+		t.Skipf("needs the fault switches: go test -tags %s", raft.BuildTag)
+	}
+	for _, bug := range FaultNames {
+		faults, err := FaultsFor([]string{bug})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, ok := faultBounds[bug]
+		if !ok {
+			cfg = smallTransitions
+		}
+		res, err := conform.Transitions(conform.TransitionOptions{Config: cfg, System: Factory(Options{Faults: faults, Memory: true}), Abstraction: conform.Exact, Workers: 2, Symmetry: true})
+		if err != nil {
+			t.Fatalf("%s: %v", bug, err)
+		}
+		if res.Divergence == nil || res.RestoreOnly || res.Replay.Divergence == nil || res.Replay.Divergence.Step != len(res.Divergence.Steps) {
+			t.Errorf("%s: no divergence confirmed by replay in %d transitions (restore only %v)", bug, res.Explored.Generated, res.RestoreOnly)
+			continue
+		}
+		t.Logf("%s: diverges at step %d", bug, len(res.Divergence.Steps))
+	}
+}

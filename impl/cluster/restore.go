@@ -1,0 +1,105 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/raftcheck/raftcheck/impl/raft"
+	"github.com/raftcheck/raftcheck/spec"
+)
+
+// ErrNotRestorable: Restore was asked for a state the cluster cannot be put
+// in directly (see Restore).
+var ErrNotRestorable = errors.New("state not restorable")
+
+// Restore puts the cluster directly into the state st of the
+// specification, with durable[i] as server i+1's stable storage, as if a
+// run had led there: every core is resumed (raft.Config.Resume) holding
+// its view's term, vote, log, role, commit index, leader and candidate
+// state, the network holds st.Network and st.Partition, and the history is
+// st.History. Each server's state machine has applied its committed
+// entries, and the values in any log or message count as proposed. A
+// check of every transition out of every reachable state restores the
+// source state and takes one step, instead of replaying a path to it.
+//
+// Restore needs storage in memory (Options.Dir empty). It fails with
+// ErrNotRestorable where the specification's state does not determine the
+// implementation's: with pipelining on (which AppendEntries a leader has
+// in flight to each peer is not in the view) and for snapshots.
+func (c *Cluster) Restore(st *spec.State, durable []spec.Durable) error {
+	if err := c.restorable(st, durable); err != nil {
+		return fmt.Errorf("cluster: restore: %w", err)
+	}
+	c.net = spec.Network{MaxCopies: c.opts.MaxCopies}
+	c.proposed = map[spec.Value]bool{}
+	for i := range st.Servers {
+		if err := c.restoreServer(&st.Servers[i], &durable[i]); err != nil {
+			return fmt.Errorf("cluster: restore: %w", err)
+		}
+	}
+	for _, f := range st.Network {
+		for range f.Count {
+			c.net.Send(f.Message)
+		}
+		for _, e := range f.Message.Entries {
+			c.proposed[e.Value] = true
+		}
+	}
+	if len(st.Partition) > 0 {
+		if err := c.net.Partition(st.Partition); err != nil {
+			return fmt.Errorf("cluster: restore: %w", err)
+		}
+	}
+	c.history = st.History.Clone()
+	return nil
+}
+
+// restorable reports why st cannot be restored, if it cannot.
+func (c *Cluster) restorable(st *spec.State, durable []spec.Durable) error {
+	switch {
+	case c.closed:
+		return ErrClosed
+	case c.opts.Dir != "":
+		return fmt.Errorf("%w: storage in write-ahead logs (Options.Dir); restore needs it in memory", ErrNotRestorable)
+	case len(st.Servers) != c.n || len(durable) != c.n:
+		return fmt.Errorf("%w: %d views and %d stable storages for a %d-server cluster", ErrNotRestorable, len(st.Servers), len(durable), c.n)
+	}
+	var cfg raft.Config
+	if c.opts.Configure != nil {
+		c.opts.Configure(&cfg)
+	}
+	if cfg.MaxInflight > 0 {
+		return fmt.Errorf("%w: with pipelining (max inflight %d) a leader's AppendEntries in flight per peer are not in the specification's state", ErrNotRestorable, cfg.MaxInflight)
+	}
+	for i := range st.Servers {
+		if st.Servers[i].SnapshotIndex != 0 || durable[i].SnapshotIndex != 0 {
+			return fmt.Errorf("%w: %v holds a snapshot, which the replay driver does not restore", ErrNotRestorable, spec.ServerID(i+1))
+		}
+	}
+	return nil
+}
+
+// restoreServer resumes server v.ID from its view and stable storage.
+func (c *Cluster) restoreServer(v *spec.View, d *spec.Durable) error {
+	i := int(v.ID) - 1
+	if i < 0 || i >= c.n {
+		return fmt.Errorf("%w: view of server %d in a %d-server cluster", ErrNotRestorable, v.ID, c.n)
+	}
+	st := raft.NewMemoryStorage()
+	hs := raft.HardState{Term: d.Term, VotedFor: d.VotedFor}
+	if err := st.Save(raft.Update{HardState: &hs, LogFrom: 1, Entries: slices.Clone(d.Log)}); err != nil {
+		return fmt.Errorf("%v: storage: %w", v.ID, err)
+	}
+	c.stores[i] = memStorage{st}
+	p := raft.Persistent{HardState: raft.HardState{Term: v.Term, VotedFor: v.VotedFor}, Log: slices.Clone(v.Log)}
+	vol := &raft.Volatile{Role: v.Role, CommitIndex: v.CommitIndex, NextIndex: v.NextIndex, MatchIndex: v.MatchIndex, Votes: v.Votes}
+	if err := c.newCore(v.ID, p, vol); err != nil {
+		return err
+	}
+	c.applied[i] = slices.Clone(v.Log[:min(int(v.CommitIndex), len(v.Log))])
+	for _, e := range v.Log {
+		c.proposed[e.Value] = true
+	}
+	return nil
+}
