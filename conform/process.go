@@ -20,21 +20,34 @@ import (
 //
 //	→ {"setup": {"servers": 3, "max_copies": 1, "features": {…}}}   ← {"state": STATE}
 //	→ {"apply": ACTION}                             ← {"state": STATE} or {"refused": "why"}
+//	→ {"restore": {"state": STATE, "durable": [DURABLE, …]}}   ← {"state": STATE}
 //	→ {"close": true}                               ← {}
 //
 // ACTION is an action as a trace writes it (traces/README.md), STATE a
 // state as a trace records it (servers, network, partition; no history
 // needed). "features" are the optional mechanisms switched on, as the
 // trace's configuration names them (spec.Features); a program that lacks
-// one answers the setup with an error. Any request may instead be answered {"error": "what failed"},
+// one answers the setup with an error. "restore" (optional: only
+// exhaustive transition conformance sends it) puts the system directly
+// into a state, DURABLE being each server's stable storage (term,
+// voted_for, log, snapshot_index); a program that cannot answers it with an
+// error. Any request may instead be answered {"error": "what failed"},
 // which ends the run. Serve implements the program's side for a Factory
-// written in Go.
+// written in Go. The harness runs one program per system open at once
+// (one per worker), so a program serves one session at a time.
 
 // request is one line the harness writes.
 type request struct {
-	Setup *Setup       `json:"setup,omitempty"`
-	Apply *spec.Action `json:"apply,omitempty"`
-	Close bool         `json:"close,omitempty"`
+	Setup   *Setup       `json:"setup,omitempty"`
+	Apply   *spec.Action `json:"apply,omitempty"`
+	Restore *restoreArgs `json:"restore,omitempty"`
+	Close   bool         `json:"close,omitempty"`
+}
+
+// restoreArgs are a restore request's: the state and stable storage.
+type restoreArgs struct {
+	State   spec.State     `json:"state"`
+	Durable []spec.Durable `json:"durable"`
 }
 
 // response is one line the program writes.
@@ -72,15 +85,67 @@ func (s *Setup) UnmarshalJSON(b []byte) error {
 // and serves every later one; stop ends it. The program's standard error
 // goes to stderr (nil: discarded).
 func Process(argv []string, stderr io.Writer) (f Factory, stop func() error) {
-	p := &process{argv: argv, stderr: stderr}
+	p := &pool{argv: argv, stderr: stderr}
 	return p.system, p.stop
 }
 
-// process is a running program that serves systems.
-type process struct {
+// pool runs the program once per system open at the same time: a session
+// holds its process until Close, and the next session reuses an idle one.
+type pool struct {
 	argv   []string
 	stderr io.Writer
 	mu     sync.Mutex
+	idle   []*process
+	all    []*process
+}
+
+func (p *pool) system(s Setup) (System, error) {
+	p.mu.Lock()
+	var pr *process
+	if n := len(p.idle); n > 0 {
+		pr, p.idle = p.idle[n-1], p.idle[:n-1]
+	} else {
+		pr = &process{argv: p.argv, stderr: p.stderr}
+		p.all = append(p.all, pr)
+	}
+	p.mu.Unlock()
+	if err := pr.start(); err != nil {
+		return nil, err // a process that failed to start is not reused
+	}
+	resp, err := pr.call(request{Setup: &s})
+	if err == nil && resp.State == nil {
+		err = fmt.Errorf("%s answered setup without a state", p.argv[0])
+	}
+	if err != nil {
+		p.release(pr)
+		return nil, err
+	}
+	return &session{p: pr, pool: p, state: *resp.State}, nil
+}
+
+// release makes pr idle again.
+func (p *pool) release(pr *process) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.idle = append(p.idle, pr)
+}
+
+// stop ends every process, returning the first failure.
+func (p *pool) stop() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var errs []error
+	for _, pr := range p.all {
+		errs = append(errs, pr.stop())
+	}
+	p.all, p.idle = nil, nil
+	return errors.Join(errs...)
+}
+
+// process is one running program.
+type process struct {
+	argv   []string
+	stderr io.Writer
 	cmd    *exec.Cmd
 	in     io.WriteCloser
 	out    *bufio.Scanner
@@ -127,11 +192,11 @@ func (p *process) call(req request) (response, error) {
 		return resp, p.failed
 	}
 	if !p.out.Scan() {
-		p.failed = fmt.Errorf("%s ended without answering %s (%v)", p.argv[0], b, p.out.Err())
+		p.failed = fmt.Errorf("%s ended without answering %.200s (%v)", p.argv[0], b, p.out.Err())
 		return resp, p.failed
 	}
 	if err := json.Unmarshal(p.out.Bytes(), &resp); err != nil {
-		p.failed = fmt.Errorf("%s answered %q: not a response: %w", p.argv[0], p.out.Bytes(), err)
+		p.failed = fmt.Errorf("%s answered %.200q: not a response: %w", p.argv[0], p.out.Bytes(), err)
 		return resp, p.failed
 	}
 	if resp.Error != "" {
@@ -140,27 +205,7 @@ func (p *process) call(req request) (response, error) {
 	return resp, nil
 }
 
-func (p *process) system(s Setup) (System, error) {
-	p.mu.Lock()
-	if err := p.start(); err != nil {
-		p.mu.Unlock()
-		return nil, err
-	}
-	resp, err := p.call(request{Setup: &s})
-	if err == nil && resp.State == nil {
-		err = fmt.Errorf("%s answered setup without a state", p.argv[0])
-	}
-	if err != nil {
-		p.mu.Unlock()
-		return nil, err
-	}
-	// The session holds the program until Close.
-	return &session{p: p, state: *resp.State}, nil
-}
-
 func (p *process) stop() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.cmd == nil || p.cmd.Process == nil {
 		return nil
 	}
@@ -170,9 +215,10 @@ func (p *process) stop() error {
 	return err
 }
 
-// session is one system served by the program.
+// session is one system served by a program.
 type session struct {
 	p      *process
+	pool   *pool
 	state  spec.State
 	closed bool
 }
@@ -191,6 +237,20 @@ func (s *session) Apply(a spec.Action) error {
 	return nil
 }
 
+// Restore sends a restore request; a program that cannot restore answers
+// with an error, which ends a transition conformance run.
+func (s *session) Restore(st *spec.State, durable []spec.Durable) error {
+	resp, err := s.p.call(request{Restore: &restoreArgs{State: *st, Durable: durable}})
+	switch {
+	case err != nil:
+		return err
+	case resp.State == nil:
+		return fmt.Errorf("%s answered a restore without a state", s.p.argv[0])
+	}
+	s.state = *resp.State
+	return nil
+}
+
 func (s *session) State() spec.State { return s.state.Clone() }
 
 func (s *session) Close() error {
@@ -198,7 +258,7 @@ func (s *session) Close() error {
 		return nil
 	}
 	s.closed = true
-	defer s.p.mu.Unlock()
+	defer s.pool.release(s.p)
 	_, err := s.p.call(request{Close: true})
 	return err
 }
@@ -257,6 +317,8 @@ func serveOne(f Factory, sys System, req request) (System, response) {
 			st := sys.State()
 			resp.State = &st
 		}
+	case req.Restore != nil:
+		resp = serveRestore(sys, req.Restore)
 	case req.Close:
 		if err := sys.Close(); err != nil {
 			resp.Error = err.Error()
@@ -266,4 +328,17 @@ func serveOne(f Factory, sys System, req request) (System, response) {
 		resp.Error = "empty request"
 	}
 	return sys, resp
+}
+
+// serveRestore answers a restore request.
+func serveRestore(sys System, args *restoreArgs) response {
+	r, ok := sys.(Restorer)
+	if !ok {
+		return response{Error: "this system cannot be restored to a state (it is not a conform.Restorer): use --depth or --walks"}
+	}
+	if err := r.Restore(&args.State, args.Durable); err != nil {
+		return response{Error: err.Error()}
+	}
+	st := sys.State()
+	return response{State: &st}
 }

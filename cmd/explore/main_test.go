@@ -306,7 +306,7 @@ func TestConformCommand(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "conform-divergence.json")); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, stderr := runCmd(t, "conform", "--depth", "0"); code != exitUsage || !strings.Contains(stderr, "--depth") {
+	if code, _, stderr := runCmd(t, "conform", "--depth", "-1"); code != exitUsage || !strings.Contains(stderr, "--depth") {
 		t.Fatalf("exit %d: %q", code, stderr)
 	}
 }

@@ -26,7 +26,9 @@ var ErrNotRestorable = errors.New("state not restorable")
 // Restore needs storage in memory (Options.Dir empty). It fails with
 // ErrNotRestorable where the specification's state does not determine the
 // implementation's: with pipelining on (which AppendEntries a leader has
-// in flight to each peer is not in the view) and for snapshots.
+// in flight to each peer is not in the view) and for snapshots. After any
+// other failure the cluster is in no defined state: restore it again or
+// close it.
 func (c *Cluster) Restore(st *spec.State, durable []spec.Durable) error {
 	if err := c.restorable(st, durable); err != nil {
 		return fmt.Errorf("cluster: restore: %w", err)
