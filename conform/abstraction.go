@@ -2,6 +2,7 @@ package conform
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/raftcheck/raftcheck/spec"
@@ -129,15 +130,27 @@ func (a *Abstraction) compare(ms, ss *spec.State) *Divergence {
 	if len(ss.Servers) != len(ms.Servers) {
 		d.Fields = append(d.Fields, FieldDiff{Field: "servers", Model: fmt.Sprint(len(ms.Servers)), System: fmt.Sprint(len(ss.Servers))})
 	}
-	d.Messages = messageDiffs(a.network(ms.Network), a.network(ss.Network))
-	if m, s := spec.FormatGroups(ms.Partition), spec.FormatGroups(ss.Partition); m != s {
-		d.Partition = &[2]string{orWhole(m), orWhole(s)}
+	// The fast paths skip the projections when the listings are equal as
+	// they are, which is the common case and decides it.
+	if a.Message != nil || !sameNetwork(ms.Network, ss.Network) {
+		d.Messages = messageDiffs(a.network(ms.Network), a.network(ss.Network))
+	}
+	if !slices.EqualFunc(ms.Partition, ss.Partition, slices.Equal) {
+		if m, s := spec.FormatGroups(ms.Partition), spec.FormatGroups(ss.Partition); m != s {
+			d.Partition = &[2]string{orWhole(m), orWhole(s)}
+		}
 	}
 	if len(d.Fields) == 0 && len(d.Messages) == 0 && d.Partition == nil {
 		return nil
 	}
 	d.Kind = d.classify()
 	return d
+}
+
+// sameNetwork reports whether two listings of messages in flight are equal
+// entry by entry.
+func sameNetwork(a, b []spec.InFlight) bool {
+	return slices.EqualFunc(a, b, func(x, y spec.InFlight) bool { return x.Count == y.Count && x.Message.Equal(&y.Message) })
 }
 
 func orWhole(groups string) string {

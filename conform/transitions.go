@@ -144,11 +144,17 @@ func (c *transitionChecker) fail(err error) {
 	}
 }
 
-// transitionWorker is one worker's system and scratch space.
+// transitionWorker is one worker's system and scratch space. The checker
+// checks the transitions out of one state one after the other, so the
+// source state's view and stable storage are kept between them (from is
+// the state they are of, valid when fromSet).
 type transitionWorker struct {
 	c            *transitionChecker
 	sys          Restorer
 	before, want spec.State
+	durable      []spec.Durable
+	from         model.State
+	fromSet      bool
 }
 
 // check compares one transition: restore at before, apply a, compare with
@@ -161,10 +167,13 @@ func (w *transitionWorker) check(before *model.State, a model.Action, after *mod
 		return nil
 	}
 	m := w.c.m
-	w.before, w.want = spec.State{}, spec.State{}
-	m.View(before, &w.before)
+	if !w.fromSet || w.from != *before {
+		m.View(before, &w.before) // reusing the buffers: Restore copies what it keeps
+		w.durable = m.DurableView(before)
+		w.from, w.fromSet = *before, true
+	}
 	m.View(after, &w.want)
-	if err := w.sys.Restore(&w.before, m.DurableView(before)); err != nil {
+	if err := w.sys.Restore(&w.before, w.durable); err != nil {
 		w.c.fail(fmt.Errorf("conform: restoring the system: %w", err))
 		return nil
 	}

@@ -70,6 +70,9 @@ type Cluster struct {
 	proposed map[spec.Value]bool
 	history  spec.History
 	closed   bool
+	// restored is what Restore last put each server in, so that the next
+	// Restore can keep a core no step has touched since (restore.go).
+	restored []restoredServer
 }
 
 // New starts a cluster of n fresh servers.
@@ -197,6 +200,7 @@ func (c *Cluster) nodeStep(what string, id spec.ServerID, f func(*raft.Node) err
 	if id == spec.None || int(id) > c.n {
 		return fmt.Errorf("cluster: %s: %w: %d is not a server of a %d-server cluster", what, ErrInvalidAction, id, c.n)
 	}
+	c.touch(id)
 	if err := f(c.nodes[id-1]); err != nil {
 		return fmt.Errorf("cluster: %s on %v: %w: %w", what, id, ErrNotEnabled, err)
 	}
@@ -214,6 +218,7 @@ func (c *Cluster) Deliver(m spec.Message) error {
 		return fmt.Errorf("cluster: Deliver(%v): %w: %v and %v are on different sides of the partition %s",
 			m, ErrNotEnabled, m.From, m.To, spec.FormatGroups(c.net.Groups()))
 	}
+	c.touch(m.To)
 	if err := c.nodes[m.To-1].Step(m); err != nil {
 		return fmt.Errorf("cluster: Deliver(%v): %w: %w", m, ErrNotEnabled, err)
 	}
@@ -283,6 +288,7 @@ func (c *Cluster) Restart(id spec.ServerID) error {
 	if id == spec.None || int(id) > c.n {
 		return fmt.Errorf("cluster: Restart: %w: %d is not a server of a %d-server cluster", ErrInvalidAction, id, c.n)
 	}
+	c.touch(id)
 	if err := c.stores[id-1].Reopen(); err != nil {
 		return fmt.Errorf("cluster: Restart(%v): %w", id, err)
 	}
@@ -392,6 +398,7 @@ func (c *Cluster) settle() error {
 			continue
 		}
 		id := spec.ServerID(i + 1)
+		c.touch(id)
 		rd := r.Ready()
 		if err := c.stores[i].Save(rd.Update); err != nil {
 			return fmt.Errorf("cluster: %v: persist: %w", id, err)

@@ -34,7 +34,10 @@ func (c *Cluster) Restore(st *spec.State, durable []spec.Durable) error {
 		return fmt.Errorf("cluster: restore: %w", err)
 	}
 	c.net = spec.Network{MaxCopies: c.opts.MaxCopies}
-	c.proposed = map[spec.Value]bool{}
+	clear(c.proposed)
+	if len(c.restored) != c.n {
+		c.restored = make([]restoredServer, c.n)
+	}
 	for i := range st.Servers {
 		if err := c.restoreServer(&st.Servers[i], &durable[i]); err != nil {
 			return fmt.Errorf("cluster: restore: %w", err)
@@ -82,12 +85,43 @@ func (c *Cluster) restorable(st *spec.State, durable []spec.Durable) error {
 	return nil
 }
 
-// restoreServer resumes server v.ID from its view and stable storage.
+// restoredServer is what Restore last put one server in: its core, and
+// the view and stable storage it was resumed from (deep copies, buffers
+// reused). touched is set by any step that reaches the core or its storage.
+type restoredServer struct {
+	node    *raft.Node
+	view    spec.View
+	durable spec.Durable
+	touched bool
+}
+
+// touch records that a step reaches server id's core or storage, so that
+// the next Restore rebuilds it.
+func (c *Cluster) touch(id spec.ServerID) {
+	if i := int(id) - 1; i >= 0 && i < len(c.restored) {
+		c.restored[i].touched = true
+	}
+}
+
+// restoreServer resumes server v.ID from its view and stable storage. A
+// core that no step has touched since it was restored from the same view
+// and storage is kept: a transition conformance run restores one state
+// before each of its transitions, and a transition reaches one server, so
+// the others need not be rebuilt (a core is a function of what it was
+// resumed from and the steps it took).
 func (c *Cluster) restoreServer(v *spec.View, d *spec.Durable) error {
 	i := int(v.ID) - 1
 	if i < 0 || i >= c.n {
 		return fmt.Errorf("%w: view of server %d in a %d-server cluster", ErrNotRestorable, v.ID, c.n)
 	}
+	for _, e := range v.Log {
+		c.proposed[e.Value] = true
+	}
+	rs := &c.restored[i]
+	if rs.node != nil && rs.node == c.nodes[i] && !rs.touched && sameView(&rs.view, v) && sameDurable(&rs.durable, d) {
+		return nil
+	}
+	rs.node = nil // until the core is rebuilt
 	st := raft.NewMemoryStorage()
 	hs := raft.HardState{Term: d.Term, VotedFor: d.VotedFor}
 	if err := st.Save(raft.Update{HardState: &hs, LogFrom: 1, Entries: slices.Clone(d.Log)}); err != nil {
@@ -100,8 +134,33 @@ func (c *Cluster) restoreServer(v *spec.View, d *spec.Durable) error {
 		return err
 	}
 	c.applied[i] = slices.Clone(v.Log[:min(int(v.CommitIndex), len(v.Log))])
-	for _, e := range v.Log {
-		c.proposed[e.Value] = true
-	}
+	rs.node, rs.touched = c.nodes[i], false
+	copyView(&rs.view, v)
+	rs.durable = spec.Durable{Term: d.Term, VotedFor: d.VotedFor, Log: append(rs.durable.Log[:0], d.Log...), SnapshotIndex: d.SnapshotIndex}
 	return nil
+}
+
+// sameView reports whether two views are equal in every field.
+func sameView(a, b *spec.View) bool {
+	return a.ID == b.ID && a.Term == b.Term && a.VotedFor == b.VotedFor && a.Role == b.Role &&
+		a.CommitIndex == b.CommitIndex && a.SnapshotIndex == b.SnapshotIndex && a.VoteCount == b.VoteCount &&
+		slices.Equal(a.Log, b.Log) && slices.Equal(a.NextIndex, b.NextIndex) &&
+		slices.Equal(a.MatchIndex, b.MatchIndex) && slices.Equal(a.Votes, b.Votes)
+}
+
+// sameDurable reports whether two stable storages are equal.
+func sameDurable(a, b *spec.Durable) bool {
+	return a.Term == b.Term && a.VotedFor == b.VotedFor && a.SnapshotIndex == b.SnapshotIndex && slices.Equal(a.Log, b.Log)
+}
+
+// copyView makes dst a deep copy of src, reusing dst's slices. A nil slice
+// stays nil, so that sameView distinguishes it from an empty one only as
+// slices.Equal does (not at all).
+func copyView(dst, src *spec.View) {
+	log, next, match, votes := dst.Log[:0], dst.NextIndex[:0], dst.MatchIndex[:0], dst.Votes[:0]
+	*dst = *src
+	dst.Log = append(log, src.Log...)
+	dst.NextIndex = append(next, src.NextIndex...)
+	dst.MatchIndex = append(match, src.MatchIndex...)
+	dst.Votes = append(votes, src.Votes...)
 }

@@ -3,6 +3,7 @@ package cluster
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/raftcheck/raftcheck/impl/raft"
@@ -87,5 +88,41 @@ func same(t *testing.T, after string, a, b *Cluster) {
 	}
 	if da, db := must(a.Durable()), must(b.Durable()); !reflect.DeepEqual(da, db) {
 		t.Fatalf("after %s: storage differs:\n%v\n%v", after, da, db)
+	}
+}
+
+// TestRestoreAgain: restoring the same state before each of its
+// transitions (as transition conformance does, keeping the cores no step
+// touched) gives every time what a fresh cluster restored to it gives, for
+// every step out of it, and a touched core is rebuilt.
+func TestRestoreAgain(t *testing.T) {
+	a := newCluster(t, 3, Options{MaxCopies: 2})
+	for _, s := range []spec.Action{{Kind: spec.Timeout, Server: 1}, deliver(rv(1, 2, 1, 0, 0)), deliver(rvr(2, 1, 1, true)),
+		{Kind: spec.ClientRequest, Server: 1, Value: "x"}, {Kind: spec.Heartbeat, Server: 1}} {
+		apply(t, a, s)
+	}
+	st, durable := a.State(), must(a.Durable())
+	again := newCluster(t, 3, Options{MaxCopies: 2})
+	steps := []spec.Action{deliver(ae(1, 2, 1, 0, 0, 0, e(1, "x"))), {Kind: spec.Restart, Server: 2}, {Kind: spec.Timeout, Server: 3},
+		deliver(ae(1, 3, 1, 0, 0, 0, e(1, "x"))), {Kind: spec.Heartbeat, Server: 1}, {Kind: spec.Restart, Server: 1}}
+	for _, s := range steps {
+		fresh := newCluster(t, 3, Options{MaxCopies: 2})
+		for _, c := range []*Cluster{fresh, again} {
+			if err := c.Restore(&st, durable); err != nil {
+				t.Fatal(err)
+			}
+		}
+		same(t, "restored before "+s.String(), fresh, again)
+		apply(t, fresh, s)
+		apply(t, again, s)
+		same(t, s.String(), fresh, again)
+	}
+	prev := slices.Clone(again.nodes)
+	if err := again.Restore(&st, durable); err != nil {
+		t.Fatal(err)
+	}
+	if again.nodes[0] == prev[0] || again.nodes[1] != prev[1] || again.nodes[2] != prev[2] {
+		t.Fatalf("after Restart(S1) and a restore, cores kept: S1 %v S2 %v S3 %v (want S2 and S3 only)",
+			again.nodes[0] == prev[0], again.nodes[1] == prev[1], again.nodes[2] == prev[2])
 	}
 }
