@@ -58,6 +58,9 @@ type TransitionResult struct {
 	// not when replayed along the path: the system's Restore leaves out
 	// some of its state (Divergence is then the path, undiverged).
 	RestoreOnly bool
+	// DurableCompared is set when the system reports its stable storage
+	// (a DurableSystem), which was then compared after every transition.
+	DurableCompared bool
 }
 
 // conformsProperty is the name of the transition property the explorer
@@ -90,7 +93,7 @@ func Transitions(opts TransitionOptions) (*TransitionResult, error) {
 	if c.failure != nil {
 		return nil, c.failure
 	}
-	out := &TransitionResult{Explored: res}
+	out := &TransitionResult{Explored: res, DurableCompared: c.durable.Load()}
 	if v := res.Violation; v != nil {
 		out.Divergence = replay.FromPath(m, &v.Path, nil, traces.Producer{Tool: "explore conform", Strategy: "bfs"})
 		r, err := Replay(out.Divergence, opts.System, opts.Abstraction)
@@ -116,6 +119,7 @@ type transitionChecker struct {
 	systems []System
 	failure error       // a failure of a system itself, not a divergence
 	failed  atomic.Bool // failure is set: the workers stop comparing
+	durable atomic.Bool // a system is a DurableSystem
 }
 
 // properties is the comparison of every transition plus the model's
@@ -228,5 +232,8 @@ func (w *transitionWorker) open() bool {
 		return false
 	}
 	w.sys = r
+	if _, ok := s.(DurableSystem); ok {
+		w.c.durable.Store(true)
+	}
 	return true
 }

@@ -36,11 +36,11 @@ func (f *conformFlags) transitions(stdout, stderr io.Writer, args []string) int 
 	if res.Divergence != nil {
 		return f.transitionDivergence(stdout, stderr, res, args)
 	}
-	return transitionVerdict(stdout, res, f.allowVacuous)
+	return transitionVerdict(stdout, res, f.allowVacuous, f.sys.abstraction)
 }
 
 // transitionVerdict prints the verdict of a run without divergence.
-func transitionVerdict(w io.Writer, res *conform.TransitionResult, allowVacuous bool) int {
+func transitionVerdict(w io.Writer, res *conform.TransitionResult, allowVacuous bool, abstraction string) int {
 	ex := res.Explored
 	switch ex.Verdict() {
 	case checker.VerdictIncomplete:
@@ -57,7 +57,14 @@ func transitionVerdict(w io.Writer, res *conform.TransitionResult, allowVacuous 
 		}
 		return exitVacuous
 	}
-	fmt.Fprintln(w, "OK: the implementation took every transition the model took, with identical states, messages and stable storage")
+	agree := "identical states and messages"
+	if abstraction != "exact" {
+		agree = fmt.Sprintf("states and messages agreeing under the %s abstraction", abstraction)
+	}
+	if res.DurableCompared {
+		agree += ", and identical stable storage"
+	}
+	fmt.Fprintf(w, "OK: the implementation took every transition the model took, with %s\n", agree)
 	return exitOK
 }
 
