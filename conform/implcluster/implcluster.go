@@ -30,6 +30,14 @@ type Options struct {
 	// Dir, if set (and Memory is not), holds the write-ahead logs instead
 	// of a temporary directory; it is not removed.
 	Dir string
+	// Clock drives Timeout and Heartbeat by ticks of the cores' logical
+	// clocks, as the runtime does (cluster.Options.Clock).
+	Clock bool
+	// ProposalBatch > 1 turns on the cores' proposal batching
+	// (raft.Config.MaxBatch). It is invisible in the specification's
+	// vocabulary where every step ends with a Ready, as on the replay
+	// path, which conformance with it on checks.
+	ProposalBatch int
 }
 
 // Factory returns the factory of impl/cluster systems.
@@ -50,8 +58,8 @@ func Factory(opts Options) conform.Factory {
 		if opts.Memory {
 			dir = ""
 		}
-		c, err := cluster.New(s.Servers, cluster.Options{Dir: dir, Faults: opts.Faults, MaxCopies: s.MaxCopies,
-			Configure: func(c *raft.Config) { configure(c, s.Features) }})
+		c, err := cluster.New(s.Servers, cluster.Options{Dir: dir, Faults: opts.Faults, MaxCopies: s.MaxCopies, Clock: opts.Clock,
+			Configure: func(c *raft.Config) { configure(c, s.Features); c.MaxBatch = opts.ProposalBatch }})
 		if err != nil {
 			sys.removeTemp()
 			return nil, fmt.Errorf("starting the implementation: %w", err)

@@ -183,14 +183,21 @@ func TestFaultNamesMatchTheRegistry(t *testing.T) {
 // bounded batches, pipelining), random walks deep enough to repair
 // diverged logs find no divergence, nor does every path of up to 8 steps
 // with pipelining.
+//
+// Each walk runs twice: as is, and with the timers driven by ticks and
+// proposal batching on (clocked), which the specification cannot tell
+// apart.
 func TestConformFeatures(t *testing.T) {
+	clocked := Factory(Options{Memory: true, Clock: true, ProposalBatch: 3})
 	cfg := model.Config{Servers: 3, MaxTerm: 4, MaxValues: 4, MaxMsgs: 8, MaxCopies: 2, MaxRestarts: 1, MaxPartitions: 1, MaxDrops: 2, MaxDups: 1}
 	for _, f := range []spec.Features{{ConflictHint: true}, {ReplicateOnPropose: true, MaxBatch: 1}, {MaxInflight: 2, MaxBatch: 1},
 		{ConflictHint: true, ReplicateOnPropose: true, MaxBatch: 2, MaxInflight: 2}} {
 		cfg.Features = f
-		res, err := conform.Run(conform.Options{Config: cfg, Walks: 500, Length: 150, Seed: 11, System: memory})
-		if err != nil || res.Divergence != nil || !res.Committed {
-			t.Fatalf("%v: %v, divergence %v, committed %v", f, err, res.Replay, res.Committed)
+		for _, sys := range []conform.Factory{memory, clocked} {
+			res, err := conform.Run(conform.Options{Config: cfg, Walks: 500, Length: 150, Seed: 11, System: sys})
+			if err != nil || res.Divergence != nil || !res.Committed {
+				t.Fatalf("%v: %v, divergence %v, committed %v", f, err, res.Replay, res.Committed)
+			}
 		}
 	}
 	// Exhaustively too, on the default bounds, with pipelining.

@@ -74,3 +74,26 @@ func TestTransitionsCatchFaults(t *testing.T) {
 		t.Logf("%s: diverges at step %d", bug, len(res.Divergence.Steps))
 	}
 }
+
+// TestTransitionsClockAndBatching: with the timers driven by ticks of the
+// cores' clocks (Timeout and Heartbeat as the runtime takes them) and
+// proposal batching on, the implementation still takes every transition
+// of the small configuration exactly as the model does, so the timer and
+// batching code is under conformance too; the counts are those of
+// TestTransitions.
+func TestTransitionsClockAndBatching(t *testing.T) {
+	if raceEnabled {
+		t.Skip("state-space test: make test runs it without -race")
+	}
+	sys := Factory(Options{Memory: true, Clock: true, ProposalBatch: 3})
+	res, err := conform.Transitions(conform.TransitionOptions{Config: smallTransitions, System: sys, Abstraction: conform.Exact, Workers: 2, Symmetry: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Divergence != nil {
+		t.Fatalf("diverged (restore only %v): %v", res.RestoreOnly, res.Replay.Divergence)
+	}
+	if res.Explored.Verdict() != checker.VerdictOK || res.Explored.Distinct != 26427 || res.Explored.Generated != 79428 {
+		t.Fatalf("complete %v, %d states, %d transitions", res.Explored.Complete, res.Explored.Distinct, res.Explored.Generated)
+	}
+}

@@ -54,6 +54,13 @@ type Options struct {
 	// built, e.g. to turn production features on. ID, Servers and Restore
 	// are set by the cluster.
 	Configure func(*raft.Config)
+	// Clock, if set, drives Timeout and Heartbeat as the runtime does, by
+	// ticks of the core's logical clock (raft.Node.Tick): Timeout(i) ticks
+	// server i until its randomized election timeout fires, Heartbeat(i)
+	// ticks leader i until its heartbeat interval has elapsed. Otherwise
+	// they call Campaign and Heartbeat. Either is the same step of the
+	// specification, so conformance with Clock checks the timer code too.
+	Clock bool
 }
 
 // Cluster is N cores over a controlled network; servers are 1..N. Every
@@ -126,7 +133,12 @@ func (c *Cluster) newCore(id spec.ServerID, p raft.Persistent, resume *raft.Vola
 		c.opts.Configure(&cfg)
 	}
 	cfg.ID, cfg.Servers, cfg.Restore, cfg.Resume = id, c.n, p, resume
-	r, err := raft.NewWithFaults(cfg, c.opts.Faults)
+	// Without faults, the production constructor is the one replayed.
+	newNode := raft.New
+	if c.opts.Faults.Any() {
+		newNode = func(cfg raft.Config) (*raft.Node, error) { return raft.NewWithFaults(cfg, c.opts.Faults) }
+	}
+	r, err := newNode(cfg)
 	if err != nil {
 		return fmt.Errorf("cluster: %v: %w", id, err)
 	}
@@ -167,12 +179,18 @@ func (c *Cluster) Apply(a spec.Action) error {
 
 // Timeout is the spec action Timeout(id): id's election timeout fires.
 func (c *Cluster) Timeout(id spec.ServerID) error {
+	if c.opts.Clock {
+		return c.nodeStep("Timeout", id, c.tickUntilCampaign)
+	}
 	return c.nodeStep("Timeout", id, (*raft.Node).Campaign)
 }
 
 // Heartbeat is the spec action Heartbeat(id): leader id sends AppendEntries
 // to every other server.
 func (c *Cluster) Heartbeat(id spec.ServerID) error {
+	if c.opts.Clock {
+		return c.nodeStep("Heartbeat", id, c.tickUntilHeartbeat)
+	}
 	return c.nodeStep("Heartbeat", id, (*raft.Node).Heartbeat)
 }
 
