@@ -149,7 +149,7 @@ func TestInstallSnapshotRewritesLog(t *testing.T) {
 		want []spec.Entry
 	}{
 		{[]spec.Entry{e(1, "a"), e(1, "b"), e(2, "c")}, []spec.Entry{e(2, "c")}}, // holds 2/1: keeps the rest
-		{[]spec.Entry{e(1, "a"), e(2, "x"), e(2, "c")}, nil},                      // conflicts at 2: discards all
+		{[]spec.Entry{e(1, "a"), e(2, "x"), e(2, "c")}, nil},                     // conflicts at 2: discards all
 	} {
 		st := NewMemoryStorage()
 		p := persistent(2, 0, tc.log...)
