@@ -43,9 +43,6 @@ type Options struct {
 // Factory returns the factory of impl/cluster systems.
 func Factory(opts Options) conform.Factory {
 	return func(s conform.Setup) (conform.System, error) {
-		if s.Snapshots {
-			return nil, errors.New("the replay driver (impl/cluster) does not replay snapshots yet (Compact, InstallSnapshot): check without --max-snapshots")
-		}
 		sys := &system{}
 		dir := opts.Dir
 		if !opts.Memory && dir == "" {

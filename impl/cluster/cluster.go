@@ -6,6 +6,13 @@
 // code must (persist, then send, then apply, then Advance), so the state
 // after a step is the state after the spec action, comparable field by
 // field with the model (Views, InFlight, State).
+//
+// Each server's state machine is the list of entries it applied, and its
+// snapshot (the spec action Compact, or an InstallSnapshot delivered) is
+// that list's prefix: a leader sends it as the specification's
+// InstallSnapshot carries it, the views show it in front of the core's
+// log, and storage keeps it with the log, so that a Restart starts from
+// it.
 package cluster
 
 import (
@@ -72,7 +79,8 @@ type Cluster struct {
 	opts     Options
 	nodes    []*raft.Node // server id-1
 	stores   []storage
-	applied  [][]spec.Entry // what each server's state machine applied since its last start
+	applied  [][]spec.Entry // each server's state machine: the entries it applied, its snapshot's first
+	snaps    [][]spec.Entry // each server's snapshot: the entries it covers (nil without one)
 	net      spec.Network
 	proposed map[spec.Value]bool
 	history  spec.History
@@ -91,7 +99,7 @@ func New(n int, opts Options) (*Cluster, error) {
 		return nil, fmt.Errorf("cluster: %w", err) // before any storage is created
 	}
 	c := &Cluster{n: n, opts: opts, nodes: make([]*raft.Node, n), stores: make([]storage, n),
-		applied: make([][]spec.Entry, n), proposed: map[spec.Value]bool{}, net: spec.Network{MaxCopies: opts.MaxCopies}}
+		applied: make([][]spec.Entry, n), snaps: make([][]spec.Entry, n), proposed: map[spec.Value]bool{}, net: spec.Network{MaxCopies: opts.MaxCopies}}
 	for i := range n {
 		st, err := openStorage(opts.Dir, spec.ServerID(i+1))
 		if err != nil {
@@ -107,21 +115,24 @@ func New(n int, opts Options) (*Cluster, error) {
 	return c, nil
 }
 
-// start builds server id's core from its storage.
+// start builds server id's core from its storage, its state machine
+// restored from the snapshot there.
 func (c *Cluster) start(id spec.ServerID) error {
 	p, err := c.stores[id-1].Load()
 	if err != nil {
 		return fmt.Errorf("cluster: %v: load: %w", id, err)
 	}
-	if p.Snapshot.Index != 0 {
-		// Only the runtime compacts; the harness has no state machine to
-		// restore the snapshot into (Applied would miss its entries).
-		return fmt.Errorf("cluster: %v: storage holds a snapshot at %d, which the replay driver does not restore", id, p.Snapshot.Index)
+	data, err := c.stores[id-1].SnapshotData()
+	if err != nil {
+		return fmt.Errorf("cluster: %v: load snapshot: %w", id, err)
+	}
+	if spec.Index(len(data)) != p.Snapshot.Index {
+		return fmt.Errorf("cluster: %v: storage holds a snapshot at %d with data of %d entries", id, p.Snapshot.Index, len(data))
 	}
 	if err := c.newCore(id, p, nil); err != nil {
 		return err
 	}
-	c.applied[id-1] = nil
+	c.snaps[id-1], c.applied[id-1] = data, slices.Clone(data)
 	return nil
 }
 
@@ -173,6 +184,8 @@ func (c *Cluster) Apply(a spec.Action) error {
 		return c.Heal()
 	case spec.Restart:
 		return c.Restart(a.Server)
+	case spec.Compact:
+		return c.Compact(a.Server)
 	}
 	return fmt.Errorf("cluster: %v: %w: unknown kind", a, ErrInvalidAction) // unreachable after Validate
 }
@@ -225,6 +238,36 @@ func (c *Cluster) nodeStep(what string, id spec.ServerID, f func(*raft.Node) err
 	return c.settle()
 }
 
+// Compact is the spec action Compact(id): server id snapshots its
+// committed log. The core discards the entries up to its commit index
+// (raft.Node.Compact), and storage keeps the snapshot — those entries,
+// the state machine's prefix — in their place. It fails with
+// ErrNotEnabled when nothing is committed beyond the snapshot.
+func (c *Cluster) Compact(id spec.ServerID) error {
+	if err := c.usable(); err != nil {
+		return err
+	}
+	if id == spec.None || int(id) > c.n {
+		return fmt.Errorf("cluster: Compact: %w: %d is not a server of a %d-server cluster", ErrInvalidAction, id, c.n)
+	}
+	r, i := c.nodes[id-1], id-1
+	to := r.Status().CommitIndex
+	if int(to) > len(c.applied[i]) {
+		return fmt.Errorf("cluster: Compact(%v): %w: commit index %d beyond the %d entries applied", id, ErrNotEnabled, to, len(c.applied[i]))
+	}
+	c.touch(id)
+	if err := r.Compact(to); err != nil {
+		return fmt.Errorf("cluster: Compact(%v): %w: %w", id, ErrNotEnabled, err)
+	}
+	snap := r.Status().Snapshot
+	data := slices.Clone(c.applied[i][:to])
+	if err := c.stores[i].SaveSnapshot(snap, data); err != nil {
+		return fmt.Errorf("cluster: Compact(%v): persist: %w", id, err)
+	}
+	c.snaps[i] = data
+	return c.settle()
+}
+
 // Deliver is the spec action Deliver(m): one copy of m leaves the network
 // and its receiver handles it. It fails with ErrNotEnabled if m is not in
 // flight, crosses the partition, or is refused by the receiver.
@@ -237,11 +280,39 @@ func (c *Cluster) Deliver(m spec.Message) error {
 			m, ErrNotEnabled, m.From, m.To, spec.FormatGroups(c.net.Groups()))
 	}
 	c.touch(m.To)
+	if m.Type == spec.InstallSnapshot {
+		return c.installSnapshot(m)
+	}
 	if err := c.nodes[m.To-1].Step(m); err != nil {
 		return fmt.Errorf("cluster: Deliver(%v): %w: %w", m, ErrNotEnabled, err)
 	}
 	if err := c.net.Take(m); err != nil {
 		return fmt.Errorf("cluster: Deliver(%v): %w", m, err)
+	}
+	return c.settle()
+}
+
+// installSnapshot delivers an InstallSnapshot, whole (the specification
+// sends it in one message): the core applies Figure 13's rules
+// (raft.Node.InstallSnapshot) and, if it installs the snapshot, storage
+// makes it durable and the state machine is restored from it before the
+// acknowledgement is sent.
+func (c *Cluster) installSnapshot(m spec.Message) error {
+	i := m.To - 1
+	snap := raft.SnapshotMeta{Index: m.LastIncludedIndex, Term: m.LastIncludedTerm}
+	install, err := c.nodes[i].InstallSnapshot(m.From, m.Term, snap)
+	if err != nil {
+		return fmt.Errorf("cluster: Deliver(%v): %w: %w", m, ErrNotEnabled, err)
+	}
+	if err := c.net.Take(m); err != nil {
+		return fmt.Errorf("cluster: Deliver(%v): %w", m, err)
+	}
+	if install {
+		data := slices.Clone(m.Entries)
+		if err := c.stores[i].SaveSnapshot(snap, data); err != nil {
+			return fmt.Errorf("cluster: Deliver(%v): persist: %w", m, err)
+		}
+		c.snaps[i], c.applied[i] = data, slices.Clone(data)
 	}
 	return c.settle()
 }
@@ -318,7 +389,8 @@ func (c *Cluster) Restart(id spec.ServerID) error {
 
 // Durable returns what every server's storage holds now (Durable()[i] is
 // server i+1): the term, vote and log it persisted and its snapshot's last
-// index. The log after a snapshot lacks the compacted entries.
+// index, the log as the specification has it: the snapshot's entries, then
+// the log after it.
 func (c *Cluster) Durable() ([]spec.Durable, error) {
 	if err := c.usable(); err != nil {
 		return nil, err
@@ -329,16 +401,27 @@ func (c *Cluster) Durable() ([]spec.Durable, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cluster: %v: load: %w", spec.ServerID(i+1), err)
 		}
-		out[i] = spec.Durable{Term: p.Term, VotedFor: p.VotedFor, Log: p.Log, SnapshotIndex: p.Snapshot.Index}
+		data, err := st.SnapshotData()
+		if err != nil {
+			return nil, fmt.Errorf("cluster: %v: load snapshot: %w", spec.ServerID(i+1), err)
+		}
+		out[i] = spec.Durable{Term: p.Term, VotedFor: p.VotedFor, Log: append(data, p.Log...), SnapshotIndex: p.Snapshot.Index}
 	}
 	return out, nil
 }
 
 // Views returns every server's observable state; Views()[i] is server i+1.
+// As in the specification, a server's log lists the entries its snapshot
+// covers (the snapshot's data) before the core's log after the snapshot,
+// and SnapshotIndex is where the core's log starts.
 func (c *Cluster) Views() []spec.View {
 	vs := make([]spec.View, c.n)
 	for i, r := range c.nodes {
 		vs[i] = r.View()
+		if snap := r.Status().Snapshot; snap.Index > 0 || len(c.snaps[i]) > 0 {
+			vs[i].Log = append(slices.Clone(c.snaps[i]), vs[i].Log...)
+			vs[i].SnapshotIndex = snap.Index
+		}
 	}
 	return vs
 }
@@ -351,8 +434,9 @@ func (c *Cluster) InFlight() []spec.InFlight { return c.net.InFlight() }
 // nil when the network is whole.
 func (c *Cluster) Groups() [][]spec.ServerID { return c.net.Groups() }
 
-// Applied returns the entries server id's state machine has applied since
-// it last started, in index order.
+// Applied returns the entries server id's state machine holds, in index
+// order: those its snapshot covers (restored at a start or an install),
+// then those it applied since.
 func (c *Cluster) Applied(id spec.ServerID) []spec.Entry {
 	if id == spec.None || int(id) > c.n {
 		return nil
@@ -407,6 +491,24 @@ func (c *Cluster) inFlight(what string, m *spec.Message) error {
 	return nil
 }
 
+// sendSnapshots sends the snapshot of leader r, server id, to each peer of
+// peers (Ready.Snapshots), as the specification's InstallSnapshot: the
+// leader's term, the snapshot's last included index and term, and its data.
+func (c *Cluster) sendSnapshots(r *raft.Node, id spec.ServerID, peers []spec.ServerID) error {
+	if len(peers) == 0 {
+		return nil
+	}
+	st, data := r.Status(), c.snaps[id-1]
+	if err := checkSnapshotData(st.Snapshot, data); err != nil {
+		return fmt.Errorf("cluster: %v: send snapshot: %w", id, err)
+	}
+	for _, j := range peers {
+		c.net.Send(spec.Message{Type: spec.InstallSnapshot, From: id, To: j, Term: st.Term,
+			LastIncludedIndex: st.Snapshot.Index, LastIncludedTerm: st.Snapshot.Term, Entries: slices.Clone(data)})
+	}
+	return nil
+}
+
 // settle handles every node's Ready as production code must: persist the
 // update, then send the messages, then apply the committed entries, then
 // Advance. It ends the step by updating the history.
@@ -423,6 +525,9 @@ func (c *Cluster) settle() error {
 		}
 		for _, m := range rd.Messages {
 			c.net.Send(m)
+		}
+		if err := c.sendSnapshots(r, id, rd.Snapshots); err != nil {
+			return err
 		}
 		if len(rd.CommittedEntries) > 0 {
 			if int(rd.CommitFrom) != len(c.applied[i])+1 {

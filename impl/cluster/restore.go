@@ -127,7 +127,7 @@ func (c *Cluster) restoreServer(v *spec.View, d *spec.Durable) error {
 	if err := st.Save(raft.Update{HardState: &hs, LogFrom: 1, Entries: slices.Clone(d.Log)}); err != nil {
 		return fmt.Errorf("%v: storage: %w", v.ID, err)
 	}
-	c.stores[i] = memStorage{st}
+	c.stores[i], c.snaps[i] = &memStorage{MemoryStorage: st}, nil
 	p := raft.Persistent{HardState: raft.HardState{Term: v.Term, VotedFor: v.VotedFor}, Log: slices.Clone(v.Log)}
 	vol := &raft.Volatile{Role: v.Role, CommitIndex: v.CommitIndex, NextIndex: v.NextIndex, MatchIndex: v.MatchIndex, Votes: v.Votes}
 	if err := c.newCore(v.ID, p, vol); err != nil {

@@ -100,3 +100,60 @@ func TestWALClusterMatchesMemory(t *testing.T) {
 		t.Fatalf("the runs committed %d entries and restarted %d times; both must happen", committed, restarts)
 	}
 }
+
+// Both storages keep a snapshot with its data, apply the same log rule to
+// it (keep the entries after a matching last entry, discard a conflicting
+// log) and refuse data that does not fit it; the WAL's survives a reopen.
+func TestStorageSnapshots(t *testing.T) {
+	ws, err := openStorage(t.TempDir(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	ms, _ := openStorage("", 1)
+	log := []spec.Entry{e(1, "a"), e(1, "b"), e(2, "c")}
+	for _, st := range []storage{ws, ms} {
+		if err := st.Save(raft.Update{HardState: &raft.HardState{Term: 2}, LogFrom: 1, Entries: log}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SaveSnapshot(raft.SnapshotMeta{Index: 2, Term: 2}, log[:2]); err == nil {
+			t.Fatalf("%T: data of another term accepted", st)
+		}
+		if err := st.SaveSnapshot(raft.SnapshotMeta{Index: 3, Term: 2}, log[:2]); err == nil {
+			t.Fatalf("%T: data of another length accepted", st)
+		}
+		if err := st.SaveSnapshot(raft.SnapshotMeta{Index: 2, Term: 1}, log[:2]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ws.Reopen(); err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, snap raft.SnapshotMeta, data, after []spec.Entry) {
+		t.Helper()
+		for _, st := range []storage{ws, ms} {
+			p, err := st.Load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := st.SnapshotData()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Snapshot != snap || !slices.Equal(got, data) || !slices.Equal(p.Log, after) {
+				t.Fatalf("%s: %T holds snapshot %v data %v log %v", what, st, p.Snapshot, got, p.Log)
+			}
+		}
+	}
+	check("compacted", raft.SnapshotMeta{Index: 2, Term: 1}, log[:2], log[2:])
+	other := []spec.Entry{e(1, "a"), e(1, "b"), e(3, "x")} // conflicts at 3
+	for _, st := range []storage{ws, ms} {
+		if err := st.SaveSnapshot(raft.SnapshotMeta{Index: 3, Term: 3}, other); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ws.Reopen(); err != nil {
+		t.Fatal(err)
+	}
+	check("conflicting snapshot", raft.SnapshotMeta{Index: 3, Term: 3}, other, nil)
+}

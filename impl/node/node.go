@@ -191,7 +191,7 @@ func Start(cfg Config) (*Node, error) {
 	core, err := raft.New(raft.Config{
 		ID: cfg.ID, Servers: cfg.Servers, Restore: p,
 		ElectionTick: cfg.ElectionTick, HeartbeatTick: cfg.HeartbeatTick, Rand: cfg.Rand,
-		MaxBatch: cfg.MaxBatch, ReplicateOnPropose: true, MaxInflight: cfg.MaxInflight, ConflictHint: true,
+		MaxBatch: cfg.MaxBatch, ReplicateOnPropose: true, MaxInflight: cfg.MaxInflight, ConflictHint: true, SnapshotKeepalive: true,
 	})
 	if err != nil {
 		return fail(err)

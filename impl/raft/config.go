@@ -65,6 +65,12 @@ type Config struct {
 	// so a diverged follower is repaired in one round trip per conflicting
 	// term instead of one per entry (model option --conflict-hint).
 	ConflictHint bool
+	// SnapshotKeepalive makes a leader's heartbeat to a peer that needs a
+	// snapshot (Ready.Snapshots) also carry an AppendEntries after the
+	// snapshot index, refused until the snapshot is installed, so that a
+	// follower receiving a long transfer does not campaign meanwhile. The
+	// specification's Heartbeat sends such a peer the snapshot alone.
+	SnapshotKeepalive bool
 
 	// The seeded bugs of the tests are not configuration: see Faults and
 	// NewWithFaults (compiled only with -tags raftfaults).

@@ -51,6 +51,17 @@ type Faults struct {
 	// (MaxAppendEntries) covers a stale tail the leader has not checked
 	// (Figure 2 AppendEntries rule 5; model bug commit-to-last-index).
 	CommitToLastIndex bool
+	// SnapshotKeepsConflictingSuffix: a follower installing a snapshot
+	// keeps every entry after the snapshot's last index whenever its log
+	// reaches that index, whatever the term there (Figure 13
+	// InstallSnapshot steps 6-7; model bug
+	// snapshot-keeps-conflicting-suffix).
+	SnapshotKeepsConflictingSuffix bool
+	// SnapshotDiscardsMatchingSuffix: a follower installing a snapshot
+	// discards its whole log, also when it holds the snapshot's last entry
+	// and the entries after it should be kept (Figure 13 InstallSnapshot
+	// step 6; model bug snapshot-discards-matching-suffix).
+	SnapshotDiscardsMatchingSuffix bool
 }
 
 // Any reports whether any fault is switched on.
@@ -79,6 +90,8 @@ func (f Faults) names() string {
 		{f.ForgetVoteOnRestart, "ForgetVoteOnRestart"},
 		{f.CommitFromLeaderCommit, "CommitFromLeaderCommit"},
 		{f.CommitToLastIndex, "CommitToLastIndex"},
+		{f.SnapshotKeepsConflictingSuffix, "SnapshotKeepsConflictingSuffix"},
+		{f.SnapshotDiscardsMatchingSuffix, "SnapshotDiscardsMatchingSuffix"},
 	} {
 		if s.on {
 			on = append(on, s.name)

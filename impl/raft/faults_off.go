@@ -14,9 +14,11 @@ type faultSwitches struct{}
 // compileFaults is reached only with the zero Faults (Faults.Validate).
 func compileFaults(Faults) faultSwitches { return faultSwitches{} }
 
-func (faultSwitches) figure8Commit() bool          { return false }
-func (faultSwitches) voteWithoutLogCheck() bool    { return false }
-func (faultSwitches) truncateOnStaleAppend() bool  { return false }
-func (faultSwitches) forgetVoteOnRestart() bool    { return false }
-func (faultSwitches) commitFromLeaderCommit() bool { return false }
-func (faultSwitches) commitToLastIndex() bool      { return false }
+func (faultSwitches) figure8Commit() bool                  { return false }
+func (faultSwitches) voteWithoutLogCheck() bool            { return false }
+func (faultSwitches) truncateOnStaleAppend() bool          { return false }
+func (faultSwitches) forgetVoteOnRestart() bool            { return false }
+func (faultSwitches) commitFromLeaderCommit() bool         { return false }
+func (faultSwitches) commitToLastIndex() bool              { return false }
+func (faultSwitches) snapshotKeepsConflictingSuffix() bool { return false }
+func (faultSwitches) snapshotDiscardsMatchingSuffix() bool { return false }

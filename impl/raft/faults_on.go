@@ -18,3 +18,9 @@ func (s faultSwitches) truncateOnStaleAppend() bool  { return s.f.TruncateOnStal
 func (s faultSwitches) forgetVoteOnRestart() bool    { return s.f.ForgetVoteOnRestart }
 func (s faultSwitches) commitFromLeaderCommit() bool { return s.f.CommitFromLeaderCommit }
 func (s faultSwitches) commitToLastIndex() bool      { return s.f.CommitToLastIndex }
+func (s faultSwitches) snapshotKeepsConflictingSuffix() bool {
+	return s.f.SnapshotKeepsConflictingSuffix
+}
+func (s faultSwitches) snapshotDiscardsMatchingSuffix() bool {
+	return s.f.SnapshotDiscardsMatchingSuffix
+}

@@ -110,3 +110,26 @@ func TestFaultCommitToLastIndex(t *testing.T) {
 		}
 	}
 }
+
+func TestFaultsOfInstallSnapshot(t *testing.T) {
+	log := []spec.Entry{e(1, "a"), e(1, "b"), e(2, "c")}
+	for _, tc := range []struct {
+		f    Faults
+		snap SnapshotMeta
+		want []spec.Entry // the log after the snapshot
+	}{
+		{Faults{}, SnapshotMeta{Index: 2, Term: 1}, []spec.Entry{e(2, "c")}},
+		{Faults{}, SnapshotMeta{Index: 2, Term: 2}, nil},
+		{Faults{SnapshotKeepsConflictingSuffix: true}, SnapshotMeta{Index: 2, Term: 2}, []spec.Entry{e(2, "c")}},
+		{Faults{SnapshotKeepsConflictingSuffix: true}, SnapshotMeta{Index: 4, Term: 2}, nil},
+		{Faults{SnapshotDiscardsMatchingSuffix: true}, SnapshotMeta{Index: 2, Term: 1}, nil},
+	} {
+		r := faultyNode(t, 2, 3, persistent(2, 0, log...), tc.f)
+		if ok, err := r.InstallSnapshot(1, 2, tc.snap); !ok || err != nil {
+			t.Fatalf("%+v: install %v, %v", tc.f, ok, err)
+		}
+		if rd := flush(t, r); !slices.Equal(rd.Entries, tc.want) || rd.LogFrom != tc.snap.Index+1 {
+			t.Errorf("%+v, snapshot %v: update from %d %v, want %v", tc.f, tc.snap, rd.LogFrom, rd.Entries, tc.want)
+		}
+	}
+}

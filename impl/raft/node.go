@@ -109,8 +109,11 @@ func (r *Node) Leader() spec.ServerID { return r.leader }
 // View returns the node's observable state in the vocabulary of spec, laid
 // out as spec.View prescribes (NextIndex and MatchIndex only for a leader,
 // one slot per server with the own slot 0; Votes only for a candidate). It
-// shares nothing with the node. After a Compact or InstallSnapshot (never
-// on the replay path) Log holds only the entries after the snapshot.
+// shares nothing with the node. After a Compact or InstallSnapshot Log
+// holds only the entries after the snapshot and SnapshotIndex is 0: the
+// compacted entries are the caller's state machine snapshot, which
+// impl/cluster puts back in front of them (and sets SnapshotIndex) to
+// report what the specification's view shows.
 func (r *Node) View() spec.View {
 	v := spec.View{
 		ID:          r.id,
@@ -413,12 +416,14 @@ func (r *Node) broadcastAppend() {
 func (r *Node) sendAppend(j spec.ServerID) {
 	if r.next[j] <= r.snap.Index {
 		// The entries j needs were compacted: the caller sends it the
-		// snapshot (Ready.Snapshots). Meanwhile an empty AppendEntries at
-		// the snapshot keeps it from campaigning; it is refused until the
-		// snapshot is installed, which keeps nextIndex where it is.
+		// snapshot (Ready.Snapshots). With SnapshotKeepalive an
+		// AppendEntries after the snapshot keeps it from campaigning
+		// meanwhile; it is refused until the snapshot is installed, which
+		// keeps nextIndex where it is.
 		r.wantSnap[j] = true
-		m := r.appendFor(j, r.snap.Index)
-		r.send(m)
+		if r.cfg.SnapshotKeepalive {
+			r.send(r.appendFor(j, r.snap.Index))
+		}
 		return
 	}
 	if !r.pipelined(j) {

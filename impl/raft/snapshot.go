@@ -35,8 +35,9 @@ func (r *Node) Status() Status {
 }
 
 // Compact discards the log entries up to index, which the caller has saved
-// in a state machine snapshot (production only; the replay path never
-// compacts). index must be applied (handed out as committed and advanced)
+// in a state machine snapshot (the runtime does so every
+// Config.SnapshotEntries entries, the replay driver at the specification's
+// Compact). index must be applied (handed out as committed and advanced)
 // and above the current snapshot index. A leader that later needs a
 // discarded entry for a peer reports the peer in Ready.Snapshots.
 func (r *Node) Compact(index spec.Index) error {
@@ -62,9 +63,12 @@ func (r *Node) Compact(index spec.Index) error {
 // It reports whether the caller must install the snapshot: true when snap
 // is beyond the commit index. The node has then discarded its log up to
 // snap.Index (all of it unless it holds snap's last entry, Figure 13 steps
-// 6-7) and set commitIndex and the applied index to snap.Index; before the
-// next Ready's messages are sent, the caller must make the snapshot
-// durable (with the same log rule) and restore the state machine from it.
+// 6-7) and set commitIndex and the applied index to snap.Index. The caller
+// must then make the snapshot durable (MemoryStorage.SaveSnapshot and
+// raftwal's SaveSnapshot apply the same log rule) and restore the state
+// machine from it, before handling the next Ready, whose Update writes the
+// log after the snapshot anew (so that storage holds exactly the entries
+// the node kept), and whose messages acknowledge the snapshot.
 // The node must have no pending log changes (ErrUnstable).
 func (r *Node) InstallSnapshot(from spec.ServerID, term spec.Term, snap SnapshotMeta) (bool, error) {
 	if from == spec.None || from == r.id || int(from) > r.n || term == 0 || snap.Index == 0 || snap.Term == 0 || snap.Term > term {
@@ -94,13 +98,27 @@ func (r *Node) InstallSnapshot(from spec.ServerID, term spec.Term, snap Snapshot
 		r.send(reply) // everything in it is committed here already
 		return false, nil
 	}
-	if snap.Index <= r.lastIndex() && r.termAt(snap.Index) == snap.Term {
+	if r.keepAfterSnapshot(snap) {
 		r.log = slices.Clone(r.log[snap.Index-r.snap.Index:])
 	} else {
 		r.log = nil
 	}
 	r.snap = snap
 	r.commit, r.applied = snap.Index, snap.Index
+	r.changed(snap.Index + 1)
 	r.send(reply)
 	return true, nil
+}
+
+// keepAfterSnapshot reports whether installing snap keeps the entries
+// after it (Figure 13 step 6: the log holds snap's last entry, same index
+// and term) rather than discarding the whole log (step 7).
+func (r *Node) keepAfterSnapshot(snap SnapshotMeta) bool {
+	switch {
+	case r.faults.snapshotKeepsConflictingSuffix():
+		return snap.Index <= r.lastIndex() // the seeded bug: whatever the term there
+	case r.faults.snapshotDiscardsMatchingSuffix():
+		return false
+	}
+	return snap.Index <= r.lastIndex() && r.termAt(snap.Index) == snap.Term
 }

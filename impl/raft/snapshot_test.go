@@ -101,9 +101,129 @@ func TestTrimCompactedAppend(t *testing.T) {
 		t.Fatalf("committed: from %d %v", rd.CommitFrom, rd.CommittedEntries)
 	}
 	wantMsgs(t, rd.Messages, aer(2, 1, 2, true, 5))
-	// Entirely covered: acknowledged at the snapshot index.
+	// Entirely covered: acknowledged at its own last entry, as sent
+	// (prevLogIndex + len(entries), as the specification's follower does),
+	// not at the snapshot index.
 	step(t, f, ae(1, 2, 2, 0, 0, 5, e(1, "a")))
-	wantMsgs(t, sent(t, f), aer(2, 1, 2, true, 3))
+	wantMsgs(t, sent(t, f), aer(2, 1, 2, true, 1))
+}
+
+// TestSnapshotHeartbeat: a peer that needs a compacted entry gets the
+// snapshot alone (Ready.Snapshots), as the specification's Heartbeat
+// sends it; with SnapshotKeepalive an AppendEntries at the snapshot too. A pipelined refusal that needs the snapshot waits for the next
+// heartbeat instead of reporting it at once.
+func TestSnapshotHeartbeat(t *testing.T) {
+	for _, keepalive := range []bool{false, true} {
+		l := newNode(t, 1, 3, Persistent{HardState: HardState{Term: 2}, Snapshot: SnapshotMeta{Index: 2, Term: 1}, Log: []spec.Entry{e(2, "c")}},
+			func(c *Config) { c.SnapshotKeepalive = keepalive; c.MaxInflight = 2 })
+		win(t, campaign(t, l))
+		step(t, l, aer(2, 1, 3, false, 0)) // S2 has nothing: it needs the snapshot
+		if rd := flush(t, l); len(rd.Messages) != 0 || len(rd.Snapshots) != 0 {
+			t.Fatalf("keepalive %v: after the refusal %v, snapshots %v", keepalive, rd.Messages, rd.Snapshots)
+		}
+		if err := l.Heartbeat(); err != nil {
+			t.Fatal(err)
+		}
+		rd := flush(t, l)
+		if !slices.Equal(rd.Snapshots, []spec.ServerID{2}) {
+			t.Fatalf("keepalive %v: snapshots %v", keepalive, rd.Snapshots)
+		}
+		var to2 []spec.Message
+		for _, m := range rd.Messages {
+			if m.To == 2 {
+				to2 = append(to2, m)
+			}
+		}
+		if keepalive != (len(to2) == 1) || keepalive && to2[0].PrevLogIndex != 2 {
+			t.Fatalf("keepalive %v: sent to S2 %v", keepalive, to2)
+		}
+	}
+}
+
+// TestInstallSnapshotRewritesLog: after an install the next Ready writes
+// the log after the snapshot anew — the kept entries, or none — so that
+// storage applying the snapshot rule ends up with what the node holds.
+func TestInstallSnapshotRewritesLog(t *testing.T) {
+	for _, tc := range []struct {
+		log  []spec.Entry
+		want []spec.Entry
+	}{
+		{[]spec.Entry{e(1, "a"), e(1, "b"), e(2, "c")}, []spec.Entry{e(2, "c")}}, // holds 2/1: keeps the rest
+		{[]spec.Entry{e(1, "a"), e(2, "x"), e(2, "c")}, nil},                     // conflicts at 2: discards all
+	} {
+		st := NewMemoryStorage()
+		p := persistent(2, 0, tc.log...)
+		if err := st.Save(Update{HardState: &p.HardState, LogFrom: 1, Entries: tc.log}); err != nil {
+			t.Fatal(err)
+		}
+		f := newNode(t, 2, 3, p)
+		ok, err := f.InstallSnapshot(1, 3, SnapshotMeta{Index: 2, Term: 1})
+		if !ok || err != nil {
+			t.Fatalf("install: %v, %v", ok, err)
+		}
+		if err := st.SaveSnapshot(SnapshotMeta{Index: 2, Term: 1}); err != nil {
+			t.Fatal(err)
+		}
+		rd := flush(t, f)
+		if rd.LogFrom != 3 || !slices.Equal(rd.Entries, tc.want) {
+			t.Fatalf("log %v: update from %d %v, want from 3 %v", tc.log, rd.LogFrom, rd.Entries, tc.want)
+		}
+		if err := st.Save(rd.Update); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := st.Load()
+		if got.Snapshot != (SnapshotMeta{Index: 2, Term: 1}) || !slices.Equal(got.Log, tc.want) || got.Term != 3 {
+			t.Fatalf("log %v: storage holds %+v", tc.log, got)
+		}
+		if v := f.View(); !slices.Equal(v.Log, tc.want) || v.CommitIndex != 2 {
+			t.Fatalf("log %v: view %v", tc.log, v)
+		}
+	}
+}
+
+// Step refuses an InstallSnapshot: it is installed with InstallSnapshot,
+// once its data has arrived.
+func TestStepRefusesInstallSnapshot(t *testing.T) {
+	f := newNode(t, 2, 3, Persistent{})
+	m := spec.Message{Type: spec.InstallSnapshot, From: 1, To: 2, Term: 1, LastIncludedIndex: 1, LastIncludedTerm: 1, Entries: []spec.Entry{e(1, "a")}}
+	wantErr(t, f.Step(m), ErrInvalidMessage)
+	if v := f.View(); v.Term != 0 {
+		t.Fatalf("the refused message changed the node: %v", v)
+	}
+}
+
+func TestMemoryStorageSnapshot(t *testing.T) {
+	st := NewMemoryStorage()
+	if err := st.Save(Update{HardState: &HardState{Term: 2}, LogFrom: 1, Entries: []spec.Entry{e(1, "a"), e(1, "b"), e(2, "c")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveSnapshot(SnapshotMeta{Index: 2, Term: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Save(Update{LogFrom: 4, Entries: []spec.Entry{e(2, "d")}}); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := st.Load()
+	if p.Snapshot != (SnapshotMeta{Index: 2, Term: 1}) || !slices.Equal(p.Log, []spec.Entry{e(2, "c"), e(2, "d")}) {
+		t.Fatalf("after compaction and append: %+v", p)
+	}
+	for name, err := range map[string]error{
+		"rewrite a compacted entry": st.Save(Update{LogFrom: 2, Entries: []spec.Entry{e(2, "x")}}),
+		"gap after the snapshot":    st.Save(Update{LogFrom: 6, Entries: []spec.Entry{e(2, "x")}}),
+		"old snapshot":              st.SaveSnapshot(SnapshotMeta{Index: 2, Term: 1}),
+		"snapshot term 0":           st.SaveSnapshot(SnapshotMeta{Index: 5}),
+	} {
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	// A snapshot beyond the log, or conflicting with it, discards the log.
+	if err := st.SaveSnapshot(SnapshotMeta{Index: 4, Term: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := st.Load(); p.Snapshot.Index != 4 || len(p.Log) != 0 {
+		t.Fatalf("after a conflicting snapshot: %+v", p)
+	}
 }
 
 func TestInstallSnapshotRules(t *testing.T) {

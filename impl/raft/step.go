@@ -13,6 +13,9 @@ import (
 // (ErrCommittedConflict) is refused with an error, leaving the node
 // unchanged; Step never panics.
 func (r *Node) Step(m spec.Message) error {
+	// What an acknowledgement of an AppendEntries covers: its last entry,
+	// as sent (trimCompacted may drop entries the snapshot covers).
+	end := m.PrevLogIndex + spec.Index(len(m.Entries))
 	r.trimCompacted(&m)
 	if err := r.check(&m); err != nil {
 		return fmt.Errorf("raft: %v: step %v: %w", r.id, m, err)
@@ -29,7 +32,7 @@ func (r *Node) Step(m spec.Message) error {
 	case spec.RequestVoteResponse:
 		r.handleRequestVoteResponse(&m)
 	case spec.AppendEntries:
-		r.handleAppendEntries(&m)
+		r.handleAppendEntries(&m, end)
 	case spec.AppendEntriesResponse:
 		r.handleAppendEntriesResponse(&m)
 	}
@@ -40,7 +43,7 @@ func (r *Node) Step(m spec.Message) error {
 // the entries at or below the snapshot index and moves prevLogIndex up to
 // it: those entries are committed, so they match the sender's (Leader
 // Completeness), and the node no longer holds them to compare. Nothing
-// happens without a snapshot (the replay path).
+// happens without a snapshot.
 func (r *Node) trimCompacted(m *spec.Message) {
 	if m.Type != spec.AppendEntries || r.snap.Index == 0 || m.PrevLogIndex >= r.snap.Index || m.Term < r.term || m.Term < r.snap.Term {
 		return
@@ -62,6 +65,9 @@ func (r *Node) check(m *spec.Message) error {
 	}
 	if m.To != r.id {
 		return fmt.Errorf("%w: addressed to %v", ErrInvalidMessage, m.To)
+	}
+	if m.Type == spec.InstallSnapshot {
+		return fmt.Errorf("%w: a snapshot is installed with InstallSnapshot, after its data has arrived", ErrInvalidMessage)
 	}
 	if int(m.From) > r.n {
 		return fmt.Errorf("%w: sender %d is not a server of a %d-server cluster", ErrInvalidMessage, m.From, r.n)
@@ -129,8 +135,11 @@ func (r *Node) handleRequestVoteResponse(m *spec.Message) {
 	r.maybeWin()
 }
 
-// 4. AppendEntries receiver.
-func (r *Node) handleAppendEntries(m *spec.Message) {
+// 4. AppendEntries receiver. end is the index of the request's last entry
+// as sent, which a success acknowledges (the specification's
+// prevLogIndex + len(entries), also when entries the snapshot covers were
+// trimmed from m).
+func (r *Node) handleAppendEntries(m *spec.Message, end spec.Index) {
 	if m.Term < r.term {
 		r.send(spec.Message{Type: spec.AppendEntriesResponse, To: m.From})
 		return
@@ -164,8 +173,7 @@ func (r *Node) handleAppendEntries(m *spec.Message) {
 		last = r.lastIndex()
 	}
 	r.commit = max(r.commit, min(m.LeaderCommit, last))
-	r.send(spec.Message{Type: spec.AppendEntriesResponse, To: m.From, Success: true,
-		MatchIndex: m.PrevLogIndex + spec.Index(len(m.Entries))})
+	r.send(spec.Message{Type: spec.AppendEntriesResponse, To: m.From, Success: true, MatchIndex: end})
 }
 
 // hint is the failure hint, the highest index the leader may try next as
@@ -228,9 +236,7 @@ func (r *Node) handleAppendEntriesResponse(m *spec.Message) {
 			r.probing[j], r.inflight[j] = true, nil
 			if r.next[j] > r.snap.Index {
 				r.sendAppend(j) // production: retry at once instead of at the next heartbeat
-			} else {
-				r.wantSnap[j] = true // no retry loop: it needs the snapshot
-			}
+			} // else it needs the snapshot: the next heartbeat reports it (no retry loop)
 		}
 		return
 	}

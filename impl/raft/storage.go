@@ -22,8 +22,8 @@ type HardState struct {
 type Persistent struct {
 	HardState
 	// Snapshot is where the log starts: the state machine snapshot the
-	// caller restores covers every entry up to Snapshot.Index. Zero on the
-	// replay path, which never compacts.
+	// caller restores covers every entry up to Snapshot.Index (zero
+	// without one).
 	Snapshot SnapshotMeta `json:"snapshot,omitzero"`
 	Log      []spec.Entry `json:"log"`
 }
@@ -83,14 +83,22 @@ func (u *Update) Empty() bool { return u.HardState == nil && u.LogFrom == 0 }
 
 // ApplyTo returns log with u's log change made, reusing log's array. It
 // fails if u starts beyond the end of log (a gap).
-func (u *Update) ApplyTo(log []spec.Entry) ([]spec.Entry, error) {
+func (u *Update) ApplyTo(log []spec.Entry) ([]spec.Entry, error) { return u.ApplyAfter(0, log) }
+
+// ApplyAfter is ApplyTo for the log after a snapshot ending at index snap
+// (log[0] has index snap+1). It fails if u starts beyond the end of log
+// (a gap) or rewrites an entry the snapshot covers.
+func (u *Update) ApplyAfter(snap spec.Index, log []spec.Entry) ([]spec.Entry, error) {
 	if u.LogFrom == 0 {
 		return log, nil
 	}
-	if int(u.LogFrom) > len(log)+1 {
-		return log, fmt.Errorf("update starts at index %d, past the end of a log of %d entries", u.LogFrom, len(log))
+	if u.LogFrom <= snap {
+		return log, fmt.Errorf("update starts at index %d, covered by the snapshot at %d", u.LogFrom, snap)
 	}
-	return append(log[:u.LogFrom-1], u.Entries...), nil
+	if k := u.LogFrom - snap - 1; k > spec.Index(len(log)) {
+		return log, fmt.Errorf("update starts at index %d, past the end of a log of %d entries after index %d", u.LogFrom, len(log), snap)
+	}
+	return append(log[:u.LogFrom-snap-1], u.Entries...), nil
 }
 
 // Storage is where a node's persistent state lives. The caller of a Node
@@ -127,7 +135,7 @@ func (s *MemoryStorage) Load() (Persistent, error) {
 func (s *MemoryStorage) Save(u Update) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	log, err := u.ApplyTo(s.state.Log)
+	log, err := u.ApplyAfter(s.state.Snapshot.Index, s.state.Log)
 	if err != nil {
 		return fmt.Errorf("memory storage: %w", err)
 	}
@@ -135,5 +143,27 @@ func (s *MemoryStorage) Save(u Update) error {
 	if u.HardState != nil {
 		s.state.HardState = *u.HardState
 	}
+	return nil
+}
+
+// SaveSnapshot records that a state machine snapshot ending at snap (kept
+// by the caller) is durable, and discards the log it covers: the entries
+// up to snap.Index if the log holds snap's last entry (same index and
+// term: a Compact, or Figure 13 InstallSnapshot step 6), otherwise the
+// whole log (step 7). snap must be above the current snapshot. It is the
+// rule of impl/raftwal's SaveSnapshot with compaction to snap.Index.
+func (s *MemoryStorage) SaveSnapshot(snap SnapshotMeta) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur := s.state.Snapshot
+	if snap.Index <= cur.Index || snap.Term == 0 || snap.Term < cur.Term {
+		return fmt.Errorf("memory storage: snapshot %d/%d not above the current snapshot %d/%d", snap.Index, snap.Term, cur.Index, cur.Term)
+	}
+	if k := snap.Index - cur.Index; k <= spec.Index(len(s.state.Log)) && s.state.Log[k-1].Term == snap.Term {
+		s.state.Log = slices.Clone(s.state.Log[k:])
+	} else {
+		s.state.Log = nil
+	}
+	s.state.Snapshot = snap
 	return nil
 }
