@@ -61,11 +61,22 @@ type TransitionResult struct {
 	// DurableCompared is set when the system reports its stable storage
 	// (a DurableSystem), which was then compared after every transition.
 	DurableCompared bool
+	// Accepted is set when the divergence is an action the protocol
+	// forbids in the last state of Divergence (model.Forbidden) that the
+	// system took instead of refusing it, or took a refusal of with a
+	// changed state; Forbidden is the action, and Confirmed says that the
+	// system, driven along the path afresh, did the same.
+	Accepted  bool
+	Forbidden spec.Action
+	Confirmed bool
 }
 
-// conformsProperty is the name of the transition property the explorer
-// checks.
-const conformsProperty = "conforms"
+// conformsProperty and refusesProperty are the names of the transition
+// property and the invariant the explorer checks.
+const (
+	conformsProperty = "conforms"
+	refusesProperty  = "refuses-forbidden"
+)
 
 // Transitions explores every state of the model reachable within cfg's
 // bounds (breadth-first, on every worker, deterministic) and, for every
@@ -96,6 +107,9 @@ func Transitions(opts TransitionOptions) (*TransitionResult, error) {
 	out := &TransitionResult{Explored: res, DurableCompared: c.durable.Load()}
 	if v := res.Violation; v != nil {
 		out.Divergence = replay.FromPath(m, &v.Path, nil, traces.Producer{Tool: "explore conform", Strategy: "bfs"})
+		if v.Property == refusesProperty {
+			return c.accepted(out, v)
+		}
 		r, err := Replay(out.Divergence, opts.System, opts.Abstraction)
 		if err != nil {
 			return nil, fmt.Errorf("conform: replaying the divergence: %w", err)
@@ -128,6 +142,7 @@ type transitionChecker struct {
 func (c *transitionChecker) properties() checker.Properties[model.State, model.Action] {
 	w := &transitionWorker{c: c}
 	return checker.Properties[model.State, model.Action]{
+		Invariants:  []checker.Invariant[model.State]{{Name: refusesProperty, Check: w.refuses}},
 		Transitions: []checker.Transition[model.State, model.Action]{{Name: conformsProperty, Check: w.check}},
 		Goals:       checking.Properties(c.m, []string{})().Goals,
 	}
@@ -171,11 +186,7 @@ func (w *transitionWorker) check(before *model.State, a model.Action, after *mod
 		return nil
 	}
 	m := w.c.m
-	if !w.fromSet || w.from != *before {
-		m.View(before, &w.before) // reusing the buffers: Restore copies what it keeps
-		w.durable = m.DurableView(before)
-		w.from, w.fromSet = *before, true
-	}
+	w.source(before)
 	m.View(after, &w.want)
 	if err := w.sys.Restore(&w.before, w.durable); err != nil {
 		w.c.fail(fmt.Errorf("conform: restoring the system: %w", err))
@@ -211,6 +222,56 @@ func (w *transitionWorker) check(before *model.State, a model.Action, after *mod
 	}
 	if d != nil {
 		return fmt.Errorf("%s", strings.Join(d.Lines(), "; "))
+	}
+	return nil
+}
+
+// source makes s the state the worker restores its system to.
+func (w *transitionWorker) source(s *model.State) {
+	if !w.fromSet || w.from != *s {
+		w.c.m.View(s, &w.before) // reusing the buffers: Restore copies what it keeps
+		w.durable = w.c.m.DurableView(s)
+		w.from, w.fromSet = *s, true
+	}
+}
+
+// refuses checks that the system refuses every action the protocol
+// forbids in s and stays in s. A violation's explanation starts with the
+// action.
+func (w *transitionWorker) refuses(s *model.State) error {
+	if w.c.failed.Load() {
+		return nil
+	}
+	if w.sys == nil && !w.open() {
+		return nil
+	}
+	w.source(s)
+	for _, act := range w.c.m.Forbidden(s) {
+		if err := w.sys.Restore(&w.before, w.durable); err != nil {
+			w.c.fail(fmt.Errorf("conform: restoring the system: %w", err))
+			return nil
+		}
+		if err := w.refused(act); err != nil {
+			return fmt.Errorf("%v: %w", act, err)
+		}
+	}
+	return nil
+}
+
+// refused applies act, which the protocol forbids, and reports how the
+// system failed to refuse it and stay where it was.
+func (w *transitionWorker) refused(act spec.Action) error {
+	err := w.sys.Apply(act)
+	switch {
+	case err == nil:
+		return errors.New("taken, though the protocol forbids it here")
+	case !errors.Is(err, ErrNotEnabled):
+		w.c.fail(fmt.Errorf("conform: the system failed on %v: %w", act, err))
+		return nil
+	}
+	got := w.sys.State()
+	if d := w.c.opts.Abstraction.compare(&w.before, &got); d != nil {
+		return fmt.Errorf("refused, but the state changed: %s", strings.Join(d.Lines(), "; "))
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/raftcheck/raftcheck/conform"
 	"github.com/raftcheck/raftcheck/model"
+	"github.com/raftcheck/raftcheck/traces"
 )
 
 // conformFlags holds the parsed flags of explore conform.
@@ -137,14 +138,8 @@ func conformVerdict(w io.Writer, res *conform.RunResult, cfg model.Config, allow
 
 // divergence writes the diverging trace and prints the divergence.
 func (f *conformFlags) divergence(stdout, stderr io.Writer, res *conform.RunResult, args []string) int {
-	if err := os.MkdirAll(f.out, 0o755); err != nil {
-		fmt.Fprintf(stderr, "explore conform: --out: %v\n", err)
-		return exitUsage
-	}
-	path := filepath.Join(f.out, "conform-divergence.json")
-	res.Divergence.Producer.Command = strings.TrimSpace("explore conform " + strings.Join(args, " "))
-	if err := res.Divergence.WriteFile(path); err != nil {
-		fmt.Fprintf(stderr, "explore conform: %v\n", err)
+	path, ok := f.writeDivergence(stderr, res.Divergence, args)
+	if !ok {
 		return exitUsage
 	}
 	implVerdict(stdout, res.Divergence, res.Replay)
@@ -154,4 +149,20 @@ func (f *conformFlags) divergence(stdout, stderr io.Writer, res *conform.RunResu
 	}
 	fmt.Fprintf(stdout, "diverging trace: %s (explore replay %s %s)\n", path, again, path)
 	return exitViolation
+}
+
+// writeDivergence writes the diverging trace into --out and returns its
+// path, or reports why it cannot.
+func (f *conformFlags) writeDivergence(stderr io.Writer, t *traces.Trace, args []string) (string, bool) {
+	if err := os.MkdirAll(f.out, 0o755); err != nil {
+		fmt.Fprintf(stderr, "explore conform: --out: %v\n", err)
+		return "", false
+	}
+	path := filepath.Join(f.out, "conform-divergence.json")
+	t.Producer.Command = strings.TrimSpace("explore conform " + strings.Join(args, " "))
+	if err := t.WriteFile(path); err != nil {
+		fmt.Fprintf(stderr, "explore conform: %v\n", err)
+		return "", false
+	}
+	return path, true
 }

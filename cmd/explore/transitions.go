@@ -64,7 +64,7 @@ func transitionVerdict(w io.Writer, res *conform.TransitionResult, allowVacuous 
 	if res.DurableCompared {
 		agree += ", and identical stable storage"
 	}
-	fmt.Fprintf(w, "OK: the implementation took every transition the model took, with %s\n", agree)
+	fmt.Fprintf(w, "OK: the implementation took every transition the model took, with %s, and refused what the protocol forbids\n", agree)
 	return exitOK
 }
 
@@ -73,6 +73,9 @@ func transitionVerdict(w io.Writer, res *conform.TransitionResult, allowVacuous 
 // system's Restore is what differs: the comparison after the restore is
 // printed instead, and the exit status is still a violation.
 func (f *conformFlags) transitionDivergence(stdout, stderr io.Writer, res *conform.TransitionResult, args []string) int {
+	if res.Accepted {
+		return f.acceptedForbidden(stdout, stderr, res, args)
+	}
 	run := &conform.RunResult{Divergence: res.Divergence, Replay: res.Replay}
 	if !res.RestoreOnly {
 		return f.divergence(stdout, stderr, run, args)
@@ -82,5 +85,22 @@ func (f *conformFlags) transitionDivergence(stdout, stderr io.Writer, res *confo
 	fmt.Fprintln(stdout, "  replaying the path does not diverge: the system's Restore leaves out some of its state")
 	f.divergence(io.Discard, stderr, run, args)
 	fmt.Fprintf(stdout, "path to the transition: %s\n", filepath.Join(f.out, "conform-divergence.json"))
+	return exitViolation
+}
+
+// acceptedForbidden prints a divergence in which the system did not
+// refuse an action the protocol forbids, and writes the path to the state.
+func (f *conformFlags) acceptedForbidden(stdout, stderr io.Writer, res *conform.TransitionResult, args []string) int {
+	path, ok := f.writeDivergence(stderr, res.Divergence, args)
+	if !ok {
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "DIVERGED in the state after step %d of the path below: %v\n", len(res.Divergence.Steps), res.Explored.Violation.Err)
+	if res.Confirmed {
+		fmt.Fprintf(stdout, "  confirmed: driven along the path, the system does the same with %v\n", res.Forbidden)
+	} else {
+		fmt.Fprintln(stdout, "  driven along the path, the system refuses it: its Restore leaves out some of its state")
+	}
+	fmt.Fprintf(stdout, "path to the state: %s\n", path)
 	return exitViolation
 }

@@ -1,6 +1,7 @@
 package implcluster
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/raftcheck/raftcheck/checker"
@@ -93,4 +94,38 @@ func TestTransitionsClockAndBatching(t *testing.T) {
 		t.Skip("state-space test: make test runs it without -race")
 	}
 	conformsOnSmall(t, Factory(Options{Memory: true, Clock: true, ProposalBatch: 3}))
+}
+
+// lenient is the implementation with a gap in its refusals: it reports a
+// Heartbeat on a follower or candidate as taken (changing nothing).
+type lenient struct{ *system }
+
+func (l lenient) Apply(a spec.Action) error {
+	err := l.system.Apply(a)
+	if a.Kind == spec.Heartbeat && errors.Is(err, conform.ErrNotEnabled) {
+		return nil
+	}
+	return err
+}
+
+// TestTransitionsCatchAcceptedForbidden: every-transition conformance also
+// offers each state's forbidden actions (model.Forbidden) and finds an
+// implementation that does not refuse one, confirmed along the path, at
+// the initial state.
+func TestTransitionsCatchAcceptedForbidden(t *testing.T) {
+	sys := func(s conform.Setup) (conform.System, error) {
+		inner, err := memory(s)
+		if err != nil {
+			return nil, err
+		}
+		return lenient{inner.(*system)}, nil
+	}
+	res, err := conform.Transitions(conform.TransitionOptions{Config: smallTransitions, System: sys, Abstraction: conform.Exact, Workers: 2, Symmetry: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := spec.Action{Kind: spec.Heartbeat, Server: 1}
+	if !res.Accepted || !res.Confirmed || res.Forbidden.String() != want.String() || len(res.Divergence.Steps) != 0 {
+		t.Fatalf("accepted %v confirmed %v forbidden %v after %d steps: %v", res.Accepted, res.Confirmed, res.Forbidden, len(res.Divergence.Steps), res.Explored.Violation)
+	}
 }
