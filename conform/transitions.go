@@ -174,6 +174,17 @@ type transitionWorker struct {
 	durable      []spec.Durable
 	from         model.State
 	fromSet      bool
+	// refused holds the forbidden actions already refused, by the
+	// server's own state: a core's answer to its own action depends on
+	// nothing else, so each is checked once per worker.
+	refusedBy map[refusal]bool
+}
+
+// refusal is a forbidden action and the state of the server it is for.
+type refusal struct {
+	server model.ServerState
+	kind   spec.ActionKind
+	value  spec.Value
 }
 
 // check compares one transition: restore at before, apply a, compare with
@@ -245,8 +256,15 @@ func (w *transitionWorker) refuses(s *model.State) error {
 	if w.sys == nil && !w.open() {
 		return nil
 	}
-	w.source(s)
+	if w.refusedBy == nil {
+		w.refusedBy = map[refusal]bool{}
+	}
 	for _, act := range w.c.m.Forbidden(s) {
+		key := refusal{s.ServerState(act.Server), act.Kind, act.Value}
+		if w.refusedBy[key] {
+			continue
+		}
+		w.source(s)
 		if err := w.sys.Restore(&w.before, w.durable); err != nil {
 			w.c.fail(fmt.Errorf("conform: restoring the system: %w", err))
 			return nil
@@ -254,6 +272,7 @@ func (w *transitionWorker) refuses(s *model.State) error {
 		if err := w.refused(act); err != nil {
 			return fmt.Errorf("%v: %w", act, err)
 		}
+		w.refusedBy[key] = true
 	}
 	return nil
 }

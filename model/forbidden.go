@@ -29,3 +29,18 @@ func (m *Model) Forbidden(s *State) []spec.Action {
 	}
 	return out
 }
+
+// ServerState is one server's own state in a model state, comparable: two
+// equal ServerStates are the same server (same id) holding the same
+// persistent and volatile state, so any implementation conforming to the
+// model answers its own actions (Timeout, Heartbeat, ClientRequest,
+// Compact) alike in both. Conformance uses it to check each refusal once.
+type ServerState struct {
+	id  uint8
+	srv server
+}
+
+// ServerState returns server id's own state in s.
+func (s *State) ServerState(id spec.ServerID) ServerState {
+	return ServerState{id: uint8(id), srv: s.srv[id-1]}
+}
