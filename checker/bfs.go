@@ -39,7 +39,7 @@ import (
 // number of workers.
 
 // candidates is the output of expanding one unit.
-type candidates struct {
+type candidates[S any] struct {
 	fps  []uint64
 	kind []uint8 // action kind, for coverage
 	// With several workers, for insertUnit: the index of each candidate's
@@ -62,15 +62,20 @@ type candidates struct {
 	// by insertUnit (with one worker, while expanding); nNew counts them.
 	out, recs []byte
 	nNew      int
+	// states holds the candidates themselves, parallel to fps, when the
+	// model has no Decoder.
+	states []S
 }
 
 // reset empties c for reuse, keeping its arrays.
-func (c *candidates) reset(base int64) {
+func (c *candidates[S]) reset(base int64) {
 	c.fps, c.parent, c.kind, c.offs, c.enc = c.fps[:0], c.parent[:0], c.kind[:0], c.offs[:0], c.enc[:0]
 	c.isNew, c.goals, c.viol, c.skipped, c.unitBase = c.isNew[:0], c.goals[:0], nil, false, base
 	c.generated = 0
 	c.cov.reset()
 	c.out, c.recs, c.nNew = c.out[:0], c.recs[:0], 0
+	clear(c.states) // drops references into the model's memory
+	c.states = c.states[:0]
 }
 
 type goalHit struct {
@@ -107,7 +112,7 @@ type worker[S, A any] struct {
 }
 
 func (r *run[S, A]) newWorker() *worker[S, A] {
-	return &worker[S, A]{props: r.props(), cov: newCoverage(r.m.ActionKinds())}
+	return &worker[S, A]{props: r.props(), cov: newCoverage(r.kinds)}
 }
 
 func (r *run[S, A]) bfs() error {
@@ -149,7 +154,7 @@ func (r *run[S, A]) bfs() error {
 		if err := r.parents.add(fp, noParent); err != nil {
 			return err
 		}
-		if err := level.add(w0.key); err != nil {
+		if err := r.addInit(level, w0.key, &s); err != nil {
 			return err
 		}
 	}
@@ -197,6 +202,26 @@ func (r *run[S, A]) bfs() error {
 	return nil
 }
 
+// addInit adds an initial state to the first level: its encoding, or
+// without a Decoder the state itself.
+func (r *run[S, A]) addInit(level *frontier, enc []byte, s *S) error {
+	if r.dec == nil {
+		r.nextStates = append(r.nextStates, *s)
+		enc = nil
+	}
+	return level.add(enc)
+}
+
+// startLevel makes the states found by the last level, held without a
+// Decoder, the ones to expand; base is the id of the first.
+func (r *run[S, A]) startLevel(base int64) {
+	if r.dec == nil {
+		clear(r.levelStates)
+		r.levelStates, r.nextStates = r.nextStates, r.levelStates[:0]
+		r.levelBase = base
+	}
+}
+
 // levelStats is what the units of a level report as they are inserted,
 // in unit order, up to and including the first one with a violation.
 type levelStats struct {
@@ -209,6 +234,7 @@ type levelStats struct {
 // violation, or stopped when the time limit cut the level short.
 func (r *run[S, A]) expandLevel(level *frontier, base int64) (next *frontier, viol *found, stopped bool, err error) {
 	next = newFrontier(r.opts.TempDir, level.budget, &r.blocks)
+	r.startLevel(base)
 	r.lv.generated, r.lv.viol = 0, nil
 	r.lv.goals = grow(r.lv.goals, len(r.goalHit))
 	clear(r.lv.goals)
@@ -261,7 +287,7 @@ func (r *run[S, A]) expandPhase(level *frontier, base int64, next *frontier) (bo
 		nextBlock int
 		nextIndex int // index of the first unit not yet split off
 		blockBase = base
-		outs      []*candidates
+		outs      []*candidates[S]
 		// Units are inserted in order, each as soon as it and all before
 		// it are expanded, by the worker that completes that prefix:
 		// inserting says one is at it, ins is the next unit to insert,
@@ -324,7 +350,7 @@ func (r *run[S, A]) expandPhase(level *frontier, base int64, next *frontier) (bo
 			nextBlock++
 		}
 	}
-	publish := func(u int, c *candidates) {
+	publish := func(u int, c *candidates[S]) {
 		mu.Lock()
 		defer mu.Unlock()
 		for len(outs) <= u {
@@ -372,11 +398,11 @@ func (r *run[S, A]) expandPhase(level *frontier, base int64, next *frontier) (bo
 					return
 				}
 				mu.Lock()
-				var c *candidates
+				var c *candidates[S]
 				if n := len(r.spare); n > 0 {
 					c, r.spare = r.spare[n-1], r.spare[:n-1]
 				} else {
-					c = &candidates{cov: newCoverage(r.m.ActionKinds())}
+					c = &candidates[S]{cov: newCoverage(r.kinds)}
 				}
 				mu.Unlock()
 				c.reset(u.base)
@@ -413,7 +439,7 @@ func (r *run[S, A]) expandPhase(level *frontier, base int64, next *frontier) (bo
 }
 
 // expandUnit computes the successors of every state of u into c.
-func (r *run[S, A]) expandUnit(w *worker[S, A], u unit, c *candidates) error {
+func (r *run[S, A]) expandUnit(w *worker[S, A], u unit, c *candidates[S]) error {
 	goals := w.props.Goals
 	// Only goals not reached before this level are looked for (goalHit is
 	// written between levels); once all are reached the checks vanish.
@@ -432,7 +458,7 @@ func (r *run[S, A]) expandUnit(w *worker[S, A], u unit, c *candidates) error {
 			items = append(items, item)
 		}
 		w.items = items
-		if err := r.successors(w, items); err != nil {
+		if err := r.successors(w, items, u.base+int64(g0)); err != nil {
 			return err
 		}
 		// All the lookups of the batch together: they are independent
@@ -462,16 +488,19 @@ func (r *run[S, A]) expandUnit(w *worker[S, A], u unit, c *candidates) error {
 // computed before their visited-set lookups are issued together.
 const batchStates = 16
 
-// successors decodes the states of items into w.curs and computes every
-// successor, its key and fingerprint. Successors are numbered in order of
+// successors decodes the states of items into w.curs (without a Decoder,
+// copies the level's states first .. first+len(items)-1) and computes
+// every successor, its key and fingerprint. Successors are numbered in order of
 // parent then action: state i's are j in firedOff[i] .. firedOff[i+1]-1,
 // reached by acts[fired[j]] into succ[fired[j]].
-func (r *run[S, A]) successors(w *worker[S, A], items [][]byte) error {
+func (r *run[S, A]) successors(w *worker[S, A], items [][]byte, first int64) error {
 	w.curs = grow(w.curs, len(items))
 	w.actOff = append(w.actOff[:0], 0)
 	w.acts = w.acts[:0]
 	for i, item := range items {
-		if err := r.m.Decode(item, &w.curs[i]); err != nil {
+		if r.dec == nil {
+			w.curs[i] = r.levelStates[first+int64(i)-r.levelBase]
+		} else if err := r.dec.Decode(item, &w.curs[i]); err != nil {
 			return fmt.Errorf("decoding a frontier state: %w", err)
 		}
 		w.acts = r.m.Actions(&w.curs[i], w.acts)
@@ -479,7 +508,7 @@ func (r *run[S, A]) successors(w *worker[S, A], items [][]byte) error {
 	}
 	w.kinds = grow(w.kinds, len(w.acts))
 	for k, a := range w.acts {
-		w.kinds[k] = uint8(r.m.ActionKind(a))
+		w.kinds[k] = uint8(r.kindOf(a))
 	}
 	w.succ = grow(w.succ, len(w.acts))
 	w.fired = w.fired[:0]
@@ -506,7 +535,7 @@ func (r *run[S, A]) successors(w *worker[S, A], items [][]byte) error {
 // of the batch's first state. It reports a violation, which ends the
 // unit: the counts then cover the states up to the violating one (all its
 // successors), exactly as if the unit were expanded one state at a time.
-func (r *run[S, A]) checkBatch(w *worker[S, A], c *candidates, first uint64, open bool, goalSeen *uint64) bool {
+func (r *run[S, A]) checkBatch(w *worker[S, A], c *candidates[S], first uint64, open bool, goalSeen *uint64) bool {
 	goals := w.props.Goals
 	for i := 0; i+1 < len(w.actOff); i++ {
 		cur := &w.curs[i]
@@ -563,6 +592,11 @@ func (r *run[S, A]) checkBatch(w *worker[S, A], c *candidates, first uint64, ope
 			c.fps = append(c.fps, fp)
 			c.kind = append(c.kind, kind)
 			enc := w.keys[w.keyOffs[j]:w.keyOffs[j+1]]
+			if r.dec == nil {
+				// The state itself goes to the next level; its item is empty.
+				c.states = append(c.states, *next)
+				enc = nil
+			}
 			if r.workers == 1 {
 				// New for sure: lay it out for insertUnit right away.
 				c.addNew(enc, fp, uint64(parent))
@@ -598,7 +632,7 @@ const insertBatch = 32
 // so the first occurrence of a state in that order is the one marked new,
 // whatever the number of workers. Of a violation's unit only the counts
 // matter: nothing of it is written.
-func (r *run[S, A]) insertUnit(c *candidates, next *frontier) error {
+func (r *run[S, A]) insertUnit(c *candidates[S], next *frontier) error {
 	items := c.out
 	if r.workers > 1 {
 		c.recs, c.nNew = c.recs[:0], 0
@@ -631,6 +665,11 @@ func (r *run[S, A]) insertUnit(c *candidates, next *frontier) error {
 	if c.viol != nil {
 		return nil
 	}
+	for k := range c.states {
+		if c.isNew[k] {
+			r.nextStates = append(r.nextStates, c.states[k])
+		}
+	}
 	if err := r.parents.addRaw(c.recs, c.nNew); err != nil {
 		return err
 	}
@@ -639,7 +678,7 @@ func (r *run[S, A]) insertUnit(c *candidates, next *frontier) error {
 
 // account adds a unit's counts, coverage, goals and violation to the
 // level's (units come in order, so the first hit of a goal wins).
-func (r *run[S, A]) account(c *candidates) {
+func (r *run[S, A]) account(c *candidates[S]) {
 	r.lv.generated += c.generated
 	r.res.Coverage.add(&c.cov)
 	for k := range c.fps {
@@ -659,13 +698,13 @@ func (r *run[S, A]) account(c *candidates) {
 }
 
 // addNew lays out one new state: its frontier item and parent record.
-func (c *candidates) addNew(enc []byte, fp, parent uint64) {
+func (c *candidates[S]) addNew(enc []byte, fp, parent uint64) {
 	c.out = appendItem(c.out, enc)
 	c.addRec(fp, parent)
 }
 
 // addRec adds the parent record of one new state.
-func (c *candidates) addRec(fp, parent uint64) {
+func (c *candidates[S]) addRec(fp, parent uint64) {
 	c.recs = binary.LittleEndian.AppendUint64(c.recs, fp)
 	c.recs = binary.LittleEndian.AppendUint64(c.recs, parent)
 	c.nNew++

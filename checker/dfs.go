@@ -40,7 +40,7 @@ func (r *run[S, A]) dfs() error {
 		f.state, f.via, f.next = *s, via, 0
 		f.acts = r.m.Actions(&f.state, f.acts[:0])
 		for _, a := range f.acts {
-			w.cov.Enabled[r.m.ActionKind(a)]++
+			w.cov.Enabled[r.kindOf(a)]++
 		}
 		stack = append(stack, f)
 		r.res.Depth = max(r.res.Depth, len(stack))
@@ -86,7 +86,7 @@ func (r *run[S, A]) dfs() error {
 			}
 			a := top.acts[top.next]
 			top.next++
-			kind := r.m.ActionKind(a)
+			kind := r.kindOf(a)
 			if !r.m.Next(&top.state, a, &w.next) {
 				continue
 			}

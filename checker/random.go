@@ -179,7 +179,7 @@ func (r *run[S, A]) mergeWalk(w *worker[S, A], idx int, wr *walkResult, seen map
 func (r *run[S, A]) walk(w *worker[S, A], idx, maxSteps int, record *Path[S, A]) *walkResult {
 	rng := rand.New(rand.NewPCG(r.opts.Seed, uint64(idx)))
 	inits := r.m.Init()
-	wr := &walkResult{cov: newCoverage(r.m.ActionKinds()), goals: map[int]int{}}
+	wr := &walkResult{cov: newCoverage(r.kinds), goals: map[int]int{}}
 	cur := inits[rng.IntN(len(inits))]
 	if record != nil {
 		record.Init = cur
@@ -203,9 +203,9 @@ func (r *run[S, A]) walk(w *worker[S, A], idx, maxSteps int, record *Path[S, A])
 			continue
 		}
 		for _, b := range w.acts {
-			wr.cov.Enabled[r.m.ActionKind(b)]++
+			wr.cov.Enabled[r.kindOf(b)]++
 		}
-		kind := r.m.ActionKind(a)
+		kind := r.kindOf(a)
 		if !r.m.Next(&cur, a, &w.next) {
 			wr.end = walkDeadlocked
 			break

@@ -60,6 +60,9 @@ func Check[S, A any](m Model[S, A], props func() Properties[S, A], opts Options)
 // run is the state shared by the workers of one search.
 type run[S, A any] struct {
 	m          Model[S, A]
+	dec        Decoder[S] // nil: the BFS frontier keeps states (levelStates)
+	kinded     Kinded[A]  // nil: one coverage kind, DefaultKind
+	kinds      []string
 	sym        Symmetric[S]
 	con        Constrained[S]
 	props      func() Properties[S, A]
@@ -68,14 +71,18 @@ type run[S, A any] struct {
 	workers    int
 	table      *fpSet
 	parents    *records
-	spare      []*candidates   // BFS: reused once inserted
-	blocks     blockPool       // frontier blocks, reused between levels
-	lv         levelStats      // BFS: the level being expanded
-	bfsWorkers []*worker[S, A] // BFS: kept from level to level
-	sink       atomic.Uint64   // keeps the loads of fpSet.touch from being optimised away
-	res        Result[S, A]
-	start      time.Time
-	deadline   time.Time
+	spare      []*candidates[S] // BFS: reused once inserted
+	blocks     blockPool        // frontier blocks, reused between levels
+	lv         levelStats       // BFS: the level being expanded
+	bfsWorkers []*worker[S, A]  // BFS: kept from level to level
+	// Without a Decoder, the states of the BFS level being expanded, by id
+	// minus levelBase, and those of the next level, in id order.
+	levelStates, nextStates []S
+	levelBase               int64
+	sink                    atomic.Uint64 // keeps the loads of fpSet.touch from being optimised away
+	res                     Result[S, A]
+	start                   time.Time
+	deadline                time.Time
 
 	goalNames []string
 	goalHit   []*hit // first state reaching each goal
@@ -108,10 +115,15 @@ func newRun[S, A any](m Model[S, A], props func() Properties[S, A], opts Options
 		r.sym, _ = m.(Symmetric[S])
 	}
 	r.con, _ = m.(Constrained[S])
+	r.dec, _ = m.(Decoder[S])
+	r.kinds = []string{DefaultKind}
+	if k, ok := m.(Kinded[A]); ok {
+		r.kinded, r.kinds = k, k.ActionKinds()
+	}
 	if opts.TimeLimit > 0 {
 		r.deadline = r.start.Add(opts.TimeLimit)
 	}
-	r.res.Coverage = newCoverage(m.ActionKinds())
+	r.res.Coverage = newCoverage(r.kinds)
 	for _, g := range r.props0.Goals {
 		r.goalNames = append(r.goalNames, g.Name)
 	}
@@ -177,6 +189,14 @@ func (r *run[S, A]) key(dst []byte, s *S) []byte {
 		return r.sym.Canonical(dst, s)
 	}
 	return r.m.Encode(dst, s)
+}
+
+// kindOf returns the coverage kind of a.
+func (r *run[S, A]) kindOf(a A) int {
+	if r.kinded == nil {
+		return 0
+	}
+	return r.kinded.ActionKind(a)
 }
 
 func hashKey(k []byte) uint64 { return fingerprint(xxh3.Hash(k)) }
