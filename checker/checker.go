@@ -1,17 +1,3 @@
-// Package checker is a generic explicit-state model checker. It knows
-// nothing of Raft: a model gives initial states, the actions enabled in a
-// state, the successor under an action and a canonical byte encoding; the
-// caller gives named state invariants, transition properties and
-// reachability goals. The checker enumerates every reachable state
-// (breadth-first, depth-first) or samples runs (random walks), checks every
-// property, and returns the shortest counterexample it can as a path of
-// actions from an initial state.
-//
-// The visited set keeps only 64-bit fingerprints of states in a compact
-// open-addressing table; the breadth-first frontier holds encoded states
-// and spills to disk past a memory budget; parent links are written to a
-// temporary file, so a counterexample is rebuilt by replaying actions from
-// an initial state and matching fingerprints, as TLC does.
 package checker
 
 import (
