@@ -3,8 +3,6 @@ package checker
 import (
 	"encoding/binary"
 	"fmt"
-	"sync"
-	"sync/atomic"
 )
 
 // The breadth-first search is level-synchronous, so that its results do
@@ -86,7 +84,8 @@ type goalHit struct {
 // worker is one goroutine's scratch space.
 type worker[S, A any] struct {
 	props     Properties[S, A]
-	next      S // DFS and random walks
+	sc        stepChecker[S, A] // checks against props
+	next      S                 // DFS and random walks
 	acts      []A
 	key       []byte
 	cov       Coverage // DFS only; BFS counts per unit
@@ -112,51 +111,15 @@ type worker[S, A any] struct {
 }
 
 func (r *run[S, A]) newWorker() *worker[S, A] {
-	return &worker[S, A]{props: r.props(), cov: newCoverage(r.kinds)}
+	w := &worker[S, A]{props: r.props(), cov: newCoverage(r.kinds)}
+	w.sc = stepChecker[S, A]{props: &w.props, con: r.con}
+	return w
 }
 
 func (r *run[S, A]) bfs() error {
-	dir := r.opts.TempDir
-	budget := r.opts.FrontierMemory
-	if budget <= 0 {
-		budget = 1 << 30
-	}
-	var err error
-	if r.parents, err = newRecords(dir); err != nil {
+	level, err := r.firstLevel()
+	if err != nil || level == nil {
 		return err
-	}
-
-	// Level 1: the initial states.
-	r.blocks.max = int(budget / blockSize)
-	level := newFrontier(dir, budget, &r.blocks)
-	w0 := r.newWorker()
-	for _, s := range r.m.Init() {
-		r.generated.Add(1)
-		w0.key = r.key(w0.key[:0], &s)
-		fp := hashKey(w0.key)
-		if r.table.contains(fp) {
-			continue
-		}
-		if k, err := checkInvariants(&w0.props, &s); err != nil {
-			r.res.Generated = r.generated.Load()
-			return r.violation(&found{prop: w0.props.Invariants[k].Name, kind: InvariantProperty, err: err,
-				parent: noParent, fp: fp, index: k})
-		}
-		for g := range w0.props.Goals {
-			if r.goalHit[g] == nil && w0.props.Goals[g].reachedBy(nil, *new(A), &s) {
-				r.goalHit[g] = &hit{parent: noParent, fp: fp}
-			}
-		}
-		if !r.within(&s) {
-			continue
-		}
-		r.table.insert(fp)
-		if err := r.parents.add(fp, noParent); err != nil {
-			return err
-		}
-		if err := r.addInit(level, w0.key, &s); err != nil {
-			return err
-		}
 	}
 	r.res.Depth = 1
 	r.levelGenerated = r.generated.Load()
@@ -166,13 +129,8 @@ func (r *run[S, A]) bfs() error {
 		r.distinct.Store(r.table.len())
 		r.depth.Store(int64(r.res.Depth))
 		r.queue.Store(level.count)
-		if r.opts.MaxDepth > 0 && r.res.Depth >= r.opts.MaxDepth {
-			r.res.Stopped = "max-depth"
-			level.close()
-			return nil
-		}
-		if r.opts.MaxStates > 0 && r.table.len() >= r.opts.MaxStates {
-			r.res.Stopped = "max-states"
+		if limit := r.levelLimit(); limit != "" {
+			r.res.Stopped = limit
 			level.close()
 			return nil
 		}
@@ -200,6 +158,62 @@ func (r *run[S, A]) bfs() error {
 	}
 	r.res.Complete = true
 	return nil
+}
+
+// levelLimit returns the limit that stops the search before the next
+// level, or "".
+func (r *run[S, A]) levelLimit() string {
+	if r.opts.MaxDepth > 0 && r.res.Depth >= r.opts.MaxDepth {
+		return "max-depth"
+	}
+	if r.opts.MaxStates > 0 && r.table.len() >= r.opts.MaxStates {
+		return "max-states"
+	}
+	return ""
+}
+
+// firstLevel opens the parent file and returns level 1, the initial
+// states; it returns nil after a violation (then in the result).
+func (r *run[S, A]) firstLevel() (*frontier, error) {
+	dir := r.opts.TempDir
+	budget := r.opts.FrontierMemory
+	if budget <= 0 {
+		budget = 1 << 30
+	}
+	var err error
+	if r.parents, err = newRecords(dir); err != nil {
+		return nil, err
+	}
+	r.blocks.max = int(budget / blockSize)
+	level := newFrontier(dir, budget, &r.blocks)
+	w0 := r.newWorker()
+	for _, s := range r.m.Init() {
+		r.generated.Add(1)
+		w0.key = r.key(w0.key[:0], &s)
+		fp := hashKey(w0.key)
+		out := w0.sc.check(nil, *new(A), &s, r.table.contains(fp), r.unreached())
+		for _, g := range w0.sc.hits {
+			if r.goalHit[g] == nil { // goals from 63 on share a bit of the mask
+				r.goalHit[g] = &hit{parent: noParent, fp: fp}
+			}
+		}
+		if out == stepViolation {
+			r.res.Generated = r.generated.Load()
+			level.close()
+			return nil, r.violation(w0.sc.violation(noParent, fp))
+		}
+		if out != stepNew {
+			continue
+		}
+		r.table.insert(fp)
+		if err := r.parents.add(fp, noParent); err != nil {
+			return nil, err
+		}
+		if err := r.addInit(level, w0.key, &s); err != nil {
+			return nil, err
+		}
+	}
+	return level, nil
 }
 
 // addInit adds an initial state to the first level: its encoding, or
@@ -271,183 +285,12 @@ func grow[T any](s []T, n int) []T {
 	return make([]T, n)
 }
 
-// aheadPerWorker bounds how many units the workers may expand beyond the
-// next one to insert, per worker, so that candidates waiting for their
-// turn take little memory.
-const aheadPerWorker = 8
-
-// expandPhase expands the units of level on every worker and inserts
-// their candidates, in unit order, into the visited set, the parent file
-// and next, accounting for them in r.lv.
-func (r *run[S, A]) expandPhase(level *frontier, base int64, next *frontier) (bool, error) {
-	var (
-		mu        sync.Mutex // guards everything below but the atomics
-		wake      = sync.NewCond(&mu)
-		pending   []unit
-		nextBlock int
-		nextIndex int // index of the first unit not yet split off
-		blockBase = base
-		outs      []*candidates[S]
-		// Units are inserted in order, each as soon as it and all before
-		// it are expanded, by the worker that completes that prefix:
-		// inserting says one is at it, ins is the next unit to insert,
-		// and insDone that a violation, a unit skipped for the time limit
-		// or an error ended the insertion, and with it the level.
-		inserting, insDone bool
-		ins                int
-		firstErr           error
-		violUnit           atomic.Int64 // lowest unit index with a violation
-		stopped            atomic.Bool
-		wg                 sync.WaitGroup
-	)
-	violUnit.Store(1 << 62)
-	fail := func(err error) { // with mu held
-		if firstErr == nil {
-			firstErr = err
-		}
-		insDone = true
-		wake.Broadcast()
-	}
-	// fetch hands out the next unit, waiting while the workers are too far
-	// ahead of the insertion; ok is false once there is nothing (more)
-	// worth expanding.
-	fetch := func() (u unit, ok bool) {
-		mu.Lock()
-		defer mu.Unlock()
-		for {
-			if insDone || stopped.Load() {
-				return unit{}, false
-			}
-			idx := nextIndex
-			if len(pending) > 0 {
-				idx = pending[0].index
-			}
-			if int64(idx) > violUnit.Load() {
-				return unit{}, false
-			}
-			if idx-ins >= aheadPerWorker*r.workers {
-				// The unit ins is held by a worker that will publish it.
-				wake.Wait()
-				continue
-			}
-			if len(pending) > 0 {
-				u, pending = pending[0], pending[1:]
-				return u, true
-			}
-			if nextBlock == len(level.blocks) {
-				return unit{}, false
-			}
-			data, err := level.load(nextBlock)
-			if err == nil {
-				pending, err = splitUnits(pending, data, level.blocks[nextBlock].n, blockBase, nextIndex)
-			}
-			if err != nil {
-				fail(err)
-				return unit{}, false
-			}
-			nextIndex += len(pending)
-			blockBase += int64(level.blocks[nextBlock].n)
-			nextBlock++
-		}
-	}
-	publish := func(u int, c *candidates[S]) {
-		mu.Lock()
-		defer mu.Unlock()
-		for len(outs) <= u {
-			outs = append(outs, nil)
-		}
-		outs[u] = c
-		if inserting {
-			return
-		}
-		inserting = true
-		for !insDone && ins < len(outs) && outs[ins] != nil {
-			c := outs[ins]
-			if c.skipped {
-				insDone = true
-				break
-			}
-			mu.Unlock()
-			err := r.insertUnit(c, next)
-			mu.Lock()
-			if err != nil {
-				fail(err)
-			}
-			insDone = insDone || c.viol != nil
-			// Reused at once, while its buffers are in cache.
-			outs[ins] = nil
-			r.spare = append(r.spare, c)
-			ins++
-			wake.Broadcast()
-		}
-		if insDone {
-			wake.Broadcast() // waiting workers have nothing more to do
-		}
-		inserting = false
-	}
-	for len(r.bfsWorkers) < r.workers {
-		r.bfsWorkers = append(r.bfsWorkers, r.newWorker())
-	}
-	for _, w := range r.bfsWorkers[:r.workers] {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				u, ok := fetch()
-				if !ok {
-					return
-				}
-				mu.Lock()
-				var c *candidates[S]
-				if n := len(r.spare); n > 0 {
-					c, r.spare = r.spare[n-1], r.spare[:n-1]
-				} else {
-					c = &candidates[S]{cov: newCoverage(r.kinds)}
-				}
-				mu.Unlock()
-				c.reset(u.base)
-				switch {
-				case int64(u.index) > violUnit.Load() || stopped.Load():
-					c.skipped = true
-				case r.timeUp():
-					stopped.Store(true)
-					c.skipped = true
-				default:
-					if err := r.expandUnit(w, u, c); err != nil {
-						mu.Lock()
-						fail(err)
-						mu.Unlock()
-						return
-					}
-				}
-				if c.viol != nil {
-					for cur := violUnit.Load(); int64(u.index) < cur && !violUnit.CompareAndSwap(cur, int64(u.index)); {
-						cur = violUnit.Load()
-					}
-				}
-				publish(u.index, c)
-			}
-		}()
-	}
-	wg.Wait()
-	for _, c := range outs {
-		if c != nil { // expanded after the end of the insertion
-			r.spare = append(r.spare, c)
-		}
-	}
-	return stopped.Load(), firstErr
-}
-
 // expandUnit computes the successors of every state of u into c.
 func (r *run[S, A]) expandUnit(w *worker[S, A], u unit, c *candidates[S]) error {
-	goals := w.props.Goals
 	// Only goals not reached before this level are looked for (goalHit is
-	// written between levels); once all are reached the checks vanish.
-	open := false
-	for g := range goals {
-		open = open || r.goalHit[g] == nil
-	}
-	var goalSeen uint64 // goals already hit in this unit (first 64)
+	// written between levels), and not those already hit in this unit;
+	// once all are reached the checks vanish.
+	want := r.unreached()
 	w.local.reset()
 	rest := u.data
 	for g0 := 0; g0 < u.n; g0 += batchStates {
@@ -469,7 +312,7 @@ func (r *run[S, A]) expandUnit(w *worker[S, A], u unit, c *candidates[S]) error 
 		for j, fp := range w.fps {
 			w.seen[j] = r.table.contains(fp)
 		}
-		if r.checkBatch(w, c, uint64(g0), open, &goalSeen) {
+		if r.checkBatch(w, c, uint64(g0), &want) {
 			break
 		}
 	}
@@ -532,94 +375,75 @@ func (r *run[S, A]) successors(w *worker[S, A], items [][]byte, first int64) err
 
 // checkBatch checks the successors computed by successors, state by
 // state, and keeps the candidates in c. first is the index within the unit
-// of the batch's first state. It reports a violation, which ends the
-// unit: the counts then cover the states up to the violating one (all its
-// successors), exactly as if the unit were expanded one state at a time.
-func (r *run[S, A]) checkBatch(w *worker[S, A], c *candidates[S], first uint64, open bool, goalSeen *uint64) bool {
-	goals := w.props.Goals
+// of the batch's first state, want the goals still looked for in the unit.
+// It reports a violation, which ends the unit: the counts then cover the
+// states up to the violating one (all its successors), exactly as if the
+// unit were expanded one state at a time.
+func (r *run[S, A]) checkBatch(w *worker[S, A], c *candidates[S], first uint64, want *goalMask) bool {
 	for i := 0; i+1 < len(w.actOff); i++ {
-		cur := &w.curs[i]
-		parent := c.unitBase + int64(first) + int64(i)
-		for k := w.actOff[i]; k < w.actOff[i+1]; k++ {
-			c.cov.Enabled[w.kinds[k]]++
-		}
-		for _, k := range w.fired[w.firedOff[i]:w.firedOff[i+1]] {
-			c.cov.Fired[w.kinds[k]]++
-		}
-		nfired := int64(w.firedOff[i+1] - w.firedOff[i])
-		c.generated += nfired
-		w.generated += nfired
+		parent := uint64(c.unitBase) + first + uint64(i)
+		w.countState(c, i)
 		for j := w.firedOff[i]; j < w.firedOff[i+1]; j++ {
-			a, next, fp := w.acts[w.fired[j]], &w.succ[w.fired[j]], w.fps[j]
-			kind := w.kinds[w.fired[j]]
-			if k, err := checkTransitions(&w.props, cur, a, next); err != nil {
-				c.viol = &found{prop: w.props.Transitions[k].Name, kind: TransitionProperty, err: err, parent: uint64(parent), fp: fp, index: k}
+			// Known already, or earlier in this unit: insertUnit would not
+			// mark it new either.
+			known := w.seen[j] || (r.workers > 1 && !w.local.add(w.fps[j]))
+			next := &w.succ[w.fired[j]]
+			out := w.sc.check(&w.curs[i], w.acts[w.fired[j]], next, known, *want)
+			for _, g := range w.sc.hits {
+				*want = want.done(g)
+				c.goals = append(c.goals, goalHit{goal: g, hit: hit{parent: parent, fp: w.fps[j]}})
+			}
+			switch out {
+			case stepViolation:
+				c.viol = w.sc.violation(parent, w.fps[j])
 				return true
+			case stepNew:
+				r.keep(w, c, j, parent, uint32(first)+uint32(i))
 			}
-			for g := 0; open && g < len(goals); g++ {
-				if goals[g].Step == nil || seenGoal(*goalSeen, g) || r.goalHit[g] != nil || !goals[g].Step(cur, a, next) {
-					continue
-				}
-				*goalSeen = markGoal(*goalSeen, g)
-				c.goals = append(c.goals, goalHit{goal: g, hit: hit{parent: uint64(parent), fp: fp}})
-			}
-			if w.seen[j] || (r.workers > 1 && !w.local.add(fp)) {
-				// In the visited set already, or earlier in this unit:
-				// insertUnit would not mark it new either.
-				continue
-			}
-			if k, err := checkInvariants(&w.props, next); err != nil {
-				c.viol = &found{prop: w.props.Invariants[k].Name, kind: InvariantProperty, err: err, parent: uint64(parent), fp: fp, index: k}
-				return true
-			}
-			for g := 0; open && g < len(goals); g++ {
-				if goals[g].Step != nil || seenGoal(*goalSeen, g) || r.goalHit[g] != nil || !goals[g].Reached(next) {
-					continue
-				}
-				*goalSeen = markGoal(*goalSeen, g)
-				c.goals = append(c.goals, goalHit{goal: g, hit: hit{parent: uint64(parent), fp: fp}})
-			}
-			if !r.within(next) {
-				// Reached and checked, like DFS and random walks do, but
-				// not explored further.
-				continue
-			}
-			if r.workers == 1 && !r.table.insert(fp) {
-				// One worker inserts at once, in the global order itself,
-				// while the slot is in cache; insertUnit then only appends.
-				continue
-			}
-			c.fps = append(c.fps, fp)
-			c.kind = append(c.kind, kind)
-			enc := w.keys[w.keyOffs[j]:w.keyOffs[j+1]]
-			if r.dec == nil {
-				// The state itself goes to the next level; its item is empty.
-				c.states = append(c.states, *next)
-				enc = nil
-			}
-			if r.workers == 1 {
-				// New for sure: lay it out for insertUnit right away.
-				c.addNew(enc, fp, uint64(parent))
-				continue
-			}
-			c.parent = append(c.parent, uint32(first)+uint32(i))
-			c.offs = append(c.offs, uint32(len(c.enc)))
-			c.enc = appendItem(c.enc, enc)
 		}
 	}
 	return false
 }
 
-// seenGoal reports whether goal g is marked in seen, the goals already hit
-// in a unit; only the first 64 goals are tracked, the others are looked for
-// in every state.
-func seenGoal(seen uint64, g int) bool { return g < 64 && seen&(1<<g) != 0 }
-
-func markGoal(seen uint64, g int) uint64 {
-	if g < 64 {
-		seen |= 1 << g
+// countState counts the actions of state i of the batch in c's coverage
+// and the generated states.
+func (w *worker[S, A]) countState(c *candidates[S], i int) {
+	for k := w.actOff[i]; k < w.actOff[i+1]; k++ {
+		c.cov.Enabled[w.kinds[k]]++
 	}
-	return seen
+	for _, k := range w.fired[w.firedOff[i]:w.firedOff[i+1]] {
+		c.cov.Fired[w.kinds[k]]++
+	}
+	nfired := int64(w.firedOff[i+1] - w.firedOff[i])
+	c.generated += nfired
+	w.generated += nfired
+}
+
+// keep makes successor j of the batch, reached from the state with id
+// parent (index inUnit in the unit), a candidate of c.
+func (r *run[S, A]) keep(w *worker[S, A], c *candidates[S], j int32, parent uint64, inUnit uint32) {
+	fp := w.fps[j]
+	if r.workers == 1 && !r.table.insert(fp) {
+		// One worker inserts at once, in the global order itself, while
+		// the slot is in cache; insertUnit then only appends.
+		return
+	}
+	c.fps = append(c.fps, fp)
+	c.kind = append(c.kind, w.kinds[w.fired[j]])
+	enc := w.keys[w.keyOffs[j]:w.keyOffs[j+1]]
+	if r.dec == nil {
+		// The state itself goes to the next level; its item is empty.
+		c.states = append(c.states, w.succ[w.fired[j]])
+		enc = nil
+	}
+	if r.workers == 1 {
+		// New for sure: lay it out for insertUnit right away.
+		c.addNew(enc, fp, parent)
+		return
+	}
+	c.parent = append(c.parent, inUnit)
+	c.offs = append(c.offs, uint32(len(c.enc)))
+	c.enc = appendItem(c.enc, enc)
 }
 
 // insertBatch is the number of fingerprints whose slots insertUnit loads

@@ -191,6 +191,17 @@ func (r *run[S, A]) key(dst []byte, s *S) []byte {
 	return r.m.Encode(dst, s)
 }
 
+// unreached returns the mask of the goals not reached yet.
+func (r *run[S, A]) unreached() goalMask {
+	var m goalMask
+	for g, h := range r.goalHit {
+		if h == nil {
+			m |= goalBit(g)
+		}
+	}
+	return m
+}
+
 // kindOf returns the coverage kind of a.
 func (r *run[S, A]) kindOf(a A) int {
 	if r.kinded == nil {
@@ -200,8 +211,6 @@ func (r *run[S, A]) kindOf(a A) int {
 }
 
 func hashKey(k []byte) uint64 { return fingerprint(xxh3.Hash(k)) }
-
-func (r *run[S, A]) within(s *S) bool { return r.con == nil || r.con.Within(s) }
 
 // found is a violation located during the search, before its path is
 // rebuilt.
@@ -213,28 +222,6 @@ type found struct {
 	fp     uint64 // the violating state (invariant) or step's target (transition)
 	index  int    // property index, to re-check while rebuilding
 	path   any    // DFS and random walks: the path itself
-}
-
-// checkInvariants returns the first invariant s violates.
-func checkInvariants[S, A any](p *Properties[S, A], s *S) (int, error) {
-	for i := range p.Invariants {
-		if err := p.Invariants[i].Check(s); err != nil {
-			return i, err
-		}
-	}
-	return -1, nil
-}
-
-func checkTransitions[S, A any](p *Properties[S, A], before *S, a A, after *S) (int, error) {
-	if p.TransitionsHold != nil && p.TransitionsHold(before, a, after) {
-		return -1, nil
-	}
-	for i := range p.Transitions {
-		if err := p.Transitions[i].Check(before, a, after); err != nil {
-			return i, err
-		}
-	}
-	return -1, nil
 }
 
 // violation turns a found violation into the result's, rebuilding its
@@ -309,19 +296,11 @@ func (r *run[S, A]) rebuild(direct any, parent, fp uint64, last func(before *S, 
 		}
 	}
 	chain = append(chain, fp)
-	var buf []byte
 	p := &Path[S, A]{}
-	inits := r.m.Init()
-	found := false
-	for i := range inits {
-		buf = r.key(buf[:0], &inits[i])
-		if hashKey(buf) == chain[0] && (len(chain) > 1 || last(nil, *new(A), &inits[i])) {
-			p.Init, found = inits[i], true
-			break
-		}
-	}
-	if !found {
-		return nil, fmt.Errorf("no initial state has fingerprint %x", chain[0])
+	var buf []byte
+	var err error
+	if p.Init, buf, err = r.initWith(chain, last); err != nil {
+		return nil, err
 	}
 	cur := p.Init
 	var acts []A
@@ -346,4 +325,19 @@ func (r *run[S, A]) rebuild(direct any, parent, fp uint64, last func(before *S, 
 		}
 	}
 	return p, nil
+}
+
+// initWith returns the initial state with fingerprint chain[0] (which
+// satisfies last when the chain ends there), and the key buffer.
+func (r *run[S, A]) initWith(chain []uint64, last func(before *S, a A, after *S) bool) (S, []byte, error) {
+	var buf []byte
+	inits := r.m.Init()
+	for i := range inits {
+		buf = r.key(buf[:0], &inits[i])
+		if hashKey(buf) == chain[0] && (len(chain) > 1 || last(nil, *new(A), &inits[i])) {
+			return inits[i], buf, nil
+		}
+	}
+	var zero S
+	return zero, buf, fmt.Errorf("no initial state has fingerprint %x", chain[0])
 }
