@@ -23,7 +23,8 @@
 //
 // Check runs the search; the package checkertest has test helpers that
 // check a model's value contract (below) and assert properties and
-// reachability from a test.
+// reachability from a test, and the package report prints a Result as a
+// summary or JSON, as cmd/explore does.
 //
 // # States are values
 //
