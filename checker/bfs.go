@@ -3,8 +3,6 @@ package checker
 import (
 	"encoding/binary"
 	"fmt"
-	"sync"
-	"sync/atomic"
 )
 
 // The breadth-first search is level-synchronous, so that its results do
@@ -39,7 +37,7 @@ import (
 // number of workers.
 
 // candidates is the output of expanding one unit.
-type candidates struct {
+type candidates[S any] struct {
 	fps  []uint64
 	kind []uint8 // action kind, for coverage
 	// With several workers, for insertUnit: the index of each candidate's
@@ -62,15 +60,20 @@ type candidates struct {
 	// by insertUnit (with one worker, while expanding); nNew counts them.
 	out, recs []byte
 	nNew      int
+	// states holds the candidates themselves, parallel to fps, when the
+	// model has no Decoder.
+	states []S
 }
 
 // reset empties c for reuse, keeping its arrays.
-func (c *candidates) reset(base int64) {
+func (c *candidates[S]) reset(base int64) {
 	c.fps, c.parent, c.kind, c.offs, c.enc = c.fps[:0], c.parent[:0], c.kind[:0], c.offs[:0], c.enc[:0]
 	c.isNew, c.goals, c.viol, c.skipped, c.unitBase = c.isNew[:0], c.goals[:0], nil, false, base
 	c.generated = 0
 	c.cov.reset()
 	c.out, c.recs, c.nNew = c.out[:0], c.recs[:0], 0
+	clear(c.states) // drops references into the model's memory
+	c.states = c.states[:0]
 }
 
 type goalHit struct {
@@ -81,7 +84,8 @@ type goalHit struct {
 // worker is one goroutine's scratch space.
 type worker[S, A any] struct {
 	props     Properties[S, A]
-	next      S // DFS and random walks
+	sc        stepChecker[S, A] // checks against props
+	next      S                 // DFS and random walks
 	acts      []A
 	key       []byte
 	cov       Coverage // DFS only; BFS counts per unit
@@ -107,51 +111,15 @@ type worker[S, A any] struct {
 }
 
 func (r *run[S, A]) newWorker() *worker[S, A] {
-	return &worker[S, A]{props: r.props(), cov: newCoverage(r.m.ActionKinds())}
+	w := &worker[S, A]{props: r.props(), cov: newCoverage(r.kinds)}
+	w.sc = stepChecker[S, A]{props: &w.props, con: r.con}
+	return w
 }
 
 func (r *run[S, A]) bfs() error {
-	dir := r.opts.TempDir
-	budget := r.opts.FrontierMemory
-	if budget <= 0 {
-		budget = 1 << 30
-	}
-	var err error
-	if r.parents, err = newRecords(dir); err != nil {
+	level, err := r.firstLevel()
+	if err != nil || level == nil {
 		return err
-	}
-
-	// Level 1: the initial states.
-	r.blocks.max = int(budget / blockSize)
-	level := newFrontier(dir, budget, &r.blocks)
-	w0 := r.newWorker()
-	for _, s := range r.m.Init() {
-		r.generated.Add(1)
-		w0.key = r.key(w0.key[:0], &s)
-		fp := hashKey(w0.key)
-		if r.table.contains(fp) {
-			continue
-		}
-		if k, err := checkInvariants(&w0.props, &s); err != nil {
-			r.res.Generated = r.generated.Load()
-			return r.violation(&found{prop: w0.props.Invariants[k].Name, kind: InvariantProperty, err: err,
-				parent: noParent, fp: fp, index: k})
-		}
-		for g := range w0.props.Goals {
-			if r.goalHit[g] == nil && w0.props.Goals[g].reachedBy(nil, *new(A), &s) {
-				r.goalHit[g] = &hit{parent: noParent, fp: fp}
-			}
-		}
-		if !r.within(&s) {
-			continue
-		}
-		r.table.insert(fp)
-		if err := r.parents.add(fp, noParent); err != nil {
-			return err
-		}
-		if err := level.add(w0.key); err != nil {
-			return err
-		}
 	}
 	r.res.Depth = 1
 	r.levelGenerated = r.generated.Load()
@@ -161,13 +129,8 @@ func (r *run[S, A]) bfs() error {
 		r.distinct.Store(r.table.len())
 		r.depth.Store(int64(r.res.Depth))
 		r.queue.Store(level.count)
-		if r.opts.MaxDepth > 0 && r.res.Depth >= r.opts.MaxDepth {
-			r.res.Stopped = "max-depth"
-			level.close()
-			return nil
-		}
-		if r.opts.MaxStates > 0 && r.table.len() >= r.opts.MaxStates {
-			r.res.Stopped = "max-states"
+		if limit := r.levelLimit(); limit != "" {
+			r.res.Stopped = limit
 			level.close()
 			return nil
 		}
@@ -197,6 +160,82 @@ func (r *run[S, A]) bfs() error {
 	return nil
 }
 
+// levelLimit returns the limit that stops the search before the next
+// level, or "".
+func (r *run[S, A]) levelLimit() string {
+	if r.opts.MaxDepth > 0 && r.res.Depth >= r.opts.MaxDepth {
+		return "max-depth"
+	}
+	if r.opts.MaxStates > 0 && r.table.len() >= r.opts.MaxStates {
+		return "max-states"
+	}
+	return ""
+}
+
+// firstLevel opens the parent file and returns level 1, the initial
+// states; it returns nil after a violation (then in the result).
+func (r *run[S, A]) firstLevel() (*frontier, error) {
+	dir := r.opts.TempDir
+	budget := r.opts.FrontierMemory
+	if budget <= 0 {
+		budget = 1 << 30
+	}
+	var err error
+	if r.parents, err = newRecords(dir); err != nil {
+		return nil, err
+	}
+	r.blocks.max = int(budget / blockSize)
+	level := newFrontier(dir, budget, &r.blocks)
+	w0 := r.newWorker()
+	for _, s := range r.m.Init() {
+		r.generated.Add(1)
+		w0.key = r.key(w0.key[:0], &s)
+		fp := hashKey(w0.key)
+		out := w0.sc.check(nil, *new(A), &s, r.table.contains(fp), r.unreached())
+		for _, g := range w0.sc.hits {
+			if r.goalHit[g] == nil { // goals from 63 on share a bit of the mask
+				r.goalHit[g] = &hit{parent: noParent, fp: fp}
+			}
+		}
+		if out == stepViolation {
+			r.res.Generated = r.generated.Load()
+			level.close()
+			return nil, r.violation(w0.sc.violation(noParent, fp))
+		}
+		if out != stepNew {
+			continue
+		}
+		r.table.insert(fp)
+		if err := r.parents.add(fp, noParent); err != nil {
+			return nil, err
+		}
+		if err := r.addInit(level, w0.key, &s); err != nil {
+			return nil, err
+		}
+	}
+	return level, nil
+}
+
+// addInit adds an initial state to the first level: its encoding, or
+// without a Decoder the state itself.
+func (r *run[S, A]) addInit(level *frontier, enc []byte, s *S) error {
+	if r.dec == nil {
+		r.nextStates = append(r.nextStates, *s)
+		enc = nil
+	}
+	return level.add(enc)
+}
+
+// startLevel makes the states found by the last level, held without a
+// Decoder, the ones to expand; base is the id of the first.
+func (r *run[S, A]) startLevel(base int64) {
+	if r.dec == nil {
+		clear(r.levelStates)
+		r.levelStates, r.nextStates = r.nextStates, r.levelStates[:0]
+		r.levelBase = base
+	}
+}
+
 // levelStats is what the units of a level report as they are inserted,
 // in unit order, up to and including the first one with a violation.
 type levelStats struct {
@@ -209,6 +248,7 @@ type levelStats struct {
 // violation, or stopped when the time limit cut the level short.
 func (r *run[S, A]) expandLevel(level *frontier, base int64) (next *frontier, viol *found, stopped bool, err error) {
 	next = newFrontier(r.opts.TempDir, level.budget, &r.blocks)
+	r.startLevel(base)
 	r.lv.generated, r.lv.viol = 0, nil
 	r.lv.goals = grow(r.lv.goals, len(r.goalHit))
 	clear(r.lv.goals)
@@ -245,183 +285,12 @@ func grow[T any](s []T, n int) []T {
 	return make([]T, n)
 }
 
-// aheadPerWorker bounds how many units the workers may expand beyond the
-// next one to insert, per worker, so that candidates waiting for their
-// turn take little memory.
-const aheadPerWorker = 8
-
-// expandPhase expands the units of level on every worker and inserts
-// their candidates, in unit order, into the visited set, the parent file
-// and next, accounting for them in r.lv.
-func (r *run[S, A]) expandPhase(level *frontier, base int64, next *frontier) (bool, error) {
-	var (
-		mu        sync.Mutex // guards everything below but the atomics
-		wake      = sync.NewCond(&mu)
-		pending   []unit
-		nextBlock int
-		nextIndex int // index of the first unit not yet split off
-		blockBase = base
-		outs      []*candidates
-		// Units are inserted in order, each as soon as it and all before
-		// it are expanded, by the worker that completes that prefix:
-		// inserting says one is at it, ins is the next unit to insert,
-		// and insDone that a violation, a unit skipped for the time limit
-		// or an error ended the insertion, and with it the level.
-		inserting, insDone bool
-		ins                int
-		firstErr           error
-		violUnit           atomic.Int64 // lowest unit index with a violation
-		stopped            atomic.Bool
-		wg                 sync.WaitGroup
-	)
-	violUnit.Store(1 << 62)
-	fail := func(err error) { // with mu held
-		if firstErr == nil {
-			firstErr = err
-		}
-		insDone = true
-		wake.Broadcast()
-	}
-	// fetch hands out the next unit, waiting while the workers are too far
-	// ahead of the insertion; ok is false once there is nothing (more)
-	// worth expanding.
-	fetch := func() (u unit, ok bool) {
-		mu.Lock()
-		defer mu.Unlock()
-		for {
-			if insDone || stopped.Load() {
-				return unit{}, false
-			}
-			idx := nextIndex
-			if len(pending) > 0 {
-				idx = pending[0].index
-			}
-			if int64(idx) > violUnit.Load() {
-				return unit{}, false
-			}
-			if idx-ins >= aheadPerWorker*r.workers {
-				// The unit ins is held by a worker that will publish it.
-				wake.Wait()
-				continue
-			}
-			if len(pending) > 0 {
-				u, pending = pending[0], pending[1:]
-				return u, true
-			}
-			if nextBlock == len(level.blocks) {
-				return unit{}, false
-			}
-			data, err := level.load(nextBlock)
-			if err == nil {
-				pending, err = splitUnits(pending, data, level.blocks[nextBlock].n, blockBase, nextIndex)
-			}
-			if err != nil {
-				fail(err)
-				return unit{}, false
-			}
-			nextIndex += len(pending)
-			blockBase += int64(level.blocks[nextBlock].n)
-			nextBlock++
-		}
-	}
-	publish := func(u int, c *candidates) {
-		mu.Lock()
-		defer mu.Unlock()
-		for len(outs) <= u {
-			outs = append(outs, nil)
-		}
-		outs[u] = c
-		if inserting {
-			return
-		}
-		inserting = true
-		for !insDone && ins < len(outs) && outs[ins] != nil {
-			c := outs[ins]
-			if c.skipped {
-				insDone = true
-				break
-			}
-			mu.Unlock()
-			err := r.insertUnit(c, next)
-			mu.Lock()
-			if err != nil {
-				fail(err)
-			}
-			insDone = insDone || c.viol != nil
-			// Reused at once, while its buffers are in cache.
-			outs[ins] = nil
-			r.spare = append(r.spare, c)
-			ins++
-			wake.Broadcast()
-		}
-		if insDone {
-			wake.Broadcast() // waiting workers have nothing more to do
-		}
-		inserting = false
-	}
-	for len(r.bfsWorkers) < r.workers {
-		r.bfsWorkers = append(r.bfsWorkers, r.newWorker())
-	}
-	for _, w := range r.bfsWorkers[:r.workers] {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				u, ok := fetch()
-				if !ok {
-					return
-				}
-				mu.Lock()
-				var c *candidates
-				if n := len(r.spare); n > 0 {
-					c, r.spare = r.spare[n-1], r.spare[:n-1]
-				} else {
-					c = &candidates{cov: newCoverage(r.m.ActionKinds())}
-				}
-				mu.Unlock()
-				c.reset(u.base)
-				switch {
-				case int64(u.index) > violUnit.Load() || stopped.Load():
-					c.skipped = true
-				case r.timeUp():
-					stopped.Store(true)
-					c.skipped = true
-				default:
-					if err := r.expandUnit(w, u, c); err != nil {
-						mu.Lock()
-						fail(err)
-						mu.Unlock()
-						return
-					}
-				}
-				if c.viol != nil {
-					for cur := violUnit.Load(); int64(u.index) < cur && !violUnit.CompareAndSwap(cur, int64(u.index)); {
-						cur = violUnit.Load()
-					}
-				}
-				publish(u.index, c)
-			}
-		}()
-	}
-	wg.Wait()
-	for _, c := range outs {
-		if c != nil { // expanded after the end of the insertion
-			r.spare = append(r.spare, c)
-		}
-	}
-	return stopped.Load(), firstErr
-}
-
 // expandUnit computes the successors of every state of u into c.
-func (r *run[S, A]) expandUnit(w *worker[S, A], u unit, c *candidates) error {
-	goals := w.props.Goals
+func (r *run[S, A]) expandUnit(w *worker[S, A], u unit, c *candidates[S]) error {
 	// Only goals not reached before this level are looked for (goalHit is
-	// written between levels); once all are reached the checks vanish.
-	open := false
-	for g := range goals {
-		open = open || r.goalHit[g] == nil
-	}
-	var goalSeen uint64 // goals already hit in this unit (first 64)
+	// written between levels), and not those already hit in this unit;
+	// once all are reached the checks vanish.
+	want := r.unreached()
 	w.local.reset()
 	rest := u.data
 	for g0 := 0; g0 < u.n; g0 += batchStates {
@@ -432,7 +301,7 @@ func (r *run[S, A]) expandUnit(w *worker[S, A], u unit, c *candidates) error {
 			items = append(items, item)
 		}
 		w.items = items
-		if err := r.successors(w, items); err != nil {
+		if err := r.successors(w, items, u.base+int64(g0)); err != nil {
 			return err
 		}
 		// All the lookups of the batch together: they are independent
@@ -443,7 +312,7 @@ func (r *run[S, A]) expandUnit(w *worker[S, A], u unit, c *candidates) error {
 		for j, fp := range w.fps {
 			w.seen[j] = r.table.contains(fp)
 		}
-		if r.checkBatch(w, c, uint64(g0), open, &goalSeen) {
+		if r.checkBatch(w, c, uint64(g0), &want) {
 			break
 		}
 	}
@@ -462,16 +331,19 @@ func (r *run[S, A]) expandUnit(w *worker[S, A], u unit, c *candidates) error {
 // computed before their visited-set lookups are issued together.
 const batchStates = 16
 
-// successors decodes the states of items into w.curs and computes every
-// successor, its key and fingerprint. Successors are numbered in order of
+// successors decodes the states of items into w.curs (without a Decoder,
+// copies the level's states first .. first+len(items)-1) and computes
+// every successor, its key and fingerprint. Successors are numbered in order of
 // parent then action: state i's are j in firedOff[i] .. firedOff[i+1]-1,
 // reached by acts[fired[j]] into succ[fired[j]].
-func (r *run[S, A]) successors(w *worker[S, A], items [][]byte) error {
+func (r *run[S, A]) successors(w *worker[S, A], items [][]byte, first int64) error {
 	w.curs = grow(w.curs, len(items))
 	w.actOff = append(w.actOff[:0], 0)
 	w.acts = w.acts[:0]
 	for i, item := range items {
-		if err := r.m.Decode(item, &w.curs[i]); err != nil {
+		if r.dec == nil {
+			w.curs[i] = r.levelStates[first+int64(i)-r.levelBase]
+		} else if err := r.dec.Decode(item, &w.curs[i]); err != nil {
 			return fmt.Errorf("decoding a frontier state: %w", err)
 		}
 		w.acts = r.m.Actions(&w.curs[i], w.acts)
@@ -479,7 +351,7 @@ func (r *run[S, A]) successors(w *worker[S, A], items [][]byte) error {
 	}
 	w.kinds = grow(w.kinds, len(w.acts))
 	for k, a := range w.acts {
-		w.kinds[k] = uint8(r.m.ActionKind(a))
+		w.kinds[k] = uint8(r.kindOf(a))
 	}
 	w.succ = grow(w.succ, len(w.acts))
 	w.fired = w.fired[:0]
@@ -503,89 +375,75 @@ func (r *run[S, A]) successors(w *worker[S, A], items [][]byte) error {
 
 // checkBatch checks the successors computed by successors, state by
 // state, and keeps the candidates in c. first is the index within the unit
-// of the batch's first state. It reports a violation, which ends the
-// unit: the counts then cover the states up to the violating one (all its
-// successors), exactly as if the unit were expanded one state at a time.
-func (r *run[S, A]) checkBatch(w *worker[S, A], c *candidates, first uint64, open bool, goalSeen *uint64) bool {
-	goals := w.props.Goals
+// of the batch's first state, want the goals still looked for in the unit.
+// It reports a violation, which ends the unit: the counts then cover the
+// states up to the violating one (all its successors), exactly as if the
+// unit were expanded one state at a time.
+func (r *run[S, A]) checkBatch(w *worker[S, A], c *candidates[S], first uint64, want *goalMask) bool {
 	for i := 0; i+1 < len(w.actOff); i++ {
-		cur := &w.curs[i]
-		parent := c.unitBase + int64(first) + int64(i)
-		for k := w.actOff[i]; k < w.actOff[i+1]; k++ {
-			c.cov.Enabled[w.kinds[k]]++
-		}
-		for _, k := range w.fired[w.firedOff[i]:w.firedOff[i+1]] {
-			c.cov.Fired[w.kinds[k]]++
-		}
-		nfired := int64(w.firedOff[i+1] - w.firedOff[i])
-		c.generated += nfired
-		w.generated += nfired
+		parent := uint64(c.unitBase) + first + uint64(i)
+		w.countState(c, i)
 		for j := w.firedOff[i]; j < w.firedOff[i+1]; j++ {
-			a, next, fp := w.acts[w.fired[j]], &w.succ[w.fired[j]], w.fps[j]
-			kind := w.kinds[w.fired[j]]
-			if k, err := checkTransitions(&w.props, cur, a, next); err != nil {
-				c.viol = &found{prop: w.props.Transitions[k].Name, kind: TransitionProperty, err: err, parent: uint64(parent), fp: fp, index: k}
+			// Known already, or earlier in this unit: insertUnit would not
+			// mark it new either.
+			known := w.seen[j] || (r.workers > 1 && !w.local.add(w.fps[j]))
+			next := &w.succ[w.fired[j]]
+			out := w.sc.check(&w.curs[i], w.acts[w.fired[j]], next, known, *want)
+			for _, g := range w.sc.hits {
+				*want = want.done(g)
+				c.goals = append(c.goals, goalHit{goal: g, hit: hit{parent: parent, fp: w.fps[j]}})
+			}
+			switch out {
+			case stepViolation:
+				c.viol = w.sc.violation(parent, w.fps[j])
 				return true
+			case stepNew:
+				r.keep(w, c, j, parent, uint32(first)+uint32(i))
 			}
-			for g := 0; open && g < len(goals); g++ {
-				if goals[g].Step == nil || seenGoal(*goalSeen, g) || r.goalHit[g] != nil || !goals[g].Step(cur, a, next) {
-					continue
-				}
-				*goalSeen = markGoal(*goalSeen, g)
-				c.goals = append(c.goals, goalHit{goal: g, hit: hit{parent: uint64(parent), fp: fp}})
-			}
-			if w.seen[j] || (r.workers > 1 && !w.local.add(fp)) {
-				// In the visited set already, or earlier in this unit:
-				// insertUnit would not mark it new either.
-				continue
-			}
-			if k, err := checkInvariants(&w.props, next); err != nil {
-				c.viol = &found{prop: w.props.Invariants[k].Name, kind: InvariantProperty, err: err, parent: uint64(parent), fp: fp, index: k}
-				return true
-			}
-			for g := 0; open && g < len(goals); g++ {
-				if goals[g].Step != nil || seenGoal(*goalSeen, g) || r.goalHit[g] != nil || !goals[g].Reached(next) {
-					continue
-				}
-				*goalSeen = markGoal(*goalSeen, g)
-				c.goals = append(c.goals, goalHit{goal: g, hit: hit{parent: uint64(parent), fp: fp}})
-			}
-			if !r.within(next) {
-				// Reached and checked, like DFS and random walks do, but
-				// not explored further.
-				continue
-			}
-			if r.workers == 1 && !r.table.insert(fp) {
-				// One worker inserts at once, in the global order itself,
-				// while the slot is in cache; insertUnit then only appends.
-				continue
-			}
-			c.fps = append(c.fps, fp)
-			c.kind = append(c.kind, kind)
-			enc := w.keys[w.keyOffs[j]:w.keyOffs[j+1]]
-			if r.workers == 1 {
-				// New for sure: lay it out for insertUnit right away.
-				c.addNew(enc, fp, uint64(parent))
-				continue
-			}
-			c.parent = append(c.parent, uint32(first)+uint32(i))
-			c.offs = append(c.offs, uint32(len(c.enc)))
-			c.enc = appendItem(c.enc, enc)
 		}
 	}
 	return false
 }
 
-// seenGoal reports whether goal g is marked in seen, the goals already hit
-// in a unit; only the first 64 goals are tracked, the others are looked for
-// in every state.
-func seenGoal(seen uint64, g int) bool { return g < 64 && seen&(1<<g) != 0 }
-
-func markGoal(seen uint64, g int) uint64 {
-	if g < 64 {
-		seen |= 1 << g
+// countState counts the actions of state i of the batch in c's coverage
+// and the generated states.
+func (w *worker[S, A]) countState(c *candidates[S], i int) {
+	for k := w.actOff[i]; k < w.actOff[i+1]; k++ {
+		c.cov.Enabled[w.kinds[k]]++
 	}
-	return seen
+	for _, k := range w.fired[w.firedOff[i]:w.firedOff[i+1]] {
+		c.cov.Fired[w.kinds[k]]++
+	}
+	nfired := int64(w.firedOff[i+1] - w.firedOff[i])
+	c.generated += nfired
+	w.generated += nfired
+}
+
+// keep makes successor j of the batch, reached from the state with id
+// parent (index inUnit in the unit), a candidate of c.
+func (r *run[S, A]) keep(w *worker[S, A], c *candidates[S], j int32, parent uint64, inUnit uint32) {
+	fp := w.fps[j]
+	if r.workers == 1 && !r.table.insert(fp) {
+		// One worker inserts at once, in the global order itself, while
+		// the slot is in cache; insertUnit then only appends.
+		return
+	}
+	c.fps = append(c.fps, fp)
+	c.kind = append(c.kind, w.kinds[w.fired[j]])
+	enc := w.keys[w.keyOffs[j]:w.keyOffs[j+1]]
+	if r.dec == nil {
+		// The state itself goes to the next level; its item is empty.
+		c.states = append(c.states, w.succ[w.fired[j]])
+		enc = nil
+	}
+	if r.workers == 1 {
+		// New for sure: lay it out for insertUnit right away.
+		c.addNew(enc, fp, parent)
+		return
+	}
+	c.parent = append(c.parent, inUnit)
+	c.offs = append(c.offs, uint32(len(c.enc)))
+	c.enc = appendItem(c.enc, enc)
 }
 
 // insertBatch is the number of fingerprints whose slots insertUnit loads
@@ -598,7 +456,7 @@ const insertBatch = 32
 // so the first occurrence of a state in that order is the one marked new,
 // whatever the number of workers. Of a violation's unit only the counts
 // matter: nothing of it is written.
-func (r *run[S, A]) insertUnit(c *candidates, next *frontier) error {
+func (r *run[S, A]) insertUnit(c *candidates[S], next *frontier) error {
 	items := c.out
 	if r.workers > 1 {
 		c.recs, c.nNew = c.recs[:0], 0
@@ -631,6 +489,11 @@ func (r *run[S, A]) insertUnit(c *candidates, next *frontier) error {
 	if c.viol != nil {
 		return nil
 	}
+	for k := range c.states {
+		if c.isNew[k] {
+			r.nextStates = append(r.nextStates, c.states[k])
+		}
+	}
 	if err := r.parents.addRaw(c.recs, c.nNew); err != nil {
 		return err
 	}
@@ -639,7 +502,7 @@ func (r *run[S, A]) insertUnit(c *candidates, next *frontier) error {
 
 // account adds a unit's counts, coverage, goals and violation to the
 // level's (units come in order, so the first hit of a goal wins).
-func (r *run[S, A]) account(c *candidates) {
+func (r *run[S, A]) account(c *candidates[S]) {
 	r.lv.generated += c.generated
 	r.res.Coverage.add(&c.cov)
 	for k := range c.fps {
@@ -659,13 +522,13 @@ func (r *run[S, A]) account(c *candidates) {
 }
 
 // addNew lays out one new state: its frontier item and parent record.
-func (c *candidates) addNew(enc []byte, fp, parent uint64) {
+func (c *candidates[S]) addNew(enc []byte, fp, parent uint64) {
 	c.out = appendItem(c.out, enc)
 	c.addRec(fp, parent)
 }
 
 // addRec adds the parent record of one new state.
-func (c *candidates) addRec(fp, parent uint64) {
+func (c *candidates[S]) addRec(fp, parent uint64) {
 	c.recs = binary.LittleEndian.AppendUint64(c.recs, fp)
 	c.recs = binary.LittleEndian.AppendUint64(c.recs, parent)
 	c.nNew++

@@ -1,17 +1,3 @@
-// Package checker is a generic explicit-state model checker. It knows
-// nothing of Raft: a model gives initial states, the actions enabled in a
-// state, the successor under an action and a canonical byte encoding; the
-// caller gives named state invariants, transition properties and
-// reachability goals. The checker enumerates every reachable state
-// (breadth-first, depth-first) or samples runs (random walks), checks every
-// property, and returns the shortest counterexample it can as a path of
-// actions from an initial state.
-//
-// The visited set keeps only 64-bit fingerprints of states in a compact
-// open-addressing table; the breadth-first frontier holds encoded states
-// and spills to disk past a memory budget; parent links are written to a
-// temporary file, so a counterexample is rebuilt by replaying actions from
-// an initial state and matching fingerprints, as TLC does.
 package checker
 
 import (
@@ -19,29 +5,49 @@ import (
 	"time"
 )
 
-// Model is a transition system to explore. S is the state type (a value
-// the checker copies) and A the action type.
+// Model is a transition system to explore. S is the state type, a value
+// the checker copies (see "States are values" in the package doc), and A
+// the action type.
 type Model[S, A any] interface {
 	// Init returns the initial states.
 	Init() []S
 	// Actions appends the actions enabled in s to dst, in a fixed order.
 	Actions(s *S, dst []A) []A
 	// Next writes the successor of s under a into out and reports whether
-	// a was enabled. It must not modify s.
+	// a was enabled. It must not modify s, and out must share no mutable
+	// memory with s nor with the value *out held before the call.
 	Next(s *S, a A, out *S) bool
 	// Encode appends an encoding of s to dst: equal states, equal bytes.
 	Encode(dst []byte, s *S) []byte
+}
+
+// Decoder is a model that can rebuild a state from its encoding. It is
+// optional: with it the breadth-first frontier holds encodings only (and
+// spills them to disk past Options.FrontierMemory); without it the
+// frontier keeps the states themselves, in memory.
+type Decoder[S any] interface {
 	// Decode parses an encoding made by Encode or Canonical.
 	Decode(src []byte, s *S) error
-	// ActionKind returns the index of a's kind in ActionKinds, for coverage.
+}
+
+// Kinded is a model whose actions fall into named kinds, for the coverage
+// counts. It is optional: without it, coverage counts every action under
+// the single kind DefaultKind.
+type Kinded[A any] interface {
+	// ActionKind returns the index of a's kind in ActionKinds.
 	ActionKind(a A) int
 	// ActionKinds names the kinds of action.
 	ActionKinds() []string
 }
 
+// DefaultKind is the one coverage kind of a model that is not Kinded.
+const DefaultKind = "action"
+
 // Symmetric is a model with a symmetry reduction: Canonical appends the
 // encoding of a representative of s's equivalence class (equal for every
-// member of the class), which Decode must accept.
+// member of the class), which Decode must accept when the model is a
+// Decoder. Without a Decoder, the state expanded is the first member of
+// its class reached, not the representative.
 type Symmetric[S any] interface {
 	Canonical(dst []byte, s *S) []byte
 }

@@ -30,6 +30,7 @@ type walkResult struct {
 	viol      *found
 	violFP    uint64      // fingerprint of the violating state (invariant) or step's target (transition)
 	goals     map[int]int // goal -> number of steps to the first state reaching it
+	want      goalMask    // the goals not in goals yet
 }
 
 // walkLimits are the bounds of a run of random walks.
@@ -148,23 +149,8 @@ func (r *run[S, A]) mergeWalk(w *worker[S, A], idx int, wr *walkResult, seen map
 	}
 	if v := wr.viol; v != nil && !seen[violationKey{v.prop, wr.violFP}] {
 		seen[violationKey{v.prop, wr.violFP}] = true
-		p := &Path[S, A]{}
-		r.walk(w, idx, wr.steps, p)
-		v.path = p
-		viol, err := r.buildViolation(v)
-		if err != nil {
+		if stop, err := r.walkViolation(w, idx, wr, lim); stop || err != nil {
 			return true, err
-		}
-		if r.res.Violation == nil {
-			r.res.Violation = viol
-		}
-		r.res.Violations = append(r.res.Violations, viol)
-		if len(r.res.Violations) >= lim.maxViolations {
-			r.res.Stopped = "violation"
-			if lim.maxViolations > 1 {
-				r.res.Stopped = "max-violations"
-			}
-			return true, nil
 		}
 	}
 	if r.opts.MaxStates > 0 && r.table.len() >= r.opts.MaxStates {
@@ -174,12 +160,36 @@ func (r *run[S, A]) mergeWalk(w *worker[S, A], idx int, wr *walkResult, seen map
 	return false, nil
 }
 
+// walkViolation adds the violation walk idx ended with to the result,
+// with its path, and reports whether enough violations are collected.
+func (r *run[S, A]) walkViolation(w *worker[S, A], idx int, wr *walkResult, lim walkLimits) (bool, error) {
+	p := &Path[S, A]{}
+	r.walk(w, idx, wr.steps, p)
+	wr.viol.path = p
+	viol, err := r.buildViolation(wr.viol)
+	if err != nil {
+		return true, err
+	}
+	if r.res.Violation == nil {
+		r.res.Violation = viol
+	}
+	r.res.Violations = append(r.res.Violations, viol)
+	if len(r.res.Violations) < lim.maxViolations {
+		return false, nil
+	}
+	r.res.Stopped = "violation"
+	if lim.maxViolations > 1 {
+		r.res.Stopped = "max-violations"
+	}
+	return true, nil
+}
+
 // walk runs walk number idx for at most maxSteps steps. With record set,
 // it only replays the walk into record (no checking, no counting).
 func (r *run[S, A]) walk(w *worker[S, A], idx, maxSteps int, record *Path[S, A]) *walkResult {
 	rng := rand.New(rand.NewPCG(r.opts.Seed, uint64(idx)))
 	inits := r.m.Init()
-	wr := &walkResult{cov: newCoverage(r.m.ActionKinds()), goals: map[int]int{}}
+	wr := &walkResult{cov: newCoverage(r.kinds), goals: map[int]int{}, want: allGoals(len(r.goalHit))}
 	cur := inits[rng.IntN(len(inits))]
 	if record != nil {
 		record.Init = cur
@@ -203,9 +213,9 @@ func (r *run[S, A]) walk(w *worker[S, A], idx, maxSteps int, record *Path[S, A])
 			continue
 		}
 		for _, b := range w.acts {
-			wr.cov.Enabled[r.m.ActionKind(b)]++
+			wr.cov.Enabled[r.kindOf(b)]++
 		}
-		kind := r.m.ActionKind(a)
+		kind := r.kindOf(a)
 		if !r.m.Next(&cur, a, &w.next) {
 			wr.end = walkDeadlocked
 			break
@@ -213,11 +223,6 @@ func (r *run[S, A]) walk(w *worker[S, A], idx, maxSteps int, record *Path[S, A])
 		wr.cov.Fired[kind]++
 		r.count(wr)
 		wr.steps = step
-		if k, err := checkTransitions(&w.props, &cur, a, &w.next); err != nil {
-			wr.viol = &found{prop: w.props.Transitions[k].Name, kind: TransitionProperty, err: err, index: k}
-			wr.end, wr.violFP = walkViolating, hashKey(r.key(w.key[:0], &w.next))
-			return wr
-		}
 		prev := cur
 		cur = w.next
 		if !r.visit(w, wr, &prev, a, &cur, step, kind) {
@@ -233,24 +238,27 @@ func (r *run[S, A]) count(wr *walkResult) {
 	r.generated.Add(1)
 }
 
-// visit checks the state a walk reached after step steps and records its
-// fingerprint; it reports whether the walk may go on.
+// visit checks the step by which a walk reached s after step steps
+// (before nil for its initial state) and records s's fingerprint; it
+// reports whether the walk may go on.
 func (r *run[S, A]) visit(w *worker[S, A], wr *walkResult, before *S, a A, s *S, step, kind int) bool {
-	if k, err := checkInvariants(&w.props, s); err != nil {
-		wr.viol = &found{prop: w.props.Invariants[k].Name, kind: InvariantProperty, err: err, index: k}
-		wr.end, wr.violFP = walkViolating, hashKey(r.key(w.key[:0], s))
-		return false
-	}
-	for g := range w.props.Goals {
-		if _, ok := wr.goals[g]; !ok && w.props.Goals[g].reachedBy(before, a, s) {
+	out := w.sc.check(before, a, s, false, wr.want)
+	for _, g := range w.sc.hits {
+		if _, ok := wr.goals[g]; !ok {
 			wr.goals[g] = step
+			wr.want = wr.want.done(g)
 		}
 	}
-	if !r.within(s) {
+	w.key = r.key(w.key[:0], s)
+	switch out {
+	case stepViolation:
+		wr.viol = w.sc.violation(0, 0)
+		wr.end, wr.violFP = walkViolating, hashKey(w.key)
+		return false
+	case stepOutside:
 		wr.end = walkConstrained
 		return false
 	}
-	w.key = r.key(w.key[:0], s)
 	wr.fps = append(wr.fps, hashKey(w.key))
 	wr.kinds = append(wr.kinds, kind)
 	return true

@@ -60,6 +60,9 @@ func Check[S, A any](m Model[S, A], props func() Properties[S, A], opts Options)
 // run is the state shared by the workers of one search.
 type run[S, A any] struct {
 	m          Model[S, A]
+	dec        Decoder[S] // nil: the BFS frontier keeps states (levelStates)
+	kinded     Kinded[A]  // nil: one coverage kind, DefaultKind
+	kinds      []string
 	sym        Symmetric[S]
 	con        Constrained[S]
 	props      func() Properties[S, A]
@@ -68,14 +71,18 @@ type run[S, A any] struct {
 	workers    int
 	table      *fpSet
 	parents    *records
-	spare      []*candidates   // BFS: reused once inserted
-	blocks     blockPool       // frontier blocks, reused between levels
-	lv         levelStats      // BFS: the level being expanded
-	bfsWorkers []*worker[S, A] // BFS: kept from level to level
-	sink       atomic.Uint64   // keeps the loads of fpSet.touch from being optimised away
-	res        Result[S, A]
-	start      time.Time
-	deadline   time.Time
+	spare      []*candidates[S] // BFS: reused once inserted
+	blocks     blockPool        // frontier blocks, reused between levels
+	lv         levelStats       // BFS: the level being expanded
+	bfsWorkers []*worker[S, A]  // BFS: kept from level to level
+	// Without a Decoder, the states of the BFS level being expanded, by id
+	// minus levelBase, and those of the next level, in id order.
+	levelStates, nextStates []S
+	levelBase               int64
+	sink                    atomic.Uint64 // keeps the loads of fpSet.touch from being optimised away
+	res                     Result[S, A]
+	start                   time.Time
+	deadline                time.Time
 
 	goalNames []string
 	goalHit   []*hit // first state reaching each goal
@@ -108,10 +115,15 @@ func newRun[S, A any](m Model[S, A], props func() Properties[S, A], opts Options
 		r.sym, _ = m.(Symmetric[S])
 	}
 	r.con, _ = m.(Constrained[S])
+	r.dec, _ = m.(Decoder[S])
+	r.kinds = []string{DefaultKind}
+	if k, ok := m.(Kinded[A]); ok {
+		r.kinded, r.kinds = k, k.ActionKinds()
+	}
 	if opts.TimeLimit > 0 {
 		r.deadline = r.start.Add(opts.TimeLimit)
 	}
-	r.res.Coverage = newCoverage(m.ActionKinds())
+	r.res.Coverage = newCoverage(r.kinds)
 	for _, g := range r.props0.Goals {
 		r.goalNames = append(r.goalNames, g.Name)
 	}
@@ -179,9 +191,26 @@ func (r *run[S, A]) key(dst []byte, s *S) []byte {
 	return r.m.Encode(dst, s)
 }
 
-func hashKey(k []byte) uint64 { return fingerprint(xxh3.Hash(k)) }
+// unreached returns the mask of the goals not reached yet.
+func (r *run[S, A]) unreached() goalMask {
+	var m goalMask
+	for g, h := range r.goalHit {
+		if h == nil {
+			m |= goalBit(g)
+		}
+	}
+	return m
+}
 
-func (r *run[S, A]) within(s *S) bool { return r.con == nil || r.con.Within(s) }
+// kindOf returns the coverage kind of a.
+func (r *run[S, A]) kindOf(a A) int {
+	if r.kinded == nil {
+		return 0
+	}
+	return r.kinded.ActionKind(a)
+}
+
+func hashKey(k []byte) uint64 { return fingerprint(xxh3.Hash(k)) }
 
 // found is a violation located during the search, before its path is
 // rebuilt.
@@ -193,28 +222,6 @@ type found struct {
 	fp     uint64 // the violating state (invariant) or step's target (transition)
 	index  int    // property index, to re-check while rebuilding
 	path   any    // DFS and random walks: the path itself
-}
-
-// checkInvariants returns the first invariant s violates.
-func checkInvariants[S, A any](p *Properties[S, A], s *S) (int, error) {
-	for i := range p.Invariants {
-		if err := p.Invariants[i].Check(s); err != nil {
-			return i, err
-		}
-	}
-	return -1, nil
-}
-
-func checkTransitions[S, A any](p *Properties[S, A], before *S, a A, after *S) (int, error) {
-	if p.TransitionsHold != nil && p.TransitionsHold(before, a, after) {
-		return -1, nil
-	}
-	for i := range p.Transitions {
-		if err := p.Transitions[i].Check(before, a, after); err != nil {
-			return i, err
-		}
-	}
-	return -1, nil
 }
 
 // violation turns a found violation into the result's, rebuilding its
@@ -289,19 +296,11 @@ func (r *run[S, A]) rebuild(direct any, parent, fp uint64, last func(before *S, 
 		}
 	}
 	chain = append(chain, fp)
-	var buf []byte
 	p := &Path[S, A]{}
-	inits := r.m.Init()
-	found := false
-	for i := range inits {
-		buf = r.key(buf[:0], &inits[i])
-		if hashKey(buf) == chain[0] && (len(chain) > 1 || last(nil, *new(A), &inits[i])) {
-			p.Init, found = inits[i], true
-			break
-		}
-	}
-	if !found {
-		return nil, fmt.Errorf("no initial state has fingerprint %x", chain[0])
+	var buf []byte
+	var err error
+	if p.Init, buf, err = r.initWith(chain, last); err != nil {
+		return nil, err
 	}
 	cur := p.Init
 	var acts []A
@@ -326,4 +325,19 @@ func (r *run[S, A]) rebuild(direct any, parent, fp uint64, last func(before *S, 
 		}
 	}
 	return p, nil
+}
+
+// initWith returns the initial state with fingerprint chain[0] (which
+// satisfies last when the chain ends there), and the key buffer.
+func (r *run[S, A]) initWith(chain []uint64, last func(before *S, a A, after *S) bool) (S, []byte, error) {
+	var buf []byte
+	inits := r.m.Init()
+	for i := range inits {
+		buf = r.key(buf[:0], &inits[i])
+		if hashKey(buf) == chain[0] && (len(chain) > 1 || last(nil, *new(A), &inits[i])) {
+			return inits[i], buf, nil
+		}
+	}
+	var zero S
+	return zero, buf, fmt.Errorf("no initial state has fingerprint %x", chain[0])
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/raftcheck/raftcheck/checker"
+	"github.com/raftcheck/raftcheck/checker/report"
 	"github.com/raftcheck/raftcheck/model"
 	"github.com/raftcheck/raftcheck/model/checking"
 	"github.com/raftcheck/raftcheck/spec"
@@ -36,7 +37,7 @@ type checkFlags struct {
 	bug           string
 	out           string
 	json          bool
-	frontier      byteSize
+	frontier      report.ByteSize
 	progress      string
 	allowVacuous  bool
 	full          bool
@@ -151,38 +152,38 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	m := model.MustNew(cfg)
 	names, _ := spec.ParsePropertyList(f.invariants)
 	opts := f.options()
-	interrupt, stopSignals := interruptOnSignal()
+	interrupt, stopSignals := report.InterruptOnSignal()
 	defer stopSignals()
 	opts.Interrupt = interrupt
-	prog := newProgress(stderr, f.progress, "exploring")
+	prog := report.NewProgress(stderr, f.progress, "exploring")
 	if prog != nil {
-		opts.Progress = prog.update
+		opts.Progress = prog.Update
 		opts.ProgressEvery = 200 * time.Millisecond
 	}
 	res, err := checker.Check[model.State, model.Action](checking.Adapter{Model: m}, checking.Properties(m, names), opts)
-	prog.finish()
+	prog.Finish()
 	if err != nil {
 		fmt.Fprintf(stderr, "explore check: %v\n", err)
 		return exitUsage
 	}
-	rep := report[model.State, model.Action]{config: cfg, header: fmt.Sprint(cfg) + "\n  " + f.bounds.describe(), strategy: f.strategy,
-		workers: f.workers, symmetry: f.symmetry, invariants: f.invariants, res: res, allowVacuous: f.allowVacuous}
+	rep := report.Report[model.State, model.Action]{Command: "explore check", Config: cfg, Header: fmt.Sprint(cfg) + "\n  " + f.bounds.describe(), Strategy: f.strategy,
+		Workers: f.workers, Symmetry: f.symmetry, Properties: f.invariants, Result: res, AllowVacuous: f.allowVacuous}
 	for _, k := range cfg.SwitchedOff() {
-		rep.switchedOff = append(rep.switchedOff, k.String())
+		rep.SwitchedOff = append(rep.SwitchedOff, k.String())
 	}
 	if res.Verdict() != checker.VerdictViolation && res.Complete {
-		rep.note = f.bounds.bugNote()
+		rep.Note = f.bounds.bugNote()
 	}
-	if err := rep.writeTraces(f.out, func(v *checker.Violation[model.State, model.Action]) *traces.Trace {
+	if err := writeTraces(&rep, f.out, func(v *checker.Violation[model.State, model.Action]) *traces.Trace {
 		return counterexample(m, v, f, args)
 	}); err != nil {
 		fmt.Fprintf(stderr, "explore check: %v\n", err)
 		return exitUsage
 	}
-	rep.path = func(w io.Writer, v *checker.Violation[model.State, model.Action]) error {
+	rep.Path = func(w io.Writer, v *checker.Violation[model.State, model.Action]) error {
 		return explainCounterexample(w, counterexample(m, v, f, args), f.full)
 	}
-	return rep.finish(stdout, stderr, f.json)
+	return rep.Finish(stdout, stderr, f.json)
 }
 
 // counterexample turns a violation into a trace.

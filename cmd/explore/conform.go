@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/raftcheck/raftcheck/checker/report"
 	"github.com/raftcheck/raftcheck/conform"
 	"github.com/raftcheck/raftcheck/model"
 	"github.com/raftcheck/raftcheck/traces"
@@ -88,30 +89,32 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 	defer sys.stop()
 	f.opts.System, f.opts.Abstraction = sys.factory, sys.abs
 	f.trans.System, f.trans.Abstraction = sys.factory, sys.abs
-	interrupt, stopSignals := interruptOnSignal()
+	interrupt, stopSignals := report.InterruptOnSignal()
 	defer stopSignals()
 	f.opts.Interrupt, f.trans.Interrupt = interrupt, interrupt
 	if f.opts.Depth == 0 && f.opts.Walks == 0 {
 		return f.transitions(stdout, stderr, args)
 	}
-	prog := newProgress(stderr, f.progress, "conforming")
+	prog := report.NewProgress(stderr, f.progress, "conforming")
 	if prog != nil {
-		f.opts.Progress = prog.conform
+		f.opts.Progress = func(paths, steps int) {
+			prog.Describe(fmt.Sprintf("paths %s  steps %s", report.Commas(int64(paths)), report.Commas(int64(steps))), int64(paths))
+		}
 	}
 	start := time.Now()
 	res, err := conform.Run(f.opts)
-	prog.finish()
+	prog.Finish()
 	if err != nil {
 		fmt.Fprintf(stderr, "explore conform: %v\n", err)
 		return exitUsage
 	}
 	cfg := f.opts.Config
-	mode := "every path of up to " + plural(f.opts.Depth, "step")
+	mode := "every path of up to " + report.Plural(f.opts.Depth, "step")
 	if f.opts.Walks > 0 {
 		mode = fmt.Sprintf("%d random walks of %d steps, seed %d", f.opts.Walks, f.opts.Length, f.opts.Seed)
 	}
 	fmt.Fprintf(stdout, "explore conform: %v; %s\n", cfg, mode)
-	fmt.Fprintf(stdout, "%s paths, %s steps compared in %.1fs\n", commas(int64(res.Paths)), commas(int64(res.Steps)), time.Since(start).Seconds())
+	fmt.Fprintf(stdout, "%s paths, %s steps compared in %.1fs\n", report.Commas(int64(res.Paths)), report.Commas(int64(res.Steps)), time.Since(start).Seconds())
 	if res.Divergence != nil {
 		return f.divergence(stdout, stderr, res, args)
 	}

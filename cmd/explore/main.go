@@ -16,17 +16,18 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/raftcheck/raftcheck/checker/report"
 )
 
 // Exit codes.
 const (
-	exitOK        = 0
-	exitViolation = 1
-	exitUsage     = 2
-	exitLimit     = 3
-	exitVacuous   = 4
-	// exitInterrupted is the shells' status for a process ended by SIGINT.
-	exitInterrupted = 130
+	exitOK          = report.ExitOK
+	exitViolation   = report.ExitViolation
+	exitUsage       = report.ExitUsage
+	exitLimit       = report.ExitLimit
+	exitVacuous     = report.ExitVacuous
+	exitInterrupted = report.ExitInterrupted
 )
 
 const usage = `usage: explore <command> [flags]

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/raftcheck/raftcheck/checker/report"
 	"github.com/raftcheck/raftcheck/conform"
 	"github.com/raftcheck/raftcheck/traces"
 	"github.com/raftcheck/raftcheck/traces/replay"
@@ -57,9 +58,9 @@ func cmdShrink(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "explore shrink: %s: %v\n", file, err)
 		return exitUsage
 	}
-	prog := newProgress(stderr, f.progress, "shrinking")
+	prog := report.NewProgress(stderr, f.progress, "shrinking")
 	small, stats, err := shrink.Shrink(t, withProgress(still, prog, len(t.Steps)))
-	prog.finish()
+	prog.Finish()
 	if err != nil {
 		fmt.Fprintf(stderr, "explore shrink: %s: %v\n", file, err)
 		return exitViolation
@@ -124,7 +125,7 @@ func (f *shrinkFlags) finish(stdout, stderr io.Writer, t, small *traces.Trace, s
 
 // withProgress wraps still so that every candidate checked updates prog
 // (when there is one) with the count and the shortest trace kept so far.
-func withProgress(still shrink.Interesting, prog *progress, length int) shrink.Interesting {
+func withProgress(still shrink.Interesting, prog *report.Progress, length int) shrink.Interesting {
 	if prog == nil {
 		return still
 	}
@@ -135,7 +136,7 @@ func withProgress(still shrink.Interesting, prog *progress, length int) shrink.I
 		if ok && kept != nil {
 			length = min(length, len(kept.Steps))
 		}
-		prog.shrink(n, length)
+		prog.Describe(fmt.Sprintf("candidates %s  shortest so far %d steps", report.Commas(int64(n)), length), int64(n))
 		return kept, ok, err
 	}
 }

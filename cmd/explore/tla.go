@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/raftcheck/raftcheck/checker"
+	"github.com/raftcheck/raftcheck/checker/report"
 	"github.com/raftcheck/raftcheck/model/tlaraft"
 )
 
@@ -104,23 +105,23 @@ func cmdCheckTLA(args []string, stdout, stderr io.Writer) int {
 	}
 	opts := checker.Options{Strategy: strat, Workers: *workers, Symmetry: *symmetry, MaxStates: *maxStates,
 		MaxDepth: *maxDepth, TimeLimit: *timeLimit, Seed: *seed, Walks: *walks}
-	interrupt, stopSignals := interruptOnSignal()
+	interrupt, stopSignals := report.InterruptOnSignal()
 	defer stopSignals()
 	opts.Interrupt = interrupt
-	prog := newProgress(stderr, *progress, "exploring")
+	prog := report.NewProgress(stderr, *progress, "exploring")
 	if prog != nil {
-		opts.Progress = prog.update
+		opts.Progress = prog.Update
 		opts.ProgressEvery = 200 * time.Millisecond
 	}
 	res, err := checker.Check[tlaraft.State, tlaraft.Action](tlaraft.Adapter{Model: m}, props, opts)
-	prog.finish()
+	prog.Finish()
 	if err != nil {
 		fmt.Fprintf(stderr, "explore check: %v\n", err)
 		return exitUsage
 	}
-	rep := report[tlaraft.State, tlaraft.Action]{config: tlaConfigJSON(cfg), header: "model tlaraft " + cfg.String(), strategy: *strategy,
-		workers: *workers, symmetry: *symmetry, invariants: *invariants, res: res, allowVacuous: *allowVacuous,
-		path: func(w io.Writer, v *checker.Violation[tlaraft.State, tlaraft.Action]) error {
+	rep := report.Report[tlaraft.State, tlaraft.Action]{Command: "explore check", Config: tlaConfigJSON(cfg), Header: "model tlaraft " + cfg.String(), Strategy: *strategy,
+		Workers: *workers, Symmetry: *symmetry, Properties: *invariants, Result: res, AllowVacuous: *allowVacuous,
+		Path: func(w io.Writer, v *checker.Violation[tlaraft.State, tlaraft.Action]) error {
 			_, err := fmt.Fprint(w, m.FormatPath(&v.Path))
 			return err
 		}}
@@ -129,7 +130,7 @@ func cmdCheckTLA(args []string, stdout, stderr io.Writer) int {
 		on   bool
 	}{{"Restart", cfg.Restart}, {"DuplicateMessage", cfg.Duplicate}, {"DropMessage", cfg.Drop}} {
 		if !k.on {
-			rep.switchedOff = append(rep.switchedOff, k.kind)
+			rep.SwitchedOff = append(rep.SwitchedOff, k.kind)
 		}
 	}
 	for _, v := range res.Violations {
@@ -143,9 +144,9 @@ func cmdCheckTLA(args []string, stdout, stderr io.Writer) int {
 		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 			return fail(fmt.Errorf("--out: %w", err))
 		}
-		rep.tracePaths = append(rep.tracePaths, p)
+		rep.TracePaths = append(rep.TracePaths, p)
 	}
-	return rep.finish(stdout, stderr, *asJSON)
+	return rep.Finish(stdout, stderr, *asJSON)
 }
 
 // tlaConfigJSON is the "config" object of --json for the tlaraft model.

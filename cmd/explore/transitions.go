@@ -8,19 +8,20 @@ import (
 	"time"
 
 	"github.com/raftcheck/raftcheck/checker"
+	"github.com/raftcheck/raftcheck/checker/report"
 	"github.com/raftcheck/raftcheck/conform"
 )
 
 // transitions is explore conform's default mode: every transition out of
 // every reachable state, the system restored to the source state of each.
 func (f *conformFlags) transitions(stdout, stderr io.Writer, args []string) int {
-	prog := newProgress(stderr, f.progress, "conforming")
+	prog := report.NewProgress(stderr, f.progress, "conforming")
 	if prog != nil {
-		f.trans.Progress = prog.update
+		f.trans.Progress = prog.Update
 	}
 	start := time.Now()
 	res, err := conform.Transitions(f.trans)
-	prog.finish()
+	prog.Finish()
 	if err != nil {
 		fmt.Fprintf(stderr, "explore conform: %v\n", err)
 		return exitUsage
@@ -30,9 +31,9 @@ func (f *conformFlags) transitions(stdout, stderr io.Writer, args []string) int 
 		sym = "on"
 	}
 	fmt.Fprintf(stdout, "explore conform: %v; every transition of every reachable state (symmetry %s, %s)\n",
-		f.trans.Config, sym, plural(f.trans.Workers, "worker"))
+		f.trans.Config, sym, report.Plural(f.trans.Workers, "worker"))
 	ex := res.Explored
-	fmt.Fprintf(stdout, "%s states, %s transitions compared in %.1fs\n", commas(ex.Distinct), commas(ex.Generated), time.Since(start).Seconds())
+	fmt.Fprintf(stdout, "%s states, %s transitions compared in %.1fs\n", report.Commas(ex.Distinct), report.Commas(ex.Generated), time.Since(start).Seconds())
 	if res.Divergence != nil {
 		return f.transitionDivergence(stdout, stderr, res, args)
 	}

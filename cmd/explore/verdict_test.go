@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raftcheck/raftcheck/checker/report"
 	"github.com/raftcheck/raftcheck/model"
 )
 
@@ -184,7 +185,7 @@ func TestSmallTruths(t *testing.T) {
 	if code, _, stderr := runCmd(t, "check", "--frontier-mem", "lots"); code != exitUsage || !strings.Contains(stderr, "frontier-mem") {
 		t.Errorf("--frontier-mem lots: exit %d %q", code, stderr)
 	}
-	var f byteSize
+	var f report.ByteSize
 	for in, want := range map[string]int64{"1GiB": 1 << 30, "512MiB": 512 << 20, "2g": 2 << 30, "10MB": 10e6, "4096": 4096} {
 		if err := f.Set(in); err != nil || int64(f) != want {
 			t.Errorf("%s: %d, %v; want %d", in, f, err, want)

@@ -14,8 +14,16 @@ import (
 	"github.com/raftcheck/raftcheck/spec"
 )
 
-// Adapter makes a model a checker.Model (and a checker.Symmetric).
+// Adapter makes a model a checker.Model (and a checker.Symmetric,
+// Decoder and Kinded).
 type Adapter struct{ *model.Model }
+
+var (
+	_ checker.Model[model.State, model.Action] = Adapter{}
+	_ checker.Symmetric[model.State]           = Adapter{}
+	_ checker.Decoder[model.State]             = Adapter{}
+	_ checker.Kinded[model.Action]             = Adapter{}
+)
 
 // Init returns the model's single initial state.
 func (a Adapter) Init() []model.State { return []model.State{a.Model.Init()} }

@@ -17,6 +17,8 @@ var (
 	_ checker.Model[State, Action] = Adapter{}
 	_ checker.Symmetric[State]     = Adapter{}
 	_ checker.Constrained[State]   = Adapter{}
+	_ checker.Decoder[State]       = Adapter{}
+	_ checker.Kinded[Action]       = Adapter{}
 )
 
 // Init returns raft.tla's single initial state.

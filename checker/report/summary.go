@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"fmt"
@@ -9,25 +9,25 @@ import (
 	"github.com/raftcheck/raftcheck/checker"
 )
 
-// printSummary writes the human-readable report: the header, the counts,
+// PrintSummary writes the human-readable report: the header, the counts,
 // the coverage and goals, the walk statistics, and the verdict with the
 // counterexample.
-func (r *report[S, A]) printSummary(w io.Writer) error {
-	res := r.res
+func (r *Report[S, A]) PrintSummary(w io.Writer) error {
+	res := r.Result
 	sym := "on"
-	if !r.symmetry {
+	if !r.Symmetry {
 		sym = "off"
 	}
-	fmt.Fprintf(w, "explore check: %s\n", r.header)
-	workers := fmt.Sprintf("%d workers", r.effectiveWorkers())
-	if r.effectiveWorkers() == 1 {
+	fmt.Fprintf(w, "%s: %s\n", r.Command, r.Header)
+	workers := fmt.Sprintf("%d workers", r.EffectiveWorkers())
+	if r.EffectiveWorkers() == 1 {
 		workers = "1 worker"
 	}
-	fmt.Fprintf(w, "  strategy %s, %s, symmetry %s, properties: %s\n", r.strategy, workers, sym, r.invariants)
+	fmt.Fprintf(w, "  strategy %s, %s, symmetry %s, properties: %s\n", r.Strategy, workers, sym, r.Properties)
 	fmt.Fprintf(w, "%s distinct states, %s generated, depth %d, %.2fs (%s generated/s)\n",
-		commas(res.Distinct), commas(res.Generated), res.Depth, res.Elapsed.Seconds(), human(rate(res)))
+		Commas(res.Distinct), Commas(res.Generated), res.Depth, res.Elapsed.Seconds(), Human(Rate(res)))
 	fmt.Fprintf(w, "visited set %s (%.1f bytes/state); fingerprint collision probability %.1e\n",
-		bytesHuman(res.TableBytes), float64(res.TableBytes)/float64(max(res.Distinct, 1)), res.CollisionProbability)
+		BytesHuman(res.TableBytes), float64(res.TableBytes)/float64(max(res.Distinct, 1)), res.CollisionProbability)
 	r.printCoverage(w)
 	if st := res.Walks; st != nil {
 		printWalks(w, st, &res.Coverage, res.Distinct)
@@ -36,8 +36,8 @@ func (r *report[S, A]) printSummary(w io.Writer) error {
 	return r.printVerdict(w)
 }
 
-func (r *report[S, A]) printCoverage(w io.Writer) {
-	res := r.res
+func (r *Report[S, A]) printCoverage(w io.Writer) {
+	res := r.Result
 	fmt.Fprintln(w, "\ncoverage:")
 	c := res.Coverage
 	width := len("action")
@@ -46,7 +46,7 @@ func (r *report[S, A]) printCoverage(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  %-*s %14s %14s %14s\n", width, "action", "enabled", "fired", "new states")
 	for i, k := range c.Kinds {
-		fmt.Fprintf(w, "  %-*s %14s %14s %14s\n", width, k, commas(c.Enabled[i]), commas(c.Fired[i]), commas(c.New[i]))
+		fmt.Fprintf(w, "  %-*s %14s %14s %14s\n", width, k, Commas(c.Enabled[i]), Commas(c.Fired[i]), Commas(c.New[i]))
 	}
 	if len(res.Goals) > 0 {
 		fmt.Fprintln(w, "goals (* expected at these bounds):")
@@ -57,7 +57,7 @@ func (r *report[S, A]) printCoverage(w io.Writer) {
 			mark = "*"
 		}
 		if g.Reached {
-			fmt.Fprintf(w, " %s%-30s reached in %s\n", mark, g.Name, plural(g.Path.Len(), "step"))
+			fmt.Fprintf(w, " %s%-30s reached in %s\n", mark, g.Name, Plural(g.Path.Len(), "step"))
 		} else {
 			fmt.Fprintf(w, " %s%-30s NOT REACHED\n", mark, g.Name)
 		}
@@ -74,7 +74,7 @@ func printWalks(w io.Writer, st *checker.WalkStats, c *checker.Coverage, distinc
 		}
 	}
 	slices.Sort(lengths)
-	fmt.Fprintf(w, "walks: %s, %s distinct states seen\n", commas(int64(st.Walks)), commas(distinct))
+	fmt.Fprintf(w, "walks: %s, %s distinct states seen\n", Commas(int64(st.Walks)), Commas(distinct))
 	if len(lengths) > 0 {
 		q := func(p float64) int { return lengths[min(len(lengths)-1, int(p*float64(len(lengths))))] }
 		fmt.Fprintf(w, "  steps per walk: min %d, median %d, 90th percentile %d, max %d\n", lengths[0], q(0.5), q(0.9), lengths[len(lengths)-1])
@@ -94,23 +94,23 @@ func printWalks(w io.Writer, st *checker.WalkStats, c *checker.Coverage, distinc
 }
 
 // printVerdict prints the verdict line (and the counterexample).
-func (r *report[S, A]) printVerdict(w io.Writer) error {
-	res := r.res
-	if r.note != "" {
-		fmt.Fprintln(w, r.note)
+func (r *Report[S, A]) printVerdict(w io.Writer) error {
+	res := r.Result
+	if r.Note != "" {
+		fmt.Fprintln(w, r.Note)
 	}
 	switch res.Verdict() {
 	case checker.VerdictViolation:
 		v := res.Violation
 		fmt.Fprintf(w, "VIOLATION of %s after %d steps: %v\n\n", v.Property, v.Path.Len(), v.Err)
-		if err := r.path(w, v); err != nil {
+		if err := r.Path(w, v); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "\ncounterexample trace: %s\n", r.tracePaths[0])
+		fmt.Fprintf(w, "\ncounterexample trace: %s\n", r.TracePaths[0])
 		if n := len(res.Violations); n > 1 {
 			fmt.Fprintf(w, "%d distinct violations, each written as a trace:\n", n)
 			for i, v := range res.Violations {
-				fmt.Fprintf(w, "  %s after %d steps: %s\n", v.Property, v.Path.Len(), r.tracePaths[i])
+				fmt.Fprintf(w, "  %s after %d steps: %s\n", v.Property, v.Path.Len(), r.TracePaths[i])
 			}
 		}
 	case checker.VerdictOK:
@@ -123,26 +123,26 @@ func (r *report[S, A]) printVerdict(w io.Writer) error {
 	return nil
 }
 
-func (r *report[S, A]) printVacuous(w io.Writer) {
-	fmt.Fprintf(w, "VACUOUS: every property holds, but on too little: not reached: %s", strings.Join(r.res.Unreached(), ", "))
-	if never := r.neverEnabled(); len(never) > 0 {
+func (r *Report[S, A]) printVacuous(w io.Writer) {
+	fmt.Fprintf(w, "VACUOUS: every property holds, but on too little: not reached: %s", strings.Join(r.Result.Unreached(), ", "))
+	if never := r.NeverEnabled(); len(never) > 0 {
 		fmt.Fprintf(w, "; never enabled: %s", strings.Join(never, ", "))
 	}
 	fmt.Fprintln(w)
-	for _, g := range r.res.Goals {
+	for _, g := range r.Result.Goals {
 		if g.Expected && !g.Reached && g.Hint != "" {
 			fmt.Fprintf(w, "  to reach %s: %s\n", g.Name, g.Hint)
 		}
 	}
-	if r.allowVacuous {
+	if r.AllowVacuous {
 		fmt.Fprintln(w, "  accepted by --allow-vacuous")
 	} else {
 		fmt.Fprintln(w, "  --allow-vacuous accepts this verdict (exit 0)")
 	}
 }
 
-func (r *report[S, A]) printIncomplete(w io.Writer) {
-	res := r.res
+func (r *Report[S, A]) printIncomplete(w io.Writer) {
+	res := r.Result
 	what := "stopped by " + res.Stopped
 	switch res.Stopped {
 	case "interrupted":
@@ -154,46 +154,4 @@ func (r *report[S, A]) printIncomplete(w io.Writer) {
 	if u := res.Unreached(); len(u) > 0 {
 		fmt.Fprintf(w, "  not reached so far: %s\n", strings.Join(u, ", "))
 	}
-}
-
-// plural renders n with the noun, "1 step" or "2 steps".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%s %ss", commas(int64(n)), noun)
-}
-
-func commas(n int64) string {
-	s := fmt.Sprint(n)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 && c != '-' && s[i-1] != '-' {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
-
-func human(x float64) string {
-	switch {
-	case x >= 1e9:
-		return fmt.Sprintf("%.2fG", x/1e9)
-	case x >= 1e6:
-		return fmt.Sprintf("%.2fM", x/1e6)
-	case x >= 1e3:
-		return fmt.Sprintf("%.1fk", x/1e3)
-	}
-	return fmt.Sprintf("%.0f", x)
-}
-
-func bytesHuman(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 }

@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"fmt"
@@ -8,10 +8,10 @@ import (
 	"strings"
 )
 
-// byteSize is a flag of a number of bytes with an optional unit: B, KiB,
+// ByteSize is a flag of a number of bytes with an optional unit: B, KiB,
 // MiB, GiB, TiB (powers of 1024; K, M, G, T mean the same) or KB, MB, GB,
 // TB (powers of 1000), e.g. 512MiB or 1GiB.
-type byteSize int64
+type ByteSize int64
 
 var byteUnits = []struct {
 	suffix string
@@ -23,7 +23,7 @@ var byteUnits = []struct {
 }
 
 // Set parses a size.
-func (b *byteSize) Set(s string) error {
+func (b *ByteSize) Set(s string) error {
 	num, factor := strings.ToLower(strings.TrimSpace(s)), int64(1)
 	for _, u := range byteUnits {
 		if n, ok := strings.CutSuffix(num, u.suffix); ok {
@@ -35,12 +35,12 @@ func (b *byteSize) Set(s string) error {
 	if err != nil || n < 1 || n > (1<<62)/factor {
 		return fmt.Errorf("%q is not a positive size such as 512MiB or 1GiB", s)
 	}
-	*b = byteSize(n * factor)
+	*b = ByteSize(n * factor)
 	return nil
 }
 
 // String renders the size in the largest binary unit that divides it.
-func (b *byteSize) String() string {
+func (b *ByteSize) String() string {
 	n := int64(*b)
 	for _, u := range []struct {
 		name   string
@@ -53,10 +53,10 @@ func (b *byteSize) String() string {
 	return strconv.FormatInt(n, 10)
 }
 
-// interruptOnSignal returns a channel closed at the first SIGINT (Ctrl-C),
-// so that a run stops and reports what it covered, and a function that
-// stops listening.
-func interruptOnSignal() (<-chan struct{}, func()) {
+// InterruptOnSignal returns a channel closed at the first SIGINT (Ctrl-C),
+// so that a run stops and reports what it covered (it is a
+// checker.Options.Interrupt), and a function that stops listening.
+func InterruptOnSignal() (<-chan struct{}, func()) {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt)
 	interrupt, done := make(chan struct{}), make(chan struct{})
