@@ -113,12 +113,14 @@ func (s *system) removeTemp() {
 // mirrors maps each seeded bug the implementation mirrors to the switch
 // that does.
 var mirrors = map[string]func(*raft.Faults){
-	"figure8-commit":           func(f *raft.Faults) { f.Figure8Commit = true },
-	"vote-without-log-check":   func(f *raft.Faults) { f.VoteWithoutLogCheck = true },
-	"truncate-on-stale-append": func(f *raft.Faults) { f.TruncateOnStaleAppend = true },
-	"forget-vote-on-restart":   func(f *raft.Faults) { f.ForgetVoteOnRestart = true },
-	"commit-from-leadercommit": func(f *raft.Faults) { f.CommitFromLeaderCommit = true },
-	"commit-to-last-index":     func(f *raft.Faults) { f.CommitToLastIndex = true },
+	"figure8-commit":                    func(f *raft.Faults) { f.Figure8Commit = true },
+	"vote-without-log-check":            func(f *raft.Faults) { f.VoteWithoutLogCheck = true },
+	"truncate-on-stale-append":          func(f *raft.Faults) { f.TruncateOnStaleAppend = true },
+	"forget-vote-on-restart":            func(f *raft.Faults) { f.ForgetVoteOnRestart = true },
+	"commit-from-leadercommit":          func(f *raft.Faults) { f.CommitFromLeaderCommit = true },
+	"commit-to-last-index":              func(f *raft.Faults) { f.CommitToLastIndex = true },
+	"snapshot-keeps-conflicting-suffix": func(f *raft.Faults) { f.SnapshotKeepsConflictingSuffix = true },
+	"snapshot-discards-matching-suffix": func(f *raft.Faults) { f.SnapshotDiscardsMatchingSuffix = true },
 }
 
 // FaultNames lists the seeded bugs the implementation mirrors: those the

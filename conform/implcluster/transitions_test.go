@@ -43,13 +43,45 @@ func conformsOnSmall(t *testing.T, sys conform.Factory) {
 	}
 }
 
+// TestTransitionsSnapshots: every transition of the small configuration
+// with one snapshot per run, restored with the snapshot in the core and in
+// storage, conforms exactly — compactions, InstallSnapshot sent and
+// installed, restarts from a snapshot; the counts are pinned.
+func TestTransitionsSnapshots(t *testing.T) {
+	if raceEnabled {
+		t.Skip("state-space test: make test runs it without -race")
+	}
+	cfg := smallTransitions
+	cfg.MaxSnapshots = 1
+	res, err := conform.Transitions(conform.TransitionOptions{Config: cfg, System: memory, Abstraction: conform.Exact, Workers: 2, Symmetry: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Divergence != nil {
+		t.Fatalf("diverged (restore only %v): %v", res.RestoreOnly, res.Replay.Divergence)
+	}
+	reached := map[string]bool{}
+	for _, g := range res.Explored.Goals {
+		reached[g.Name] = g.Reached
+	}
+	if res.Explored.Verdict() != checker.VerdictOK || res.Explored.Distinct != 55723 || res.Explored.Generated != 189671 ||
+		!reached["snapshot-taken"] || !reached["snapshot-installed"] {
+		t.Fatalf("complete %v, %d states, %d transitions, goals %v", res.Explored.Complete, res.Explored.Distinct, res.Explored.Generated, reached)
+	}
+}
+
 // faultBounds are the configurations where transition conformance finds
 // the mirrored bugs that smallTransitions does not reach: a stale
 // commit index needs two values, a commit beyond the new entries three
-// terms and a bounded batch.
+// terms and a bounded batch, the snapshot bugs a snapshot.
 var faultBounds = map[string]model.Config{
 	"commit-from-leadercommit": {Servers: 3, MaxTerm: 2, MaxValues: 2, MaxMsgs: 2, MaxCopies: 1, MaxDrops: 1},
 	"commit-to-last-index":     {Servers: 3, MaxTerm: 3, MaxValues: 2, MaxMsgs: 3, MaxCopies: 1, Features: spec.Features{MaxBatch: 1}},
+	// A snapshot installed over a log holding its last index: with
+	// another term there and an entry after it (three values), or with
+	// the same term.
+	"snapshot-keeps-conflicting-suffix": {Servers: 3, MaxTerm: 2, MaxValues: 3, MaxMsgs: 3, MaxCopies: 1, MaxDrops: 1, MaxSnapshots: 1},
+	"snapshot-discards-matching-suffix": {Servers: 3, MaxTerm: 2, MaxValues: 2, MaxMsgs: 3, MaxCopies: 1, MaxDrops: 1, MaxSnapshots: 1},
 }
 
 // TestTransitionsCatchFaults: every mirrored seeded bug of the core is

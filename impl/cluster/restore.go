@@ -19,14 +19,16 @@ var ErrNotRestorable = errors.New("state not restorable")
 // its view's term, vote, log, role, commit index, leader and candidate
 // state, the network holds st.Network and st.Partition, and the history is
 // st.History. Each server's state machine has applied its committed
-// entries, and the values in any log or message count as proposed. A
+// entries, a server's snapshot (View.SnapshotIndex) is the prefix of its
+// log up to it, in the core and in storage, and the values in any log or
+// message count as proposed. A
 // check of every transition out of every reachable state restores the
 // source state and takes one step, instead of replaying a path to it.
 //
 // Restore needs storage in memory (Options.Dir empty). It fails with
 // ErrNotRestorable where the specification's state does not determine the
 // implementation's: with pipelining on (which AppendEntries a leader has
-// in flight to each peer is not in the view) and for snapshots. After any
+// in flight to each peer is not in the view). After any
 // other failure the cluster is in no defined state: restore it again or
 // close it.
 func (c *Cluster) Restore(st *spec.State, durable []spec.Durable) error {
@@ -78,8 +80,10 @@ func (c *Cluster) restorable(st *spec.State, durable []spec.Durable) error {
 		return fmt.Errorf("%w: with pipelining (max inflight %d) a leader's AppendEntries in flight per peer are not in the specification's state", ErrNotRestorable, cfg.MaxInflight)
 	}
 	for i := range st.Servers {
-		if st.Servers[i].SnapshotIndex != 0 || durable[i].SnapshotIndex != 0 {
-			return fmt.Errorf("%w: %v holds a snapshot, which the replay driver does not restore", ErrNotRestorable, spec.ServerID(i+1))
+		v, d := &st.Servers[i], &durable[i]
+		if k := v.SnapshotIndex; k != d.SnapshotIndex || int(k) > len(v.Log) || int(k) > len(d.Log) || !slices.Equal(v.Log[:k], d.Log[:k]) {
+			return fmt.Errorf("%w: %v: snapshot index %d in the view, %d on stable storage, over logs of %d and %d entries that differ below it",
+				ErrNotRestorable, spec.ServerID(i+1), k, d.SnapshotIndex, len(v.Log), len(d.Log))
 		}
 	}
 	return nil
@@ -122,13 +126,21 @@ func (c *Cluster) restoreServer(v *spec.View, d *spec.Durable) error {
 		return nil
 	}
 	rs.node = nil // until the core is rebuilt
-	st := raft.NewMemoryStorage()
+	st := &memStorage{MemoryStorage: raft.NewMemoryStorage()}
 	hs := raft.HardState{Term: d.Term, VotedFor: d.VotedFor}
 	if err := st.Save(raft.Update{HardState: &hs, LogFrom: 1, Entries: slices.Clone(d.Log)}); err != nil {
 		return fmt.Errorf("%v: storage: %w", v.ID, err)
 	}
-	c.stores[i], c.snaps[i] = &memStorage{MemoryStorage: st}, nil
-	p := raft.Persistent{HardState: raft.HardState{Term: v.Term, VotedFor: v.VotedFor}, Log: slices.Clone(v.Log)}
+	k := v.SnapshotIndex // restorable: the same in d, with the same entries below it
+	var snap raft.SnapshotMeta
+	if k > 0 {
+		snap = raft.SnapshotMeta{Index: k, Term: v.Log[k-1].Term}
+		if err := st.SaveSnapshot(snap, d.Log[:k]); err != nil {
+			return fmt.Errorf("%v: storage: %w", v.ID, err)
+		}
+	}
+	c.stores[i], c.snaps[i] = st, slices.Clone(v.Log[:k])
+	p := raft.Persistent{HardState: raft.HardState{Term: v.Term, VotedFor: v.VotedFor}, Snapshot: snap, Log: slices.Clone(v.Log[k:])}
 	vol := &raft.Volatile{Role: v.Role, CommitIndex: v.CommitIndex, NextIndex: v.NextIndex, MatchIndex: v.MatchIndex, Votes: v.Votes}
 	if err := c.newCore(v.ID, p, vol); err != nil {
 		return err

@@ -27,7 +27,6 @@ type Node struct {
 
 	// snap is where the log starts: every entry up to snap.Index has been
 	// compacted into a state machine snapshot (Compact, InstallSnapshot).
-	// Always zero on the replay path.
 	snap SnapshotMeta
 	// wantSnap[j] (leaders only): peer j needs an entry that was compacted
 	// away; reported in the next Ready.

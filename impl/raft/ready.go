@@ -32,8 +32,8 @@ type Ready struct {
 	// entries they need were compacted (Compact): the caller sends each a
 	// snapshot at or above the node's snapshot index (Figure 13), and the
 	// follower's InstallSnapshot answers with an ordinary successful
-	// AppendEntriesResponse. Always empty on the replay path, which never
-	// compacts.
+	// AppendEntriesResponse (impl/cluster sends the specification's
+	// InstallSnapshot).
 	Snapshots []spec.ServerID
 
 	seq uint64
