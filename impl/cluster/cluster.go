@@ -72,7 +72,7 @@ type Cluster struct {
 	opts     Options
 	nodes    []*raft.Node // server id-1
 	stores   []storage
-	applied  [][]spec.Entry // each server's state machine: the entries it applied, its snapshot's first
+	applied  [][]spec.Entry // each server's state machine: its snapshot's entries, then those applied since
 	snaps    [][]spec.Entry // each server's snapshot: the entries it covers (nil without one)
 	net      spec.Network
 	proposed map[spec.Value]bool
