@@ -79,7 +79,7 @@ type Cluster struct {
 	opts     Options
 	nodes    []*raft.Node // server id-1
 	stores   []storage
-	applied  [][]spec.Entry // each server's state machine: the entries it applied, its snapshot's first
+	applied  [][]spec.Entry // each server's state machine: its snapshot's entries, then those applied since
 	snaps    [][]spec.Entry // each server's snapshot: the entries it covers (nil without one)
 	net      spec.Network
 	proposed map[spec.Value]bool
@@ -129,6 +129,7 @@ func (c *Cluster) start(id spec.ServerID) error {
 	if spec.Index(len(data)) != p.Snapshot.Index {
 		return fmt.Errorf("cluster: %v: storage holds a snapshot at %d with data of %d entries", id, p.Snapshot.Index, len(data))
 	}
+	p.Snapshot.TermStart = termStart(data) // the WAL does not keep it
 	if err := c.newCore(id, p, nil); err != nil {
 		return err
 	}
@@ -299,7 +300,7 @@ func (c *Cluster) Deliver(m spec.Message) error {
 // acknowledgement is sent.
 func (c *Cluster) installSnapshot(m spec.Message) error {
 	i := m.To - 1
-	snap := raft.SnapshotMeta{Index: m.LastIncludedIndex, Term: m.LastIncludedTerm}
+	snap := raft.SnapshotMeta{Index: m.LastIncludedIndex, Term: m.LastIncludedTerm, TermStart: termStart(m.Entries)}
 	install, err := c.nodes[i].InstallSnapshot(m.From, m.Term, snap)
 	if err != nil {
 		return fmt.Errorf("cluster: Deliver(%v): %w: %w", m, ErrNotEnabled, err)

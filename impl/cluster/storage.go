@@ -107,3 +107,13 @@ func checkSnapshotData(snap raft.SnapshotMeta, data []spec.Entry) error {
 	}
 	return nil
 }
+
+// termStart is the index of the first entry of the last entry's term in
+// data, a snapshot's entries (SnapshotMeta.TermStart; 0 for no entries).
+func termStart(data []spec.Entry) spec.Index {
+	k := len(data)
+	for k > 1 && data[k-2].Term == data[len(data)-1].Term {
+		k--
+	}
+	return spec.Index(k)
+}

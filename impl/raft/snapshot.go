@@ -47,9 +47,15 @@ func (r *Node) Compact(index spec.Index) error {
 	case r.unstable != 0 && r.unstable <= index:
 		return fmt.Errorf("raft: %v: compact to %d: %w", r.id, index, ErrUnstable)
 	}
-	t := r.termAt(index)
+	t, start := r.termAt(index), index
+	for start-1 > r.snap.Index && r.termAt(start-1) == t {
+		start--
+	}
+	if start-1 == r.snap.Index && start > 1 && r.snap.Term == t {
+		start = r.snap.TermStart // the term began before the old snapshot's end (0 if unknown)
+	}
 	r.log = slices.Clone(r.log[index-r.snap.Index:]) // frees the prefix
-	r.snap = SnapshotMeta{Index: index, Term: t}
+	r.snap = SnapshotMeta{Index: index, Term: t, TermStart: start}
 	return nil
 }
 
@@ -71,7 +77,7 @@ func (r *Node) Compact(index spec.Index) error {
 // the node kept), and whose messages acknowledge the snapshot.
 // The node must have no pending log changes (ErrUnstable).
 func (r *Node) InstallSnapshot(from spec.ServerID, term spec.Term, snap SnapshotMeta) (bool, error) {
-	if from == spec.None || from == r.id || int(from) > r.n || term == 0 || snap.Index == 0 || snap.Term == 0 || snap.Term > term {
+	if from == spec.None || from == r.id || int(from) > r.n || term == 0 || snap.Index == 0 || snap.Term == 0 || snap.Term > term || snap.TermStart > snap.Index {
 		return false, fmt.Errorf("raft: %v: install snapshot %d/%d from %v in term %d: %w", r.id, snap.Index, snap.Term, from, term, ErrInvalidMessage)
 	}
 	if r.unstable != 0 || len(r.proposals) > 0 {

@@ -30,7 +30,7 @@ func TestCompactAndInstallSnapshot(t *testing.T) {
 		if err := l.Compact(2); err != nil {
 			t.Fatal(err)
 		}
-		if st := l.Status(); st.Snapshot != (SnapshotMeta{Index: 2, Term: 1}) || st.LastIndex != 3 || st.CommitIndex != 3 {
+		if st := l.Status(); st.Snapshot != (SnapshotMeta{Index: 2, Term: 1, TermStart: 1}) || st.LastIndex != 3 || st.CommitIndex != 3 {
 			t.Fatalf("status after compact: %+v", st)
 		}
 		if err := l.Compact(2); err == nil {
@@ -256,4 +256,35 @@ func TestInstallSnapshotRules(t *testing.T) {
 	step(t, f, ae(1, 2, 3, 3, 3, 2, e(3, "d")))
 	_, err = f.InstallSnapshot(1, 3, SnapshotMeta{Index: 4, Term: 3})
 	wantErr(t, err, ErrUnstable)
+}
+
+// With the conflict hint, a conflicting term that reaches into the
+// snapshot is skipped to where it started (SnapshotMeta.TermStart), as by
+// a follower that kept every entry; unknown (0), the hint stops at the
+// snapshot. Compact works TermStart out, through an earlier snapshot too.
+func TestConflictHintBelowSnapshot(t *testing.T) {
+	for _, start := range []spec.Index{0, 1} {
+		f := newNode(t, 2, 3, Persistent{HardState: HardState{Term: 2}, Snapshot: SnapshotMeta{Index: 1, Term: 1, TermStart: start},
+			Log: []spec.Entry{e(1, "b"), e(1, "c")}}, func(c *Config) { c.ConflictHint = true })
+		step(t, f, ae(1, 2, 2, 3, 2, 1))
+		want := spec.Index(1)
+		if start > 0 {
+			want = 0
+		}
+		wantMsgs(t, sent(t, f), aer(2, 1, 2, false, want))
+	}
+	l := newNode(t, 2, 3, Persistent{})
+	step(t, l, ae(1, 2, 2, 0, 0, 3, e(1, "a"), e(1, "b"), e(2, "c")))
+	flush(t, l)
+	for _, tc := range []struct {
+		to   spec.Index
+		want SnapshotMeta
+	}{{1, SnapshotMeta{Index: 1, Term: 1, TermStart: 1}}, {2, SnapshotMeta{Index: 2, Term: 1, TermStart: 1}}, {3, SnapshotMeta{Index: 3, Term: 2, TermStart: 3}}} {
+		if err := l.Compact(tc.to); err != nil {
+			t.Fatal(err)
+		}
+		if got := l.Status().Snapshot; got != tc.want {
+			t.Fatalf("compact to %d: %+v, want %+v", tc.to, got, tc.want)
+		}
+	}
 }

@@ -193,6 +193,9 @@ func (r *Node) hint(m *spec.Message) spec.Index {
 		for h > r.snap.Index && r.termAt(h) == t {
 			h--
 		}
+		if h > 0 && h == r.snap.Index && r.snap.Term == t && r.snap.TermStart > 0 {
+			h = r.snap.TermStart - 1 // the term reaches into the snapshot
+		}
 	}
 	return h
 }

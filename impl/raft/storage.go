@@ -33,6 +33,11 @@ type Persistent struct {
 type SnapshotMeta struct {
 	Index spec.Index `json:"index"`
 	Term  spec.Term  `json:"term"`
+	// TermStart, if known (0: unknown), is the index of the first entry
+	// of term Term, at most Index: with the conflict hint a follower whose
+	// conflicting term reaches into the snapshot hints the index before
+	// it, as one that kept every entry would (§5.3).
+	TermStart spec.Index `json:"term_start,omitempty"`
 }
 
 // validate checks that p could have been written by a correct node of an
@@ -41,8 +46,9 @@ func (p *Persistent) validate(n int) error {
 	if int(p.VotedFor) > n {
 		return fmt.Errorf("voted_for: %d is not a server of a %d-server cluster", p.VotedFor, n)
 	}
-	if s := p.Snapshot; (s.Index == 0) != (s.Term == 0) || s.Term > p.Term {
-		return fmt.Errorf("snapshot: index %d term %d (both 0 or both at least 1, term at most the current term %d)", s.Index, s.Term, p.Term)
+	if s := p.Snapshot; (s.Index == 0) != (s.Term == 0) || s.Term > p.Term || s.TermStart > s.Index {
+		return fmt.Errorf("snapshot: index %d term %d term start %d (index and term both 0 or both at least 1, term at most the current term %d, term start at most the index)",
+			s.Index, s.Term, s.TermStart, p.Term)
 	}
 	return checkLog(p.Log, p.Snapshot.Term, p.Term)
 }
