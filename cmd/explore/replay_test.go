@@ -132,12 +132,7 @@ func TestCounterexampleReadable(t *testing.T) {
 // bug is found and shrunk.
 func TestOtherSystem(t *testing.T) {
 	stateSpace(t)
-	bin := filepath.Join(t.TempDir(), "tinyraft")
-	build := exec.Command("go", "build", "-o", bin, "./conform/tinyraft/serve")
-	build.Dir = repo
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building tinyraft: %v\n%s", err, out)
-	}
+	bin := buildTinyraft(t)
 	small := []string{"--depth", "12", "--max-values", "1", "--max-restarts", "0", "--max-partitions", "0", "--max-drops", "0", "--progress", "off"}
 	code, stdout, stderr := runCmd(t, append([]string{"conform", "--system", bin, "--abstraction", "core"}, small...)...)
 	if code != exitOK || !strings.Contains(stdout, "OK: the implementation took every step") {
@@ -178,4 +173,17 @@ func needFaults(t *testing.T) {
 	if !raft.FaultsCompiled {
 		t.Skipf("needs the fault switches: go test -tags %s", raft.BuildTag)
 	}
+}
+
+// buildTinyraft builds the small second implementation's program, which
+// speaks the process protocol, into a temporary directory.
+func buildTinyraft(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "tinyraft")
+	build := exec.Command("go", "build", "-o", bin, "./conform/tinyraft/serve")
+	build.Dir = repo
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building tinyraft: %v\n%s", err, out)
+	}
+	return bin
 }

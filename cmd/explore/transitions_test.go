@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -53,12 +52,7 @@ func TestConformTransitionsCommand(t *testing.T) {
 // tinyraft conforms on every transition under --abstraction core.
 func TestConformTransitionsOtherSystem(t *testing.T) {
 	stateSpace(t)
-	bin := filepath.Join(t.TempDir(), "tinyraft")
-	build := exec.Command("go", "build", "-o", bin, "./conform/tinyraft/serve")
-	build.Dir = repo
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building tinyraft: %v\n%s", err, out)
-	}
+	bin := buildTinyraft(t)
 	small := []string{"--max-msgs", "2", "--max-values", "1", "--max-restarts", "0", "--max-partitions", "0", "--progress", "off"}
 	code, stdout, stderr := runCmd(t, append([]string{"conform", "--system", bin, "--abstraction", "core"}, small...)...)
 	if code != exitOK || !strings.Contains(stdout, "OK: the implementation took every transition") {
