@@ -65,6 +65,8 @@ func parseConformFlags(args []string, stdout io.Writer) (*conformFlags, *flag.Fl
 		return nil, fs, errors.New("--max-states and --time-limit must not be negative")
 	case f.opts.Walks < 0:
 		return nil, fs, fmt.Errorf("--walks: %d must not be negative", f.opts.Walks)
+	case f.sys.wal && f.opts.Depth == 0 && f.opts.Walks == 0:
+		return nil, fs, errors.New("--wal needs --depth or --walks: every-transition mode restores each state into storage in memory")
 	case f.opts.Length < 1:
 		return nil, fs, fmt.Errorf("--length: %d must be at least 1", f.opts.Length)
 	case f.progress != "auto" && f.progress != "on" && f.progress != "off":

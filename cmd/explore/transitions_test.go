@@ -30,6 +30,9 @@ func TestConformTransitionsCommand(t *testing.T) {
 	if code, _, stderr := runCmd(t, "conform", "--depth", "3", "--walks", "2"); code != exitUsage || !strings.Contains(stderr, "choose one mode") {
 		t.Fatalf("--depth with --walks: exit %d %q", code, stderr)
 	}
+	if code, _, stderr := runCmd(t, "conform", "--wal"); code != exitUsage || !strings.Contains(stderr, "--wal needs --depth or --walks") {
+		t.Fatalf("--wal: exit %d %q", code, stderr)
+	}
 	if code, _, stderr := runCmd(t, "conform", "--max-inflight", "1"); code != exitUsage || !strings.Contains(stderr, "pipelining") {
 		t.Fatalf("pipelining: exit %d %q", code, stderr)
 	}
