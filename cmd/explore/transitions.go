@@ -96,7 +96,11 @@ func (f *conformFlags) acceptedForbidden(stdout, stderr io.Writer, res *conform.
 	if !ok {
 		return exitUsage
 	}
-	fmt.Fprintf(stdout, "DIVERGED in the state after step %d of the path below: %v\n", len(res.Divergence.Steps), res.Explored.Violation.Err)
+	where := "the initial state"
+	if n := len(res.Divergence.Steps); n > 0 {
+		where = fmt.Sprintf("the state after step %d of the path below", n)
+	}
+	fmt.Fprintf(stdout, "DIVERGED in %s: %v\n", where, res.Explored.Violation.Err)
 	if res.Confirmed {
 		fmt.Fprintf(stdout, "  confirmed: driven along the path, the system does the same with %v\n", res.Forbidden)
 	} else {

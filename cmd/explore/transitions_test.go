@@ -65,5 +65,12 @@ func TestConformTransitionsOtherSystem(t *testing.T) {
 	if code != exitViolation || !strings.Contains(stdout, "DIVERGED at step 7") {
 		t.Fatalf("buggy: exit %d:\n%s", code, stdout)
 	}
+	// A follower taking a client's value is found in the initial state,
+	// where S1 is offered a ClientRequest it must refuse.
+	code, stdout, _ = runCmd(t, append([]string{"conform", "--system", bin + " -propose-anywhere", "--abstraction", "core", "--out", t.TempDir()}, small...)...)
+	if code != exitViolation || !strings.Contains(stdout, `DIVERGED in the initial state: ClientRequest(S1, "v1"): taken, though the protocol forbids it here`) ||
+		!strings.Contains(stdout, "confirmed: driven along the path") {
+		t.Fatalf("propose-anywhere: exit %d:\n%s", code, stdout)
+	}
 	_ = os.Remove(bin)
 }

@@ -24,6 +24,11 @@ import (
 type Options struct {
 	// VoteWithoutLogCheck grants votes without the election restriction.
 	VoteWithoutLogCheck bool
+	// ProposeAnywhere lets a follower or candidate append a client's value
+	// to its own log, as if it were the leader (a bug of the kind that
+	// takes every enabled action right; every-transition conformance finds
+	// it by offering the actions the protocol forbids).
+	ProposeAnywhere bool
 }
 
 // Factory returns the conform.Factory of tinyraft clusters.
@@ -91,7 +96,7 @@ func (c *cluster) Apply(a spec.Action) error {
 		return c.heartbeat(c.servers[a.Server-1])
 	case spec.ClientRequest:
 		sv := c.servers[a.Server-1]
-		if sv.role != spec.Leader {
+		if sv.role != spec.Leader && !c.opts.ProposeAnywhere {
 			return fmt.Errorf("%w: %v is not a leader", conform.ErrNotEnabled, sv.id)
 		}
 		sv.log = append(sv.log, spec.Entry{Term: sv.term, Value: a.Value})

@@ -16,6 +16,7 @@ import (
 func main() {
 	var opts tinyraft.Options
 	flag.BoolVar(&opts.VoteWithoutLogCheck, "vote-without-log-check", false, "grant votes without the election restriction (a seeded bug)")
+	flag.BoolVar(&opts.ProposeAnywhere, "propose-anywhere", false, "append client values on a follower or candidate too (a seeded bug)")
 	flag.Parse()
 	if err := conform.Serve(tinyraft.Factory(opts), os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintf(os.Stderr, "tinyraft: %v\n", err)
