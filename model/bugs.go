@@ -23,6 +23,10 @@ const (
 	bugSnapshotDiscardsMatchingSuffix
 	bugSnapshotTermFromData
 	bugCompactBeyondCommit
+	bugReconfigBeforeTermCommit
+	bugConfigOnCommit
+	bugCountNonmemberVotes
+	bugConcurrentReconfigs
 )
 
 // Bug describes one seeded bug: a named mutation that switches one rule of
