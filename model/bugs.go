@@ -23,6 +23,10 @@ const (
 	bugSnapshotDiscardsMatchingSuffix
 	bugSnapshotTermFromData
 	bugCompactBeyondCommit
+	bugReconfigBeforeTermCommit
+	bugConfigOnCommit
+	bugCountNonmemberVotes
+	bugConcurrentReconfigs
 )
 
 // Bug describes one seeded bug: a named mutation that switches one rule of
@@ -51,8 +55,9 @@ type Bug struct {
 	id       bugID
 }
 
-// Bugs lists every seeded bug. The last one is the negative control: a
-// liveness flaw that must not be reported as a safety violation.
+// Bugs lists every seeded bug. The bugs of the fixed cluster come first,
+// then the negative control (a liveness flaw that must not be reported as
+// a safety violation), then the bugs of membership changes.
 var Bugs = []Bug{
 	{Name: "figure8-commit", Mirrored: true, id: bugFigure8Commit,
 		Rule:     "§5.4.2: a leader commits only entries of its current term by counting replicas (Figure 2: log[N].term == currentTerm)",
@@ -150,6 +155,30 @@ var Bugs = []Bug{
 		Seen:     "negative control: a stale leader cannot commit without a majority, so safety must hold",
 		Breaks:   "",
 		Bounds:   DefaultConfig(), MaxLength: 0},
+	{Name: "reconfig-before-term-commit", id: bugReconfigBeforeTermCommit,
+		Rule:     "thesis §4.2 and the 2015 fix: a leader appends a configuration entry only once it has committed an entry of its current term",
+		Mutation: "a new leader changes the configuration at once, while an uncommitted change of an earlier term may still be in other logs",
+		Seen:     "Diego Ongaro, \"bug in single-server membership changes\", raft-dev, July 2015: two changes from different terms, each over the old configuration, whose majorities do not meet",
+		Breaks:   "leader-completeness",
+		Bounds:   Config{Servers: 4, MaxReconfigs: 2, MaxTerm: 3, MaxValues: 0, MaxMsgs: 4, MaxCopies: 1, MaxDrops: 1}, MaxLength: 20},
+	{Name: "config-on-commit", id: bugConfigOnCommit,
+		Rule:     "thesis §4.1: a server uses the latest configuration in its log, whether or not the entry is committed",
+		Mutation: "a server uses the last committed configuration of its log, so a server that has not learnt the commit (or has restarted) keeps an older one",
+		Seen:     "implementations that apply configuration changes when applying committed entries to the state machine; the thesis argues against it in §4.1",
+		Breaks:   "commit-quorum",
+		Bounds:   Config{Servers: 3, Joiners: 1, MaxReconfigs: 2, MaxTerm: 2, MaxValues: 1, MaxMsgs: 4, MaxCopies: 1}, MaxLength: 11},
+	{Name: "count-nonmember-votes", id: bugCountNonmemberVotes,
+		Rule:     "thesis §4.1: a candidate needs a majority of its configuration; only members' votes count",
+		Mutation: "a candidate asks every server it knows and counts every granted vote, members or not",
+		Seen:     "jgroups-raft#24 (\"nothing prevents a member outside of members to vote\"); akka-raft#49, votes across configurations electing two leaders in a term",
+		Breaks:   "election-safety",
+		Bounds:   Config{Servers: 3, Joiners: 1, MaxReconfigs: 1, MaxTerm: 1, MaxValues: 0, MaxMsgs: 5, MaxCopies: 1}, MaxLength: 6},
+	{Name: "concurrent-reconfigs", id: bugConcurrentReconfigs,
+		Rule:     "thesis §4.2: a leader starts a change only once the previous one is committed (one change at a time)",
+		Mutation: "a leader appends a configuration entry while another is still uncommitted, so the configuration can move by two servers before a majority of the old one knows",
+		Seen:     "thesis §4.2 (Figure 4.3's intersection argument needs one server at a time); etcd raft refuses a change while one is pending (PendingConfIndex)",
+		Breaks:   "leader-completeness",
+		Bounds:   Config{Servers: 3, Joiners: 1, MaxReconfigs: 2, MaxTerm: 2, MaxValues: 1, MaxMsgs: 4, MaxCopies: 1}, MaxLength: 14},
 }
 
 func bugByName(name string) (Bug, bool) {

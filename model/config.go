@@ -50,6 +50,13 @@ type Config struct {
 	// MaxSnapshots bounds the Compact actions of a run (snapshots of a
 	// server's committed log, §7); 0 switches snapshots off.
 	MaxSnapshots int `json:"max_snapshots,omitempty"`
+	// MaxReconfigs bounds the single-server membership changes of a run
+	// (AddServer, RemoveServer, thesis §4.2); 0 switches them off.
+	MaxReconfigs int `json:"max_reconfigs,omitempty"`
+	// Joiners is the number of servers that exist beyond the Servers
+	// initial members, outside the initial configuration (servers
+	// Servers+1 .. Servers+Joiners); they need MaxReconfigs > 0.
+	Joiners int `json:"joiners,omitempty"`
 	// Values names the client values (default "v1", "v2", ...).
 	Values []spec.Value `json:"values,omitempty"`
 	// Bug switches on one seeded bug by name ("" for the correct protocol).
@@ -119,10 +126,15 @@ func (c *Config) Validate() error {
 		{"max-batch", c.MaxBatch, 0, MaxLog},
 		{"max-inflight", c.MaxInflight, 0, MaxWindow},
 		{"max-snapshots", c.MaxSnapshots, 0, 255},
+		{"max-reconfigs", c.MaxReconfigs, 0, MaxReconfigs},
+		{"joiners", c.Joiners, 0, MaxServers - c.Servers},
 	} {
 		if err := check(b.name, b.v, b.lo, b.hi); err != nil {
 			return err
 		}
+	}
+	if c.Joiners > 0 && c.MaxReconfigs == 0 {
+		return fmt.Errorf("joiners: %d servers outside the configuration can never join with max-reconfigs 0", c.Joiners)
 	}
 	if c.MaxDups > 0 && c.MaxCopies < 2 {
 		// Duplicate(m) makes a second copy; with one copy allowed it is
@@ -161,6 +173,9 @@ func (c Config) String() string {
 		c.Servers, c.MaxTerm, c.MaxValues, c.MaxMsgs, c.MaxCopies, c.MaxRestarts, c.MaxPartitions, c.MaxDrops, c.MaxDups)
 	if c.MaxSnapshots > 0 {
 		s += fmt.Sprintf(" snapshots=%d", c.MaxSnapshots)
+	}
+	if c.MaxReconfigs > 0 {
+		s += fmt.Sprintf(" joiners=%d reconfigs=%d", c.Joiners, c.MaxReconfigs)
 	}
 	if c.Bug != "" {
 		s += " bug=" + c.Bug

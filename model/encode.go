@@ -7,7 +7,7 @@ import (
 )
 
 // maxEncoded bounds the length of an encoded state.
-const maxEncoded = MaxServers*(8+MaxLog+3*MaxServers) + 1 + MaxInFlight*(mEnts+MaxLog+1) + 1 + MaxServers + 6 + MaxTerm + 1 + 2*MaxLog
+const maxEncoded = MaxServers*(8+MaxLog+3*MaxServers) + 1 + MaxInFlight*(mEnts+MaxLog+1) + 1 + MaxServers + 6 + MaxTerm + 1 + 2*MaxLog + 2 + MaxReconfigs + MaxLog
 
 // Encode appends the canonical encoding of s to dst: equal states have
 // equal encodings and different states different ones. Only the parts of
@@ -15,7 +15,7 @@ const maxEncoded = MaxServers*(8+MaxLog+3*MaxServers) + 1 + MaxInFlight*(mEnts+M
 // to their lengths, the messages in flight in sorted order), so a small
 // state encodes in a few dozen bytes.
 func (m *Model) Encode(dst []byte, s *State) []byte {
-	n := m.cfg.Servers
+	n := m.n
 	for i := range n {
 		sv := &s.srv[i]
 		dst = append(dst, sv.term, sv.voted, sv.role, sv.commit, sv.n)
@@ -60,6 +60,12 @@ func (m *Model) Encode(dst []byte, s *State) []byte {
 	for k := range s.hlen {
 		dst = append(dst, uint8(s.hist[k]), s.htermAt[k])
 	}
+	if m.reconf {
+		// Written only with membership changes, as snapshots above.
+		dst = append(dst, s.reconfigs, s.ncfg)
+		dst = append(dst, s.cfgs[:s.ncfg]...)
+		dst = append(dst, s.hcfg[:s.hlen]...)
+	}
 	return dst
 }
 
@@ -80,7 +86,7 @@ func (m *Model) Decode(src []byte, s *State) error {
 func (m *Model) DecodeTrusted(src []byte, s *State) error {
 	*s = State{}
 	r := reader{b: src}
-	n := m.cfg.Servers
+	n := m.n
 	for i := range n {
 		sv := &s.srv[i]
 		sv.term, sv.voted, sv.role, sv.commit, sv.n = r.u8(), r.u8(), r.u8(), r.u8(), r.u8()
@@ -143,6 +149,14 @@ func (m *Model) DecodeTrusted(src []byte, s *State) error {
 	for k := range s.hlen {
 		s.hist[k], s.htermAt[k] = entry(r.u8()), r.u8()
 	}
+	if m.reconf {
+		s.reconfigs, s.ncfg = r.u8(), r.u8()
+		if s.ncfg > MaxReconfigs {
+			return fmt.Errorf("configurations: %d numbered", s.ncfg)
+		}
+		r.into(s.cfgs[:s.ncfg])
+		r.into(s.hcfg[:s.hlen])
+	}
 	if r.short {
 		return errShort
 	}
@@ -182,7 +196,7 @@ func (r *reader) into(dst []uint8) {
 // votes, leader bookkeeping, message endpoints, the partition and the
 // leader history.
 func (m *Model) Permute(s *State, sigma []uint8, out *State) {
-	n := m.cfg.Servers
+	n := m.n
 	var pi [MaxServers + 1]uint8 // old id -> new id; pi[0] = 0 (None)
 	for i := range n {
 		pi[sigma[i]+1] = uint8(i + 1)
@@ -244,13 +258,30 @@ func (m *Model) Permute(s *State, sigma []uint8, out *State) {
 	for t := range out.leaderOf {
 		out.leaderOf[t] = pi[s.leaderOf[t]]
 	}
+	for k := range s.ncfg {
+		out.cfgs[k] = permuteMask(s.cfgs[k], &pi)
+	}
+	for k := range s.hlen {
+		out.hcfg[k] = permuteMask(s.hcfg[k], &pi)
+	}
+}
+
+// permuteMask renames the servers of a member mask (pi: old id -> new id).
+func permuteMask(mask uint8, pi *[MaxServers + 1]uint8) uint8 {
+	var out uint8
+	for j := range MaxServers {
+		if mask&(1<<j) != 0 {
+			out |= 1 << (pi[j+1] - 1)
+		}
+	}
+	return out
 }
 
 // signatures summarises each server of s in a way that does not depend on
 // the names of the servers, so sorting by it is the same for every
 // renaming.
 func (m *Model) signatures(s *State, his, los *[MaxServers]uint64) {
-	n := m.cfg.Servers
+	n := m.n
 	var from, to, led [MaxServers + 1]uint64
 	for k := range int(s.nmsg) {
 		p := &s.msgs[k]
@@ -283,7 +314,10 @@ func (m *Model) signatures(s *State, his, los *[MaxServers]uint64) {
 		if partitioned {
 			groupSize = sizes[s.group[i]]
 		}
-		his[i] = uint64(sv.term)<<56 | uint64(sv.role)<<54 | uint64(sv.commit)<<50 | uint64(sv.n)<<46 |
+		// Joiners sort after the initial members, so that a renaming
+		// never swaps the two: the initial configuration names the members.
+		joiner := uint64(b2u(i >= m.cfg.Servers))
+		his[i] = joiner<<63 | uint64(sv.term)<<56 | uint64(sv.role)<<54 | uint64(sv.commit)<<50 | uint64(sv.n)<<46 |
 			votedClass<<44 | (led[id]&0xf)<<40 | groupSize<<36 | (from[id]&0xffff)<<16 | (to[id] & 0xffff)
 		var lo uint64
 		for k := range sv.n {
@@ -298,7 +332,7 @@ func (m *Model) signatures(s *State, his, los *[MaxServers]uint64) {
 // the servers by signature. Every renaming of s has the same canonical
 // encoding, and it decodes (Decode) to a state equivalent to s.
 func (m *Model) Canonical(dst []byte, s *State) []byte {
-	n := m.cfg.Servers
+	n := m.n
 	var his, los [MaxServers]uint64
 	var sigma [MaxServers]uint8
 	m.signatures(s, &his, &los)

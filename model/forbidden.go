@@ -13,7 +13,7 @@ import "github.com/raftcheck/raftcheck/spec"
 // leading would fail although it takes every enabled action right.
 func (m *Model) Forbidden(s *State) []spec.Action {
 	var out []spec.Action
-	for i := range m.cfg.Servers {
+	for i := range m.n {
 		sv, id := &s.srv[i], spec.ServerID(i+1)
 		if sv.role == leader {
 			out = append(out, spec.Action{Kind: spec.Timeout, Server: id})

@@ -132,7 +132,7 @@ func deliverArbitrary(t *testing.T, m *Model, s State, p msg) {
 		t.Fatal("delivery of an in-flight message refused")
 	}
 	if err := m.CheckWellFormed(&out); err != nil {
-		t.Fatalf("delivering %v gave an ill-formed state: %v", m.specMsg(&p), err)
+		t.Fatalf("delivering %v gave an ill-formed state: %v", m.specMsg(&s, &p), err)
 	}
 	var back State
 	if err := m.Decode(m.Encode(nil, &out), &back); err != nil || back != out {
@@ -200,7 +200,7 @@ func TestGofuzzMessages(t *testing.T) {
 		f.Fuzz(&msg)
 		keepFieldsOfType(&msg)
 		s := states[i%len(states)]
-		p, err := m.packMsg(&msg)
+		p, err := m.packMsg(&s, &msg)
 		if err != nil {
 			continue
 		}

@@ -50,7 +50,7 @@ var Goals = []Goal{
 		}},
 	{Name: "leader-stepped-down", Doc: "a leader learns of a higher term and steps down",
 		Step: func(m *Model, b *State, _ Action, a *State) bool {
-			for i := range m.cfg.Servers {
+			for i := range m.n {
 				if b.srv[i].role == leader && a.srv[i].role != leader && a.srv[i].term > b.srv[i].term {
 					return true
 				}
@@ -62,7 +62,7 @@ var Goals = []Goal{
 			if a.Kind != spec.Deliver {
 				return false
 			}
-			for i := range m.cfg.Servers {
+			for i := range m.n {
 				x, y := &b.srv[i], &after.srv[i]
 				if c := min(x.n, y.n); !slices.Equal(x.log[:c], y.log[:c]) {
 					return true
@@ -96,7 +96,11 @@ func (c *Config) SwitchedOff() []spec.ActionKind {
 		off  bool
 	}{{spec.ClientRequest, c.MaxValues == 0}, {spec.Drop, c.MaxDrops == 0}, {spec.Duplicate, c.MaxDups == 0},
 		{spec.Partition, c.MaxPartitions == 0}, {spec.Heal, c.MaxPartitions == 0}, {spec.Restart, c.MaxRestarts == 0},
-		{spec.Compact, c.MaxSnapshots == 0}} {
+		{spec.Compact, c.MaxSnapshots == 0},
+		// Adding needs a server outside the configuration: a joiner, or
+		// one removed by an earlier change.
+		{spec.AddServer, c.MaxReconfigs == 0 || (c.Joiners == 0 && c.MaxReconfigs < 2)},
+		{spec.RemoveServer, c.MaxReconfigs == 0}} {
 		if k.off {
 			out = append(out, k.kind)
 		}

@@ -22,7 +22,10 @@ import (
 type Model struct {
 	cfg        Config
 	bug        bugID
-	quorum     int
+	n          int   // servers: the initial members, then the joiners
+	reconf     bool  // membership changes are on (MaxReconfigs > 0)
+	initial    uint8 // the initial configuration: servers 1..Servers
+	all        uint8 // every server
 	valueNames [MaxLog + 1]spec.Value
 	partitions []uint8 // enumerated partitions: masks of the side without S1
 }
@@ -32,7 +35,8 @@ func New(cfg Config) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	m := &Model{cfg: cfg, quorum: spec.Quorum(cfg.Servers)}
+	n := cfg.Servers + cfg.Joiners
+	m := &Model{cfg: cfg, n: n, reconf: cfg.MaxReconfigs > 0, initial: uint8(1<<cfg.Servers - 1), all: uint8(1<<n - 1)}
 	if cfg.Bug != "" {
 		b, _ := bugByName(cfg.Bug)
 		m.bug = b.id
@@ -42,7 +46,7 @@ func New(cfg Config) (*Model, error) {
 	}
 	// Every split into two groups: the side without S1 is any non-empty
 	// proper subset of the others.
-	for mask := 1; mask < 1<<cfg.Servers; mask++ {
+	for mask := 1; mask < 1<<n; mask++ {
 		if mask&1 == 0 {
 			m.partitions = append(m.partitions, uint8(mask))
 		}
@@ -72,7 +76,8 @@ func (m *Model) Init() State { return State{} }
 // one of spec.ActionKinds.
 type Action struct {
 	Kind   spec.ActionKind
-	Server uint8 // 1-based, for Timeout, Heartbeat, ClientRequest, Restart
+	Server uint8 // 1-based, for Timeout, Heartbeat, ClientRequest, Restart, AddServer, RemoveServer
+	Target uint8 // AddServer, RemoveServer: the server added or removed
 	Value  uint8 // value number, for ClientRequest
 	Msg    uint8 // network position, for Deliver, Drop, Duplicate
 	Part   uint8 // Partition: the servers (bit i-1 for Si) on the side without S1
@@ -82,22 +87,23 @@ type Action struct {
 // server Timeout, Heartbeat, ClientRequest, Restart, Compact; per message Deliver,
 // Drop, Duplicate; then Partition and Heal.
 func (m *Model) Actions(s *State, dst []Action) []Action {
-	n := m.cfg.Servers
+	n := m.n
 	for i := range n {
 		id := uint8(i + 1)
 		sv := &s.srv[i]
-		if m.canTimeout(s, sv) {
+		if m.canTimeout(s, sv, id) {
 			dst = append(dst, Action{Kind: spec.Timeout, Server: id})
 		}
 		if sv.role == leader {
-			if int(s.total)+n-1 <= m.cfg.MaxMsgs {
+			if int(s.total)+m.peers(s, sv, id) <= m.cfg.MaxMsgs {
 				dst = append(dst, Action{Kind: spec.Heartbeat, Server: id})
 			}
 			// Values are interchangeable, so only the lowest unused one is
 			// offered; Step accepts any unused value.
-			if v := m.nextValue(s); v != 0 && sv.n < MaxLog && m.roomToPropose(s) {
+			if v := m.nextValue(s); v != 0 && sv.n < MaxLog && m.roomToPropose(s, sv, id) {
 				dst = append(dst, Action{Kind: spec.ClientRequest, Server: id, Value: v})
 			}
+			dst = m.reconfigActions(s, sv, id, dst)
 		}
 		if int(s.restarts) < m.cfg.MaxRestarts {
 			dst = append(dst, Action{Kind: spec.Restart, Server: id})
@@ -130,12 +136,16 @@ func (m *Model) Actions(s *State, dst []Action) []Action {
 
 // roomToPropose reports whether a ClientRequest fits the message bound:
 // with replicate-on-propose it sends an AppendEntries to every peer.
-func (m *Model) roomToPropose(s *State) bool {
-	return !m.cfg.ReplicateOnPropose || int(s.total)+m.cfg.Servers-1 <= m.cfg.MaxMsgs
+func (m *Model) roomToPropose(s *State, sv *server, id uint8) bool {
+	return !m.cfg.ReplicateOnPropose || int(s.total)+m.peers(s, sv, id) <= m.cfg.MaxMsgs
 }
 
-func (m *Model) canTimeout(s *State, sv *server) bool {
-	return sv.role != leader && int(sv.term) < m.cfg.MaxTerm && int(s.total)+m.cfg.Servers-1 <= m.cfg.MaxMsgs
+// canTimeout: a follower or candidate below the term bound with room for
+// its RequestVotes; with membership changes only a member of its own
+// configuration stands (spec/README.md, Membership changes).
+func (m *Model) canTimeout(s *State, sv *server, id uint8) bool {
+	return sv.role != leader && int(sv.term) < m.cfg.MaxTerm && int(s.total)+m.votePeers(s, sv, id) <= m.cfg.MaxMsgs &&
+		(!m.reconf || m.configOf(s, sv)&(1<<(id-1)) != 0)
 }
 
 // nextValue returns the lowest unused value number, or 0.
@@ -167,10 +177,10 @@ func (m *Model) Next(s *State, a Action, out *State) bool {
 	case spec.Duplicate:
 		return m.duplicate(out, int(a.Msg))
 	case spec.Partition:
-		if int(s.partitions) >= m.cfg.MaxPartitions || s.partitioned() || a.Part == 0 || a.Part&1 != 0 || int(a.Part) >= 1<<m.cfg.Servers {
+		if int(s.partitions) >= m.cfg.MaxPartitions || s.partitioned() || a.Part == 0 || a.Part&1 != 0 || int(a.Part) >= 1<<m.n {
 			return false
 		}
-		for i := range m.cfg.Servers {
+		for i := range m.n {
 			out.group[i] = (a.Part >> i) & 1
 		}
 		out.partitions++
@@ -185,6 +195,8 @@ func (m *Model) Next(s *State, a Action, out *State) bool {
 		return m.restart(out, a.Server)
 	case spec.Compact:
 		return m.compact(out, a.Server)
+	case spec.AddServer, spec.RemoveServer:
+		return m.reconfigure(out, a.Server, a.Target, a.Kind == spec.AddServer)
 	}
 	return false
 }
@@ -194,11 +206,11 @@ func (m *Model) Next(s *State, a Action, out *State) bool {
 // modified. Unlike Actions, Step accepts any unused client value and any
 // partition into groups.
 func (m *Model) Step(s State, a spec.Action) (State, error) {
-	if err := a.Validate(m.cfg.Servers); err != nil {
+	if err := a.Validate(m.n); err != nil {
 		return s, fmt.Errorf("%v: %w", a.Kind, err)
 	}
 	var out State
-	ca := Action{Kind: a.Kind, Server: uint8(a.Server)}
+	ca := Action{Kind: a.Kind, Server: uint8(a.Server), Target: uint8(a.Target)}
 	switch a.Kind {
 	case spec.ClientRequest:
 		ca.Value = m.valueNumber(a.Value)
@@ -206,7 +218,7 @@ func (m *Model) Step(s State, a spec.Action) (State, error) {
 			return s, fmt.Errorf("ClientRequest: value %q is not one of the model's %d values", a.Value, m.cfg.MaxValues)
 		}
 	case spec.Deliver, spec.Drop, spec.Duplicate:
-		p, err := m.packMsg(a.Message)
+		p, err := m.packMsg(&s, a.Message)
 		if err != nil {
 			return s, fmt.Errorf("%v: message.%w", a.Kind, err)
 		}
@@ -256,7 +268,7 @@ func (m *Model) closestInFlight(s *State, msg *spec.Message) string {
 // whyDisabled explains, for an error message, why a is not enabled in s.
 func (m *Model) whyDisabled(s *State, a Action) string {
 	var sv *server
-	if a.Server >= 1 && int(a.Server) <= m.cfg.Servers {
+	if a.Server >= 1 && int(a.Server) <= m.n {
 		sv = &s.srv[a.Server-1]
 	}
 	switch a.Kind {
@@ -267,18 +279,21 @@ func (m *Model) whyDisabled(s *State, a Action) string {
 		case int(sv.term) >= m.cfg.MaxTerm:
 			return fmt.Sprintf("term bound %d reached", m.cfg.MaxTerm)
 		}
-		return fmt.Sprintf("no room for %d messages (bound %d)", m.cfg.Servers-1, m.cfg.MaxMsgs)
+		if m.reconf && m.configOf(s, sv)&(1<<(a.Server-1)) == 0 {
+			return "a server outside its configuration does not stand"
+		}
+		return fmt.Sprintf("no room for %d messages (bound %d)", m.votePeers(s, sv, a.Server), m.cfg.MaxMsgs)
 	case spec.Heartbeat:
 		if sv.role != leader {
 			return "only a leader sends heartbeats"
 		}
-		return fmt.Sprintf("no room for %d messages (bound %d)", m.cfg.Servers-1, m.cfg.MaxMsgs)
+		return fmt.Sprintf("no room for %d messages (bound %d)", m.peers(s, sv, a.Server), m.cfg.MaxMsgs)
 	case spec.ClientRequest:
 		if sv.role != leader {
 			return "only a leader accepts client requests"
 		}
-		if !m.roomToPropose(s) {
-			return fmt.Sprintf("replicate-on-propose: no room for %d messages (bound %d)", m.cfg.Servers-1, m.cfg.MaxMsgs)
+		if !m.roomToPropose(s, sv, a.Server) {
+			return fmt.Sprintf("replicate-on-propose: no room for %d messages (bound %d)", m.peers(s, sv, a.Server), m.cfg.MaxMsgs)
 		}
 		return "the value was already proposed"
 	case spec.Deliver:
@@ -296,6 +311,8 @@ func (m *Model) whyDisabled(s *State, a Action) string {
 			return fmt.Sprintf("snapshot bound %d reached", m.cfg.MaxSnapshots)
 		}
 		return "nothing committed beyond the snapshot"
+	case spec.AddServer, spec.RemoveServer:
+		return m.whyNoReconfig(s, a)
 	}
 	return "unknown action"
 }
@@ -310,12 +327,14 @@ func (m *Model) SpecAction(s *State, a Action) spec.Action {
 		out.Server, out.Value = spec.ServerID(a.Server), m.valueNames[a.Value]
 	case spec.Deliver, spec.Drop, spec.Duplicate:
 		if int(a.Msg) < int(s.nmsg) {
-			msg := m.specMsg(&s.msgs[a.Msg])
+			msg := m.specMsg(s, &s.msgs[a.Msg])
 			out.Message = &msg
 		}
+	case spec.AddServer, spec.RemoveServer:
+		out.Server, out.Target = spec.ServerID(a.Server), spec.ServerID(a.Target)
 	case spec.Partition:
 		var in, other []spec.ServerID
-		for i := range m.cfg.Servers {
+		for i := range m.n {
 			if a.Part&(1<<i) != 0 {
 				other = append(other, spec.ServerID(i+1))
 			} else {

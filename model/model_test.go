@@ -39,6 +39,7 @@ var testConfigs = []Config{
 	{Servers: 3, MaxTerm: 3, MaxValues: 2, MaxMsgs: 6, MaxCopies: 2, MaxRestarts: 2, MaxPartitions: 2, MaxDrops: 2, MaxDups: 2},
 	{Servers: 5, MaxTerm: 3, MaxValues: 2, MaxMsgs: 10, MaxCopies: 2, MaxRestarts: 1, MaxPartitions: 1, MaxDrops: 1, MaxDups: 1},
 	{Servers: 7, MaxTerm: 2, MaxValues: 3, MaxMsgs: 16, MaxCopies: 1},
+	{Servers: 3, Joiners: 2, MaxReconfigs: 3, MaxTerm: 3, MaxValues: 2, MaxMsgs: 6, MaxCopies: 1, MaxRestarts: 1, MaxDrops: 1},
 }
 
 func TestEncodeDecodeRoundTrip(t *testing.T) {
@@ -76,11 +77,15 @@ func TestCanonicalIsInvariantUnderRenaming(t *testing.T) {
 		for range 40 {
 			for _, s := range walk(m, rng, 50) {
 				want := m.Canonical(nil, &s)
-				sigma := make([]uint8, cfg.Servers)
+				// A renaming is a symmetry only within the initial members
+				// and within the joiners.
+				sigma := make([]uint8, cfg.Servers+cfg.Joiners)
 				for i := range sigma {
 					sigma[i] = uint8(i)
 				}
-				rng.Shuffle(len(sigma), func(i, j int) { sigma[i], sigma[j] = sigma[j], sigma[i] })
+				for _, orbit := range [][]uint8{sigma[:cfg.Servers], sigma[cfg.Servers:]} {
+					rng.Shuffle(len(orbit), func(i, j int) { orbit[i], orbit[j] = orbit[j], orbit[i] })
+				}
 				var p State
 				m.Permute(&s, sigma, &p)
 				if err := m.CheckWellFormed(&p); err != nil {

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"math/bits"
 	"slices"
 
 	"github.com/raftcheck/raftcheck/spec"
@@ -25,12 +26,13 @@ type StepCheck func(m *Model, before *State, a Action, after *State) bool
 
 // NativeInvariants maps spec invariant names to their native checks.
 var NativeInvariants = map[string]StateCheck{
-	"election-safety":      electionSafety,
-	"log-matching":         logMatching,
-	"leader-completeness":  leaderCompleteness,
-	"state-machine-safety": stateMachineSafety,
-	"commit-quorum":        commitQuorum,
-	"snapshot-committed":   snapshotCommitted,
+	"election-safety":       electionSafety,
+	"log-matching":          logMatching,
+	"leader-completeness":   leaderCompleteness,
+	"state-machine-safety":  stateMachineSafety,
+	"commit-quorum":         commitQuorum,
+	"snapshot-committed":    snapshotCommitted,
+	"single-server-changes": singleServerChanges,
 }
 
 // NativeTransitions maps spec transition property names to their native
@@ -44,7 +46,7 @@ var NativeTransitions = map[string]StepCheck{
 }
 
 func electionSafety(m *Model, s *State) bool {
-	for i := range m.cfg.Servers {
+	for i := range m.n {
 		if sv := &s.srv[i]; sv.role == leader && s.leaderOf[sv.term] != uint8(i+1) {
 			return false
 		}
@@ -53,7 +55,7 @@ func electionSafety(m *Model, s *State) bool {
 }
 
 func logMatching(m *Model, s *State) bool {
-	n := m.cfg.Servers
+	n := m.n
 	for i := range n {
 		a := &s.srv[i]
 		for j := i + 1; j < n; j++ {
@@ -72,7 +74,7 @@ func logMatching(m *Model, s *State) bool {
 }
 
 func leaderCompleteness(m *Model, s *State) bool {
-	for i := range m.cfg.Servers {
+	for i := range m.n {
 		sv := &s.srv[i]
 		if sv.role != leader {
 			continue
@@ -87,7 +89,7 @@ func leaderCompleteness(m *Model, s *State) bool {
 }
 
 func stateMachineSafety(m *Model, s *State) bool {
-	n := m.cfg.Servers
+	n := m.n
 	for i := range n {
 		a := &s.srv[i]
 		ca := min(a.commit, a.n)
@@ -105,11 +107,12 @@ func stateMachineSafety(m *Model, s *State) bool {
 	return true
 }
 
-// holders counts the servers with an entry of term t at 0-based position k.
-func holders(m *Model, s *State, k uint8, t uint8) int {
+// holders counts the members of mask with an entry of term t at 0-based
+// position k.
+func holders(m *Model, s *State, k uint8, t uint8, mask uint8) int {
 	c := 0
-	for j := range m.cfg.Servers {
-		if sv := &s.srv[j]; k < sv.n && sv.log[k].term() == t {
+	for j := range m.n {
+		if sv := &s.srv[j]; mask&(1<<j) != 0 && k < sv.n && sv.log[k].term() == t {
 			c++
 		}
 	}
@@ -117,13 +120,14 @@ func holders(m *Model, s *State, k uint8, t uint8) int {
 }
 
 func commitQuorum(m *Model, s *State) bool {
-	for i := range m.cfg.Servers {
+	for i := range m.n {
 		sv := &s.srv[i]
 		if sv.commit > sv.n {
 			return false
 		}
 		for k := range sv.commit {
-			if holders(m, s, k, sv.log[k].term()) < m.quorum {
+			mask := m.commitConfig(s, sv, k)
+			if holders(m, s, k, sv.log[k].term(), mask) < quorum(mask) {
 				return false
 			}
 		}
@@ -131,8 +135,48 @@ func commitQuorum(m *Model, s *State) bool {
 	return true
 }
 
+// commitConfig mirrors spec's: the configuration whose majority must hold
+// sv's committed entry at position k.
+func (m *Model) commitConfig(s *State, sv *server, k uint8) uint8 {
+	if !m.reconf {
+		return m.all
+	}
+	if k < s.hlen && s.hist[k] == sv.log[k] && s.hcfg[k] != 0 {
+		return s.hcfg[k]
+	}
+	c := m.initial
+	for j := int(sv.n) - 1; j >= 0; j-- {
+		if e := sv.log[j]; e.isConfig() {
+			c = s.cfgs[e.configNum()]
+			break
+		}
+	}
+	return c
+}
+
+// singleServerChanges mirrors spec.SingleServerChanges.
+func singleServerChanges(m *Model, s *State) bool {
+	if !m.reconf {
+		return true
+	}
+	for i := range m.n {
+		sv := &s.srv[i]
+		prev := m.initial
+		for _, e := range sv.log[:sv.n] {
+			if e.isConfig() {
+				c := s.cfgs[e.configNum()]
+				if bits.OnesCount8(prev^c) > 1 {
+					return false
+				}
+				prev = c
+			}
+		}
+	}
+	return true
+}
+
 func snapshotCommitted(m *Model, s *State) bool {
-	for i := range m.cfg.Servers {
+	for i := range m.n {
 		sv := &s.srv[i]
 		if sv.snap == 0 {
 			continue
@@ -151,7 +195,7 @@ func snapshotCommitted(m *Model, s *State) bool {
 // can only fail when some log changed.
 func TransitionsHold(m *Model, b *State, act Action, a *State) bool {
 	logChanged := false
-	for i := range m.cfg.Servers {
+	for i := range m.n {
 		x, y := &b.srv[i], &a.srv[i]
 		if y.term < x.term || (x.term == y.term && x.voted != 0 && y.voted != x.voted) {
 			return false // term-monotonic, vote-once
@@ -170,7 +214,7 @@ func TransitionsHold(m *Model, b *State, act Action, a *State) bool {
 }
 
 func leaderAppendOnly(m *Model, b *State, _ Action, a *State) bool {
-	for i := range m.cfg.Servers {
+	for i := range m.n {
 		x, y := &b.srv[i], &a.srv[i]
 		if x.role == leader && y.role == leader && x.term == y.term && (y.n < x.n || !slices.Equal(y.log[:x.n], x.log[:x.n])) {
 			return false
@@ -181,8 +225,12 @@ func leaderAppendOnly(m *Model, b *State, _ Action, a *State) bool {
 
 func committedNeverLost(m *Model, b *State, _ Action, a *State) bool {
 	for k := range b.hlen {
-		t := b.hist[k].term()
-		if holders(m, a, k, t) < m.quorum && holders(m, b, k, t) >= m.quorum {
+		t, mask := b.hist[k].term(), m.all
+		if b.hcfg[k] != 0 {
+			mask = b.hcfg[k]
+		}
+		q := quorum(mask)
+		if holders(m, a, k, t, mask) < q && holders(m, b, k, t, mask) >= q {
 			return false
 		}
 	}
@@ -190,7 +238,7 @@ func committedNeverLost(m *Model, b *State, _ Action, a *State) bool {
 }
 
 func voteOnce(m *Model, b *State, _ Action, a *State) bool {
-	for i := range m.cfg.Servers {
+	for i := range m.n {
 		x, y := &b.srv[i], &a.srv[i]
 		if x.term == y.term && x.voted != 0 && y.voted != x.voted {
 			return false
@@ -200,7 +248,7 @@ func voteOnce(m *Model, b *State, _ Action, a *State) bool {
 }
 
 func termMonotonic(m *Model, b *State, _ Action, a *State) bool {
-	for i := range m.cfg.Servers {
+	for i := range m.n {
 		if a.srv[i].term < b.srv[i].term {
 			return false
 		}
@@ -209,7 +257,7 @@ func termMonotonic(m *Model, b *State, _ Action, a *State) bool {
 }
 
 func commitMonotonic(m *Model, b *State, act Action, a *State) bool {
-	for i := range m.cfg.Servers {
+	for i := range m.n {
 		x, y := b.srv[i].commit, a.srv[i].commit
 		if y < x && !(act.Kind == spec.Restart && act.Server == uint8(i+1) && y == a.srv[i].snap) {
 			return false

@@ -109,17 +109,22 @@ type State struct {
 	// used has bit k-1 set once value k has been proposed.
 	used                              uint8
 	restarts, partitions, drops, dups uint8
-	snapshots                         uint8              // Compact actions so far
-	leaderOf                          [MaxTerm + 1]uint8 // history: first leader of each term
-	hlen                              uint8              // history: length of the committed prefix
-	hist                              [MaxLog]entry      // history: committed entries
-	htermAt                           [MaxLog]uint8      // history: term each was committed in
+	snapshots                         uint8               // Compact actions so far
+	reconfigs                         uint8               // AddServer and RemoveServer actions so far
+	ncfg                              uint8               // configurations numbered so far
+	cfgs                              [MaxReconfigs]uint8 // member mask of each configuration number
+	leaderOf                          [MaxTerm + 1]uint8  // history: first leader of each term
+	hlen                              uint8               // history: length of the committed prefix
+	hist                              [MaxLog]entry       // history: committed entries
+	htermAt                           [MaxLog]uint8       // history: term each was committed in
+	hcfg                              [MaxLog]uint8       // history: configuration each was committed under (membership changes only)
 }
 
 // SameServers reports whether a and b agree on everything the properties
 // read: the servers and the history.
 func SameServers(a, b *State) bool {
-	return a.srv == b.srv && a.leaderOf == b.leaderOf && a.hlen == b.hlen && a.hist == b.hist && a.htermAt == b.htermAt
+	return a.srv == b.srv && a.leaderOf == b.leaderOf && a.hlen == b.hlen && a.hist == b.hist && a.htermAt == b.htermAt &&
+		a.hcfg == b.hcfg && a.cfgs == b.cfgs
 }
 
 // partitioned reports whether the network is split.
@@ -176,7 +181,7 @@ func (m *Model) View(s *State, dst *spec.State) {
 	m.PropertyView(s, dst)
 	dst.Network = dst.Network[:0]
 	for k := 0; k < int(s.nmsg); k++ {
-		dst.Network = append(dst.Network, spec.InFlight{Message: m.specMsg(&s.msgs[k]), Count: int(s.cnt[k])})
+		dst.Network = append(dst.Network, spec.InFlight{Message: m.specMsg(s, &s.msgs[k]), Count: int(s.cnt[k])})
 	}
 	spec.SortInFlight(dst.Network)
 	dst.Partition = m.groups(s)
@@ -187,7 +192,7 @@ func (m *Model) View(s *State, dst *spec.State) {
 // forget-vote-on-restart the vote is never persisted, so it is None
 // there.)
 func (m *Model) DurableView(s *State) []spec.Durable {
-	out := make([]spec.Durable, m.cfg.Servers)
+	out := make([]spec.Durable, m.n)
 	for i := range out {
 		sv := &s.srv[i]
 		d := &out[i]
@@ -196,7 +201,7 @@ func (m *Model) DurableView(s *State) []spec.Durable {
 			d.VotedFor = spec.None
 		}
 		for k := range sv.n {
-			d.Log = append(d.Log, m.specEntry(sv.log[k]))
+			d.Log = append(d.Log, m.specEntry(s, sv.log[k]))
 		}
 	}
 	return out
@@ -206,7 +211,7 @@ func (m *Model) DurableView(s *State) []spec.Durable {
 // history (not the network or the partition). It allocates nothing once
 // dst's slices have grown.
 func (m *Model) PropertyView(s *State, dst *spec.State) {
-	n := m.cfg.Servers
+	n := m.n
 	if cap(dst.Servers) < n {
 		dst.Servers = make([]spec.View, n)
 	}
@@ -227,7 +232,11 @@ func (m *Model) PropertyView(s *State, dst *spec.State) {
 	}
 	h.Committed = h.Committed[:0]
 	for k := range s.hlen {
-		h.Committed = append(h.Committed, spec.CommittedEntry{Entry: m.specEntry(s.hist[k]), CommitTerm: spec.Term(s.htermAt[k])})
+		h.Committed = append(h.Committed, spec.CommittedEntry{Entry: m.specEntry(s, s.hist[k]), CommitTerm: spec.Term(s.htermAt[k]), Quorum: spec.Members(s.hcfg[k])})
+	}
+	h.Members = 0
+	if m.reconf {
+		h.Members = spec.Members(m.initial)
 	}
 }
 
@@ -241,10 +250,10 @@ func (m *Model) fillView(s *State, i int, v *spec.View) {
 	v.SnapshotIndex = spec.Index(sv.snap)
 	v.Log = v.Log[:0]
 	for k := range sv.n {
-		v.Log = append(v.Log, m.specEntry(sv.log[k]))
+		v.Log = append(v.Log, m.specEntry(s, sv.log[k]))
 	}
 	v.NextIndex, v.MatchIndex, v.Votes, v.VoteCount = v.NextIndex[:0], v.MatchIndex[:0], v.Votes[:0], 0
-	n := m.cfg.Servers
+	n := m.n
 	switch sv.role {
 	case leader:
 		for j := range n {
@@ -272,12 +281,17 @@ func (m *Model) fillView(s *State, i int, v *spec.View) {
 	}
 }
 
-func (m *Model) specEntry(e entry) spec.Entry {
+// specEntry unpacks an entry of s (whose table names its configuration,
+// for a configuration entry).
+func (m *Model) specEntry(s *State, e entry) spec.Entry {
+	if e.isConfig() {
+		return spec.Entry{Term: spec.Term(e.term()), Config: spec.Members(s.cfgs[e.configNum()])}
+	}
 	return spec.Entry{Term: spec.Term(e.term()), Value: m.valueNames[e.value()]}
 }
 
-// specMsg unpacks a message.
-func (m *Model) specMsg(p *msg) spec.Message {
+// specMsg unpacks a message of s.
+func (m *Model) specMsg(s *State, p *msg) spec.Message {
 	out := spec.Message{Type: p.typ(), From: spec.ServerID(p[mFrom]), To: spec.ServerID(p[mTo]), Term: spec.Term(p[mTerm])}
 	switch out.Type {
 	case spec.RequestVote:
@@ -287,14 +301,14 @@ func (m *Model) specMsg(p *msg) spec.Message {
 	case spec.AppendEntries:
 		out.PrevLogIndex, out.PrevLogTerm, out.LeaderCommit = spec.Index(p[mA]), spec.Term(p[mB]), spec.Index(p[mC])
 		for _, e := range p.ents() {
-			out.Entries = append(out.Entries, m.specEntry(entry(e)))
+			out.Entries = append(out.Entries, m.specEntry(s, entry(e)))
 		}
 	case spec.AppendEntriesResponse:
 		out.Success, out.MatchIndex = p[mA] == 1, spec.Index(p[mB])
 	case spec.InstallSnapshot:
 		out.LastIncludedIndex, out.LastIncludedTerm = spec.Index(p[mA]), spec.Term(p[mB])
 		for _, e := range p.ents() {
-			out.Entries = append(out.Entries, m.specEntry(entry(e)))
+			out.Entries = append(out.Entries, m.specEntry(s, entry(e)))
 		}
 	}
 	return out
@@ -302,13 +316,13 @@ func (m *Model) specMsg(p *msg) spec.Message {
 
 // packMsg is the inverse of specMsg; it fails for a message the bounded
 // model cannot represent.
-func (m *Model) packMsg(in *spec.Message) (msg, error) {
+func (m *Model) packMsg(s *State, in *spec.Message) (msg, error) {
 	var p msg
 	if err := in.Validate(); err != nil {
 		return p, err
 	}
-	if int(in.From) > m.cfg.Servers || int(in.To) > m.cfg.Servers {
-		return p, fmt.Errorf("from/to: %v->%v is outside a %d-server cluster", in.From, in.To, m.cfg.Servers)
+	if int(in.From) > m.n || int(in.To) > m.n {
+		return p, fmt.Errorf("from/to: %v->%v is outside a %d-server cluster", in.From, in.To, m.n)
 	}
 	small := func(name string, v uint64, hi int) (uint8, error) {
 		if v > uint64(hi) {
@@ -346,7 +360,7 @@ func (m *Model) packMsg(in *spec.Message) (msg, error) {
 		}
 		p[mN] = uint8(len(in.Entries))
 		for k, e := range in.Entries {
-			pe, err := m.packEntry(e)
+			pe, err := m.packEntry(s, e)
 			if err != nil {
 				return p, fmt.Errorf("entries[%d].%w", k, err)
 			}
@@ -361,20 +375,20 @@ func (m *Model) packMsg(in *spec.Message) (msg, error) {
 		if m.cfg.MaxSnapshots == 0 {
 			return p, fmt.Errorf("type: InstallSnapshot in a configuration without snapshots (max_snapshots 0)")
 		}
-		return m.packSnapshot(in, p)
+		return m.packSnapshot(s, in, p)
 	}
 	return p, nil
 }
 
 // packSnapshot packs an InstallSnapshot: its last included index and term
 // and its data, the entries up to that index.
-func (m *Model) packSnapshot(in *spec.Message, p msg) (msg, error) {
+func (m *Model) packSnapshot(s *State, in *spec.Message, p msg) (msg, error) {
 	if int(in.LastIncludedIndex) > MaxLog || int(in.LastIncludedTerm) > MaxTerm {
 		return p, fmt.Errorf("last_included_index/last_included_term: %d/%d exceed the model's limits", in.LastIncludedIndex, in.LastIncludedTerm)
 	}
 	p[mA], p[mB], p[mN] = uint8(in.LastIncludedIndex), uint8(in.LastIncludedTerm), uint8(len(in.Entries))
 	for k, e := range in.Entries {
-		pe, err := m.packEntry(e)
+		pe, err := m.packEntry(s, e)
 		if err != nil {
 			return p, fmt.Errorf("entries[%d].%w", k, err)
 		}
@@ -383,9 +397,17 @@ func (m *Model) packSnapshot(in *spec.Message, p msg) (msg, error) {
 	return p, nil
 }
 
-func (m *Model) packEntry(e spec.Entry) (entry, error) {
+func (m *Model) packEntry(s *State, e spec.Entry) (entry, error) {
 	if e.Term > MaxTerm {
 		return 0, fmt.Errorf("term: %d exceeds the model's limit %d", e.Term, MaxTerm)
+	}
+	if e.Config != 0 {
+		for k := range s.ncfg {
+			if spec.Members(s.cfgs[k]) == e.Config {
+				return mkConfigEntry(uint8(e.Term), k), nil
+			}
+		}
+		return 0, fmt.Errorf("config: %v was never proposed in this run", e.Config)
 	}
 	v := m.valueNumber(e.Value)
 	if v == 0 {
@@ -410,7 +432,7 @@ func (m *Model) groups(s *State) [][]spec.ServerID {
 		return nil
 	}
 	var out [][]spec.ServerID
-	for i := range m.cfg.Servers {
+	for i := range m.n {
 		g := int(s.group[i])
 		for len(out) <= g {
 			out = append(out, nil)
@@ -432,7 +454,7 @@ func b2u(b bool) uint8 {
 // add up. Every state the model produces from a well-formed state is well
 // formed; Decode refuses encodings of ill-formed states.
 func (m *Model) CheckWellFormed(s *State) error {
-	n := m.cfg.Servers
+	n := m.n
 	for i := range MaxServers {
 		sv := &s.srv[i]
 		if i >= n {
@@ -492,6 +514,9 @@ func (m *Model) CheckWellFormed(s *State) error {
 	if s.hlen > MaxLog {
 		return fmt.Errorf("history: %d committed entries", s.hlen)
 	}
+	if err := m.checkConfigs(s); err != nil {
+		return err
+	}
 	for k := range MaxLog {
 		if k >= int(s.hlen) {
 			if s.hist[k] != 0 || s.htermAt[k] != 0 {
@@ -504,7 +529,31 @@ func (m *Model) CheckWellFormed(s *State) error {
 	return nil
 }
 
+// checkConfigs checks the membership bookkeeping: within the budget,
+// numbered masks of existing servers, nothing beyond them, and none of it
+// without membership changes.
+func (m *Model) checkConfigs(s *State) error {
+	if int(s.reconfigs) > m.cfg.MaxReconfigs || s.ncfg > s.reconfigs {
+		return fmt.Errorf("configurations: %d changes, %d numbered, bound %d", s.reconfigs, s.ncfg, m.cfg.MaxReconfigs)
+	}
+	for k := range MaxReconfigs {
+		c := s.cfgs[k]
+		if (k < int(s.ncfg)) != (c != 0) || c&^m.all != 0 {
+			return fmt.Errorf("configurations: number %d has mask %#x", k, c)
+		}
+	}
+	for k := range MaxLog {
+		if c := s.hcfg[k]; (k >= int(s.hlen) || !m.reconf) && c != 0 || c&^m.all != 0 {
+			return fmt.Errorf("history: entry %d committed under mask %#x", k+1, c)
+		}
+	}
+	return nil
+}
+
 func (m *Model) checkEntry(e entry) error {
+	if e.isConfig() && int(e.configNum()) < m.cfg.MaxReconfigs && e.term() != 0 {
+		return nil
+	}
 	if e.term() == 0 || int(e.value()) == 0 || int(e.value()) > m.cfg.MaxValues {
 		return fmt.Errorf("entry %#x: term 0 or value out of range", uint8(e))
 	}
@@ -512,7 +561,7 @@ func (m *Model) checkEntry(e entry) error {
 }
 
 func (m *Model) checkServer(sv *server, id uint8) error {
-	n := m.cfg.Servers
+	n := m.n
 	switch {
 	case int(sv.term) > m.cfg.MaxTerm:
 		return fmt.Errorf("term %d above the bound", sv.term)
@@ -561,7 +610,7 @@ func (m *Model) checkServer(sv *server, id uint8) error {
 }
 
 func (m *Model) checkMsg(p *msg) error {
-	n := m.cfg.Servers
+	n := m.n
 	if p[mFrom] == 0 || int(p[mFrom]) > n || p[mTo] == 0 || int(p[mTo]) > n || p[mFrom] == p[mTo] {
 		return fmt.Errorf("endpoints %d->%d", p[mFrom], p[mTo])
 	}

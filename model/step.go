@@ -16,7 +16,7 @@ import (
 // candidate, votes for itself and sends RequestVote to every peer.
 func (m *Model) timeout(s *State, id uint8) bool {
 	sv := &s.srv[id-1]
-	if !m.canTimeout(s, sv) {
+	if !m.canTimeout(s, sv, id) {
 		return false
 	}
 	sv.term++
@@ -27,8 +27,9 @@ func (m *Model) timeout(s *State, id uint8) bool {
 	var p msg
 	p[mTyp], p[mFrom], p[mTerm] = uint8(spec.RequestVote), id, sv.term
 	p[mA], p[mB] = sv.n, sv.lastTerm()
-	for j := 1; j <= m.cfg.Servers; j++ {
-		if uint8(j) != id {
+	asked := m.voters(s, sv)
+	for j := 1; j <= m.n; j++ {
+		if uint8(j) != id && asked&(1<<(j-1)) != 0 {
 			p[mTo] = uint8(j)
 			s.send(&p, m.cfg.MaxCopies)
 		}
@@ -50,7 +51,7 @@ func (m *Model) selfVote(id uint8) uint8 {
 // commit notification both happen at heartbeats.
 func (m *Model) heartbeat(s *State, id uint8) bool {
 	sv := &s.srv[id-1]
-	if sv.role != leader || int(s.total)+m.cfg.Servers-1 > m.cfg.MaxMsgs {
+	if sv.role != leader || int(s.total)+m.peers(s, sv, id) > m.cfg.MaxMsgs {
 		return false
 	}
 	m.sendAppends(s, id, false)
@@ -63,8 +64,9 @@ func (m *Model) heartbeat(s *State, id uint8) bool {
 // acknowledgement frees the window).
 func (m *Model) sendAppends(s *State, id uint8, skipFull bool) {
 	sv := &s.srv[id-1]
-	for j := 1; j <= m.cfg.Servers; j++ {
-		if uint8(j) != id && !(skipFull && m.windowFull(sv, uint8(j))) {
+	members := m.configOf(s, sv)
+	for j := 1; j <= m.n; j++ {
+		if uint8(j) != id && members&(1<<(j-1)) != 0 && !(skipFull && m.windowFull(sv, uint8(j))) {
 			m.sendAppend(s, id, uint8(j))
 		}
 	}
@@ -184,7 +186,7 @@ func (m *Model) clientRequest(s *State, id, v uint8) bool {
 	if sv.role != leader || v == 0 || int(v) > m.cfg.MaxValues || s.used&(1<<(v-1)) != 0 || sv.n >= MaxLog {
 		return false
 	}
-	if !m.roomToPropose(s) {
+	if !m.roomToPropose(s, sv, id) {
 		return false
 	}
 	s.used |= 1 << (v - 1)
@@ -327,19 +329,22 @@ func (m *Model) handleRequestVoteResponse(s *State, sv *server, p *msg) {
 		sv.votes++
 		votes = int(sv.votes)
 	} else {
-		sv.votes |= 1 << (p[mFrom] - 1)
+		members := m.configOf(s, sv)
+		if m.bug == bugCountNonmemberVotes || members&(1<<(p[mFrom]-1)) != 0 {
+			sv.votes |= 1 << (p[mFrom] - 1)
+		}
 		votes = bits.OnesCount8(sv.votes)
 	}
-	if votes < m.quorum {
+	if votes < m.quorumOf(s, sv) {
 		return
 	}
 	sv.role, sv.votes = leader, 0
-	for j := range m.cfg.Servers {
+	for j := range m.n {
 		sv.next[j], sv.match[j] = sv.n+1, 0
 	}
 	sv.next[p[mTo]-1] = 0
 	if m.cfg.MaxInflight > 0 {
-		sv.probe = uint8(1<<m.cfg.Servers-1) &^ (1 << (p[mTo] - 1)) // every peer is probed first
+		sv.probe = uint8(1<<m.n-1) &^ (1 << (p[mTo] - 1)) // every peer is probed first
 	}
 }
 
@@ -503,13 +508,16 @@ func (m *Model) handleAppendEntriesResponse(s *State, sv *server, p *msg) {
 	}
 	if m.cfg.MaxInflight == 0 {
 		sv.next[j] = sv.match[j] + 1
-		m.advanceCommit(sv, p[mTo])
+		m.advanceCommit(s, sv, p[mTo])
 		return
 	}
 	sv.next[j] = max(sv.next[j], sv.match[j]+1)
 	sv.probe &^= 1 << j
 	sv.infl[j] = trimInflight(sv.infl[j], sv.match[j])
-	m.advanceCommit(sv, p[mTo])
+	m.advanceCommit(s, sv, p[mTo])
+	if sv.role != leader {
+		return // removed by the change it committed (§4.2.2)
+	}
 	if sv.next[j] <= sv.n && !m.windowFull(sv, p[mFrom]) {
 		m.sendAppend(s, p[mTo], p[mFrom]) // keep the pipeline full
 	}
@@ -518,11 +526,12 @@ func (m *Model) handleAppendEntriesResponse(s *State, sv *server, p *msg) {
 // advanceCommit is the leader's commit rule: the largest N stored by a
 // majority (the leader counts its own log) with log[N].term ==
 // currentTerm.
-func (m *Model) advanceCommit(sv *server, self uint8) {
+func (m *Model) advanceCommit(s *State, sv *server, self uint8) {
 	lo := sv.commit + 1
 	if m.bug == bugMatchIndexRegress {
 		lo = 1
 	}
+	members := m.configOf(s, sv)
 	for n := sv.n; n >= lo; n-- {
 		if sv.log[n-1].term() != sv.term && m.bug != bugFigure8Commit {
 			if m.bug == bugMatchIndexRegress {
@@ -530,14 +539,15 @@ func (m *Model) advanceCommit(sv *server, self uint8) {
 			}
 			break // earlier entries have lower terms still
 		}
-		count := 1
-		for j := range m.cfg.Servers {
-			if uint8(j+1) != self && sv.match[j] >= n {
+		count := int(members>>(self-1)) & 1 // the leader's own log, if it is a member
+		for j := range m.n {
+			if uint8(j+1) != self && members&(1<<j) != 0 && sv.match[j] >= n {
 				count++
 			}
 		}
-		if count >= m.quorum {
+		if count >= quorum(members) {
 			sv.commit = n
+			m.stepDownIfRemoved(s, sv, self)
 			return
 		}
 	}
@@ -560,8 +570,12 @@ func (m *Model) observe(s *State, id uint8) {
 			return
 		}
 	}
+	var q uint8
+	if m.reconf {
+		q = m.configOf(s, sv)
+	}
 	for k := s.hlen; k < sv.commit; k++ {
-		s.hist[k], s.htermAt[k] = sv.log[k], sv.term
+		s.hist[k], s.htermAt[k], s.hcfg[k] = sv.log[k], sv.term, q
 	}
 	s.hlen = sv.commit
 }

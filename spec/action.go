@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // ActionKind names one of the actions of the specification (spec/README.md
@@ -24,12 +25,17 @@ const (
 	Heal
 	Restart
 	Compact
+	// AddServer and RemoveServer are single-server membership changes
+	// (thesis §4.2): leader Server appends a configuration entry that adds
+	// or removes Target.
+	AddServer
+	RemoveServer
 )
 
-var actionNames = [...]string{"", "Timeout", "Heartbeat", "ClientRequest", "Deliver", "Drop", "Duplicate", "Partition", "Heal", "Restart", "Compact"}
+var actionNames = [...]string{"", "Timeout", "Heartbeat", "ClientRequest", "Deliver", "Drop", "Duplicate", "Partition", "Heal", "Restart", "Compact", "AddServer", "RemoveServer"}
 
 // ActionKinds lists every action kind in order.
-var ActionKinds = []ActionKind{Timeout, Heartbeat, ClientRequest, Deliver, Drop, Duplicate, Partition, Heal, Restart, Compact}
+var ActionKinds = []ActionKind{Timeout, Heartbeat, ClientRequest, Deliver, Drop, Duplicate, Partition, Heal, Restart, Compact, AddServer, RemoveServer}
 
 // ActionKindNames lists the names of every action kind in order.
 func ActionKindNames() []string {
@@ -55,7 +61,7 @@ func ParseActionKind(s string) (ActionKind, error) {
 			return k, nil
 		}
 	}
-	return 0, fmt.Errorf("unknown action %q (want one of Timeout, Heartbeat, ClientRequest, Deliver, Drop, Duplicate, Partition, Heal, Restart, Compact)", s)
+	return 0, fmt.Errorf("unknown action %q (want one of %s)", s, strings.Join(ActionKindNames(), ", "))
 }
 
 // Action is one step of a run in the shared vocabulary: the model's Step,
@@ -63,10 +69,12 @@ func ParseActionKind(s string) (ActionKind, error) {
 //
 // Server is set for Timeout, Heartbeat, ClientRequest, Restart and Compact; Value
 // for ClientRequest; Message for Deliver, Drop and Duplicate; Groups for
-// Partition (every server in exactly one group, at least two groups).
+// Partition (every server in exactly one group, at least two groups);
+// Server and Target for AddServer and RemoveServer.
 type Action struct {
 	Kind    ActionKind   `json:"kind"`
 	Server  ServerID     `json:"server,omitempty"`
+	Target  ServerID     `json:"target,omitempty"`
 	Value   Value        `json:"value,omitempty"`
 	Message *Message     `json:"message,omitempty"`
 	Groups  [][]ServerID `json:"groups,omitempty"`
@@ -86,6 +94,8 @@ func (a Action) String() string {
 		return fmt.Sprintf("%v(%v)", a.Kind, *a.Message)
 	case Partition:
 		return fmt.Sprintf("%v(%s)", a.Kind, FormatGroups(a.Groups))
+	case AddServer, RemoveServer:
+		return fmt.Sprintf("%v(%v, %v)", a.Kind, a.Server, a.Target)
 	}
 	return a.Kind.String()
 }
@@ -100,7 +110,18 @@ func (a *Action) Validate(n int) error {
 		}
 		return nil
 	}
+	if a.Target != None && a.Kind != AddServer && a.Kind != RemoveServer {
+		return fmt.Errorf("target: only AddServer and RemoveServer take a target")
+	}
 	switch a.Kind {
+	case AddServer, RemoveServer:
+		if a.Value != "" || a.Message != nil || a.Groups != nil {
+			return fmt.Errorf("%v takes only a server and a target", a.Kind)
+		}
+		if a.Target == None || int(a.Target) > n {
+			return fmt.Errorf("target: %d is not a server of a %d-server cluster", a.Target, n)
+		}
+		return okServer()
 	case Timeout, Heartbeat, Restart, Compact:
 		if a.Value != "" || a.Message != nil || a.Groups != nil {
 			return fmt.Errorf("%v takes only a server", a.Kind)

@@ -248,7 +248,10 @@ func compareEntries(a, b Entry) int {
 	if c := cmp.Compare(a.Term, b.Term); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.Value, b.Value)
+	if c := cmp.Compare(a.Value, b.Value); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Config, b.Config)
 }
 
 func cmpBool(a, b bool) int {

@@ -39,6 +39,7 @@ var Invariants = []Invariant{
 	{"state-machine-safety", "Figure 3, State Machine Safety", "no two servers commit different entries at one index", StateMachineSafety},
 	{"commit-quorum", "§5.3-5.4: an entry is committed once a majority stores it", "every committed entry is stored by a majority", CommitOnlyWithQuorum},
 	{"snapshot-committed", "§7: each server snapshots only committed entries (Figure 12)", "a snapshot holds only committed entries, and its server's commitIndex covers it", SnapshotCommitted},
+	{"single-server-changes", "thesis §4.2: one server added or removed at a time", "each configuration entry differs from the previous configuration by at most one server", SingleServerChanges},
 }
 
 // TransitionProperties lists the transition properties, in the order they
@@ -199,33 +200,95 @@ func StateMachineSafety(s *State) error {
 // it (§5.3: "a log entry is committed once the leader that created the
 // entry has replicated it on a majority of the servers"). Every index at or
 // below any server's commitIndex is held, with the same term, by a majority.
+//
+// With membership changes (History.Members set) the majority is of a
+// configuration (§4.1): of the one the entry was committed under
+// (CommittedEntry.Quorum) when the history holds it, else of the server's
+// configuration in effect.
 func CommitOnlyWithQuorum(s *State) error {
-	q := Quorum(len(s.Servers))
 	for i := range s.Servers {
 		v := &s.Servers[i]
 		if int(v.CommitIndex) > len(v.Log) {
 			return fmt.Errorf("%v has commitIndex %d beyond its log of %d entries", v.ID, v.CommitIndex, len(v.Log))
 		}
 		for k := range int(v.CommitIndex) {
-			if n := holders(s, k, v.Log[k].Term); n < q {
-				return fmt.Errorf("%v has committed %v at index %d but only %d of %d servers hold it",
-					v.ID, v.Log[k], k+1, n, len(s.Servers))
+			c := s.commitConfig(v, k)
+			if n := holders(s, k, v.Log[k].Term, c); n < c.Quorum() {
+				return fmt.Errorf("%v has committed %v at index %d but only %d of %s hold it",
+					v.ID, v.Log[k], k+1, n, s.serversOf(c))
 			}
 		}
 	}
 	return nil
 }
 
-// holders counts the servers whose log has an entry of term t at 0-based
-// position k.
-func holders(s *State, k int, t Term) int {
+// commitConfig is the configuration whose majority must hold v's committed
+// entry at 0-based position k: every server without membership changes.
+func (s *State) commitConfig(v *View, k int) Members {
+	h := &s.History
+	if h.Members == 0 {
+		return AllServers(len(s.Servers))
+	}
+	if k < len(h.Committed) && h.Committed[k].Entry == v.Log[k] && h.Committed[k].Quorum != 0 {
+		return h.Committed[k].Quorum
+	}
+	return ConfigOf(v.Log, h.Members)
+}
+
+// serversOf names the servers a majority is counted over, for messages:
+// "3 servers", or with membership changes "the 3 servers of {S1,S2,S3}".
+func (s *State) serversOf(c Members) string {
+	if s.History.Members == 0 {
+		return fmt.Sprintf("%d servers", len(s.Servers))
+	}
+	return fmt.Sprintf("the %d servers of %v", c.Size(), c)
+}
+
+// historyConfig is the configuration whose majority holds the committed
+// entry c of the history.
+func (s *State) historyConfig(c *CommittedEntry) Members {
+	if c.Quorum != 0 {
+		return c.Quorum
+	}
+	return AllServers(len(s.Servers))
+}
+
+// holders counts the members of c whose log has an entry of term t at
+// 0-based position k.
+func holders(s *State, k int, t Term, c Members) int {
 	n := 0
 	for j := range s.Servers {
-		if l := s.Servers[j].Log; k < len(l) && l[k].Term == t {
+		if l := s.Servers[j].Log; c.Has(ServerID(j+1)) && k < len(l) && l[k].Term == t {
 			n++
 		}
 	}
 	return n
+}
+
+// SingleServerChanges: every configuration entry differs from the
+// configuration before it (the previous configuration entry of the log,
+// or the initial one) by at most one server, so that the majorities of
+// consecutive configurations intersect (thesis §4.2: "a leader can add
+// or remove only one server at a time"). It holds trivially without
+// membership changes.
+func SingleServerChanges(s *State) error {
+	if s.History.Members == 0 {
+		return nil
+	}
+	for i := range s.Servers {
+		v := &s.Servers[i]
+		prev := s.History.Members
+		for k, e := range v.Log {
+			if e.Config == 0 {
+				continue
+			}
+			if !prev.SingleChange(e.Config) {
+				return fmt.Errorf("%v has configuration %v at index %d after %v: more than one server changed", v.ID, e.Config, k+1, prev)
+			}
+			prev = e.Config
+		}
+	}
+	return nil
 }
 
 // LeaderAppendOnly: "a leader never overwrites or deletes entries in its
@@ -252,12 +315,17 @@ func LeaderAppendOnly(before *State, _ *Action, after *State) error {
 // (History.Committed) from a majority of holders to fewer. Unlike
 // commit-quorum this does not rely on commitIndex, which a restart
 // forgets, and a step that changes no server cannot violate it.
+//
+// With membership changes, the majority is of the configuration the entry
+// was committed under (CommittedEntry.Quorum).
 func CommittedNeverLost(before *State, _ *Action, after *State) error {
-	q := Quorum(len(after.Servers))
-	for k, c := range before.History.Committed {
-		if n := holders(after, k, c.Term); n < q && holders(before, k, c.Term) >= q {
-			return fmt.Errorf("committed entry %v at index %d is now held by only %d of %d servers",
-				c.Entry, k+1, n, len(after.Servers))
+	for k := range before.History.Committed {
+		c := &before.History.Committed[k]
+		m := before.historyConfig(c)
+		q := m.Quorum()
+		if n := holders(after, k, c.Term, m); n < q && holders(before, k, c.Term, m) >= q {
+			return fmt.Errorf("committed entry %v at index %d is now held by only %d of %s",
+				c.Entry, k+1, n, after.serversOf(m))
 		}
 	}
 	return nil

@@ -71,6 +71,12 @@ func TestEveryInvariantHasAViolation(t *testing.T) {
 			s.Servers[0].CommitIndex = 1
 			return s
 		},
+		"single-server-changes": func() State {
+			// S1 goes from {S1,S2,S3} to {S1,S2,S3,S4,S5} in one entry.
+			s := cluster([]Entry{{Term: 1, Config: 0b11111}}, nil, nil, nil, nil)
+			s.History.Members = 0b111
+			return s
+		},
 		"snapshot-committed": func() State {
 			// S1 snapshots an entry nobody has committed.
 			s := cluster([]Entry{e(1, "a")}, []Entry{e(1, "a")}, nil)
@@ -94,6 +100,40 @@ func TestEveryInvariantHasAViolation(t *testing.T) {
 			t.Errorf("CheckAll does not name %s: %v", p.Name, err)
 		}
 		t.Logf("%s: %v", p.Name, err)
+	}
+}
+
+// With membership changes, commit-quorum counts the majority of the
+// configuration the entry was committed under, not of every server.
+func TestCommitQuorumOverConfigurations(t *testing.T) {
+	add4 := Entry{Term: 1, Config: 0b1111}
+	// S1 and S2 of {S1,S2,S3} hold and commit 1:a; S4 exists outside.
+	s := cluster([]Entry{e(1, "a")}, []Entry{e(1, "a")}, nil, nil)
+	s.History.Members = 0b111
+	s.Servers[0].CommitIndex = 1
+	s.History.Observe(s.Servers)
+	if err := CheckAll(&s, nil); err != nil {
+		t.Fatalf("2 of 3 members hold the entry, yet: %v", err)
+	}
+	if q := s.History.Committed[0].Quorum; q != 0b111 {
+		t.Fatalf("committed under %v, want {S1,S2,S3}", q)
+	}
+	// Counted over all four servers, 2 of 4 would not be a majority.
+	s.History.Members = 0
+	if err := CommitOnlyWithQuorum(&s); err == nil {
+		t.Fatal("without configurations, 2 of 4 servers passed as a majority")
+	}
+	// S3 commits nothing; S1 adds S4 and commits 1:a under {S1..S4}: S1
+	// and S2 are not a majority of it.
+	s = cluster([]Entry{e(1, "a"), add4}, []Entry{e(1, "a")}, nil, nil)
+	s.History.Members = 0b111
+	s.Servers[0].CommitIndex = 1
+	s.History.Observe(s.Servers)
+	if err := CommitOnlyWithQuorum(&s); err == nil || !strings.Contains(err.Error(), "of the 4 servers of {S1,S2,S3,S4}") {
+		t.Fatalf("commit under {S1..S4} by 2 servers: %v", err)
+	}
+	if got := ConfigOf(s.Servers[0].Log, s.History.Members); got != 0b1111 {
+		t.Fatalf("configuration in effect %v, want the appended one", got)
 	}
 }
 

@@ -147,6 +147,10 @@ func (h *History) Diff(o *History) []string {
 type CommittedEntry struct {
 	Entry
 	CommitTerm Term `json:"commit_term"`
+	// Quorum is, when configurations are in use (History.Members set),
+	// the configuration in effect at that server then: the one whose
+	// majority stores the entry (§4.1).
+	Quorum Members `json:"quorum,omitempty"`
 }
 
 // History is what the properties need to remember beyond the servers'
@@ -162,14 +166,17 @@ type CommittedEntry struct {
 //     Leader Completeness and committed-never-lost read it: commitIndex is
 //     volatile (a restart resets it), so without it an entry that was
 //     committed and later forgotten could be lost unnoticed.
+//   - Members is the initial configuration when membership changes are
+//     in use (thesis §4.1); zero when every server is a member for good.
 type History struct {
 	LeaderOf  []ServerID       `json:"leader_of,omitempty"`
 	Committed []CommittedEntry `json:"committed,omitempty"`
+	Members   Members          `json:"members,omitempty"`
 }
 
 // Clone returns a deep copy of h.
 func (h *History) Clone() History {
-	return History{LeaderOf: slices.Clone(h.LeaderOf), Committed: slices.Clone(h.Committed)}
+	return History{LeaderOf: slices.Clone(h.LeaderOf), Committed: slices.Clone(h.Committed), Members: h.Members}
 }
 
 // LeaderIn returns the recorded leader of term t, or None.
@@ -205,8 +212,12 @@ func (h *History) Observe(servers []View) {
 		if len(c) <= len(h.Committed) || !consistentWithHistory(c, h.Committed) {
 			continue
 		}
+		var q Members
+		if h.Members != 0 {
+			q = ConfigOf(v.Log, h.Members)
+		}
 		for _, e := range c[len(h.Committed):] {
-			h.Committed = append(h.Committed, CommittedEntry{Entry: e, CommitTerm: v.Term})
+			h.Committed = append(h.Committed, CommittedEntry{Entry: e, CommitTerm: v.Term, Quorum: q})
 		}
 	}
 }

@@ -47,15 +47,22 @@ type Index uint64
 type Value string
 
 // Entry is one log entry: the term in which a leader created it and the
-// client value it carries (Figure 2, log[]).
+// client value it carries (Figure 2, log[]), or, for a configuration entry
+// (thesis §4.1), the configuration it installs; then Value is "".
 type Entry struct {
-	Term  Term  `json:"term"`
-	Value Value `json:"value"`
+	Term   Term    `json:"term"`
+	Value  Value   `json:"value"`
+	Config Members `json:"config,omitempty"`
 }
 
 // String renders the entry as term:value, the way the classic animation
-// labels a log box ("1 sally").
-func (e Entry) String() string { return fmt.Sprintf("%d:%s", e.Term, e.Value) }
+// labels a log box ("1 sally"), or as term:{S1,S2} for a configuration.
+func (e Entry) String() string {
+	if e.Config != 0 {
+		return fmt.Sprintf("%d:%v", e.Term, e.Config)
+	}
+	return fmt.Sprintf("%d:%s", e.Term, e.Value)
+}
 
 // Role is a server's role (Figure 2: follower, candidate, leader).
 type Role uint8

@@ -82,8 +82,8 @@ func TestScenariosReplayOnImpl(t *testing.T) {
 // replays Compact and InstallSnapshot.
 func TestBugTracesOnImpl(t *testing.T) {
 	for _, bug := range model.Bugs {
-		if bug.Breaks == "" {
-			continue
+		if bug.Breaks == "" || bug.Bounds.MaxReconfigs > 0 {
+			continue // the implementation has no membership changes yet
 		}
 		tr, err := traces.ReadFile(filepath.Join("scenarios", "bugs", bug.Name+".json"))
 		if err != nil {

@@ -71,10 +71,11 @@ type fileTrace struct {
 // IsRaft reports whether the trace is a run of raftcheck's model.
 func (t *Trace) IsRaft() bool { return t.Model == RaftModel }
 
-// Servers is the cluster size of the trace's configuration.
+// Servers is the cluster size of the trace's configuration: with
+// membership changes, the initial members and the joiners.
 func (t *Trace) Servers() int {
 	if t.IsRaft() {
-		return t.Config.Servers
+		return t.Config.Servers + t.Config.Joiners
 	}
 	var c struct {
 		Servers int `json:"servers"`

@@ -13,7 +13,11 @@ import (
 
 // boundFlags are the flags that set the model's bounds, in the order the
 // header prints them.
-var boundFlags = []string{"servers", "max-term", "max-values", "max-msgs", "max-copies", "max-restarts", "max-partitions", "max-drops", "max-dups", "max-snapshots"}
+var boundFlags = []string{"servers", "max-term", "max-values", "max-msgs", "max-copies", "max-restarts", "max-partitions", "max-drops", "max-dups", "max-snapshots", "max-reconfigs", "joiners"}
+
+// membershipFlags are the bound flags of membership changes, rendered
+// only when set so that every other command line reads as before.
+var membershipFlags = map[string]bool{"max-reconfigs": true, "joiners": true}
 
 // boundField returns the field of c that bound flag name sets.
 func boundField(c *model.Config, name string) *int {
@@ -38,6 +42,10 @@ func boundField(c *model.Config, name string) *int {
 		return &c.MaxDups
 	case "max-snapshots":
 		return &c.MaxSnapshots
+	case "max-reconfigs":
+		return &c.MaxReconfigs
+	case "joiners":
+		return &c.Joiners
 	}
 	panic("unknown bound flag " + name)
 }
@@ -57,6 +65,8 @@ func addBoundFlags(fs *flag.FlagSet, cfg *model.Config) {
 	fs.IntVar(&cfg.MaxDrops, "max-drops", def.MaxDrops, "Drop actions per run (lost message copies)")
 	fs.IntVar(&cfg.MaxDups, "max-dups", def.MaxDups, "Duplicate actions per run (needs --max-copies 2)")
 	fs.IntVar(&cfg.MaxSnapshots, "max-snapshots", def.MaxSnapshots, "Compact actions per run (a server snapshots its committed log, §7)")
+	fs.IntVar(&cfg.MaxReconfigs, "max-reconfigs", 0, "AddServer/RemoveServer actions per run (single-server membership changes, thesis §4.2; 0: off)")
+	fs.IntVar(&cfg.Joiners, "joiners", 0, "servers beyond --servers that start outside the configuration (needs --max-reconfigs)")
 	fs.BoolVar(&cfg.ConflictHint, "conflict-hint", false, "feature: a refusal hints past the follower's whole conflicting term (§5.3)")
 	fs.BoolVar(&cfg.ReplicateOnPropose, "replicate-on-propose", false, "feature: a leader sends AppendEntries as soon as it appends a client's value")
 	fs.IntVar(&cfg.MaxBatch, "max-batch", 0, "feature: entries per AppendEntries (0: the whole suffix)")
@@ -147,9 +157,11 @@ func (b *bounds) bugNote() string {
 // flagsOf renders bounds as the bound flags that reproduce them, with the
 // flags of the features switched on.
 func flagsOf(c model.Config) string {
-	parts := make([]string, len(boundFlags))
-	for i, name := range boundFlags {
-		parts[i] = fmt.Sprintf("--%s %d", name, *boundField(&c, name))
+	var parts []string
+	for _, name := range boundFlags {
+		if v := *boundField(&c, name); v != 0 || !membershipFlags[name] {
+			parts = append(parts, fmt.Sprintf("--%s %d", name, v))
+		}
 	}
 	return strings.Join(append(parts, featureArgs(c.Features)...), " ")
 }

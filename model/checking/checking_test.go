@@ -269,8 +269,37 @@ func TestSeededBugsFound(t *testing.T) {
 			if v.Property != b.Breaks || v.Path.Len() > b.MaxLength {
 				t.Fatalf("found %s after %d steps; documented %s within %d", v.Property, v.Path.Len(), b.Breaks, b.MaxLength)
 			}
+			if b.Bounds.MaxReconfigs > 0 && v.Path.Len() != b.MaxLength {
+				t.Fatalf("found after %d steps; the membership bugs pin their length, %d", v.Path.Len(), b.MaxLength)
+			}
 			replayViolation(t, model.MustNew(cfg), v)
 		})
+	}
+}
+
+// TestMembershipFixesHold: the correct protocol at each membership bug's
+// bounds (with a client value, so that a leader can commit an entry of
+// its term and change the configuration) breaks nothing, and changes the
+// membership both ways: each mutation, not the bounds, makes its
+// counterexample.
+func TestMembershipFixesHold(t *testing.T) {
+	stateSpace(t)
+	for _, b := range model.Bugs {
+		if b.Bounds.MaxReconfigs == 0 {
+			continue
+		}
+		cfg := b.Bounds
+		cfg.MaxValues = max(cfg.MaxValues, 1)
+		res := explore(t, cfg, checker.Options{Workers: 2, Symmetry: true})
+		if res.Violation != nil || !res.Complete {
+			t.Fatalf("%s's bounds, correct protocol: %s: %v", b.Name, res.Violation.Property, res.Violation.Err)
+		}
+		for _, k := range []spec.ActionKind{spec.AddServer, spec.RemoveServer} {
+			if c := &res.Coverage; c.Fired[int(k)-1] == 0 || c.New[int(k)-1] == 0 {
+				t.Errorf("%s's bounds: %v fired %d times, %d new states", b.Name, k, c.Fired[int(k)-1], c.New[int(k)-1])
+			}
+		}
+		t.Logf("%s's bounds: %d states, %d generated", b.Name, res.Distinct, res.Generated)
 	}
 }
 
