@@ -5,6 +5,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/raftcheck/raftcheck/checker"
@@ -212,6 +213,30 @@ func TestSymmetrySoundVerdicts(t *testing.T) {
 			if verdicts[0] != verdicts[1] {
 				t.Errorf("%v bug %q: with symmetry %s, without %s", cfg, bug, verdicts[0], verdicts[1])
 			}
+		}
+	}
+	// With a joiner, symmetry permutes the members and the joiner apart:
+	// the same verdicts for the correct model and the membership bugs.
+	cfg := model.Config{Servers: 3, Joiners: 1, MaxReconfigs: 1, MaxTerm: 2, MaxValues: 1, MaxMsgs: 3, MaxCopies: 1}
+	for _, b := range append([]model.Bug{{}}, model.Bugs...) {
+		if b.Name != "" && b.Bounds.MaxReconfigs == 0 {
+			continue
+		}
+		cfg.Bug = b.Name
+		var verdicts [2]string
+		for i, sym := range []bool{true, false} {
+			res := explore(t, cfg, checker.Options{Workers: 2, Symmetry: sym})
+			verdicts[i] = fmt.Sprintf("holds in %d states", res.Distinct)
+			if v := res.Violation; v != nil {
+				verdicts[i] = fmt.Sprintf("%s after %d steps", v.Property, v.Path.Len())
+			}
+		}
+		if verdicts[0] == verdicts[1] && b.Name == "" {
+			t.Errorf("correct model with a joiner: symmetry reduces nothing (%s)", verdicts[0])
+		}
+		if strings.HasPrefix(verdicts[0], "holds") != strings.HasPrefix(verdicts[1], "holds") ||
+			(!strings.HasPrefix(verdicts[0], "holds") && verdicts[0] != verdicts[1]) {
+			t.Errorf("%v: with symmetry %s, without %s", cfg, verdicts[0], verdicts[1])
 		}
 	}
 }
