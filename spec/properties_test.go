@@ -271,6 +271,8 @@ func TestActionValidate(t *testing.T) {
 		{Kind: Deliver, Message: &Message{Type: RequestVote, From: 1, To: 2, Term: 1}},
 		{Kind: Partition, Groups: [][]ServerID{{1, 2}, {3}}},
 		{Kind: Heal},
+		{Kind: AddServer, Server: 1, Target: 3},
+		{Kind: RemoveServer, Server: 2, Target: 2},
 	}
 	for _, a := range good {
 		if err := a.Validate(3); err != nil {
@@ -284,6 +286,8 @@ func TestActionValidate(t *testing.T) {
 		"groups":  {Kind: Partition, Groups: [][]ServerID{{1, 2}, {2, 3}}},
 		"kind":    {Kind: 42},
 		"granted": {Kind: Deliver, Message: &Message{Type: AppendEntries, From: 1, To: 2, Term: 1, Granted: true}},
+		"target":  {Kind: AddServer, Server: 1, Target: 4},
+		"only AddServer and RemoveServer take a target": {Kind: Timeout, Server: 1, Target: 2},
 	}
 	for want, a := range bad {
 		err := a.Validate(3)
@@ -317,6 +321,13 @@ func TestTextEncodings(t *testing.T) {
 	}
 	if err := json.Unmarshal(b, &back); err != nil || len(back.Groups) != 2 || back.Groups[1][0] != 3 {
 		t.Fatalf("decoded %+v, %v", back, err)
+	}
+	r := Action{Kind: RemoveServer, Server: 1, Target: 3}
+	if b, _ = json.Marshal(r); !strings.Contains(string(b), `"kind":"RemoveServer"`) || !strings.Contains(string(b), `"target":3`) || r.String() != "RemoveServer(S1, S3)" {
+		t.Fatalf("membership change %s, %v", b, r)
+	}
+	if e := (Entry{Term: 2, Config: 0b101}); e.String() != "2:{S1,S3}" {
+		t.Fatalf("configuration entry renders as %v", e)
 	}
 	var zero Action
 	if b, _ := json.Marshal(zero); json.Unmarshal(b, &back) != nil || back.Kind != 0 {

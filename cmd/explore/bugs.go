@@ -52,7 +52,8 @@ func boundsLine(b model.Bug) string {
 	for _, f := range []struct {
 		name string
 		v    int
-	}{{"max-copies", c.MaxCopies}, {"max-restarts", c.MaxRestarts}, {"max-partitions", c.MaxPartitions}, {"max-drops", c.MaxDrops}, {"max-dups", c.MaxDups}} {
+	}{{"max-copies", c.MaxCopies}, {"max-restarts", c.MaxRestarts}, {"max-partitions", c.MaxPartitions}, {"max-drops", c.MaxDrops}, {"max-dups", c.MaxDups},
+		{"max-reconfigs", c.MaxReconfigs}, {"joiners", c.Joiners}} {
 		if def := defaultBound(f.name); f.v != def {
 			flags = append(flags, fmt.Sprintf("--%s %d", f.name, f.v))
 		}
@@ -68,7 +69,8 @@ func boundsLine(b model.Bug) string {
 	return s
 }
 
-// defaultBound is the default of a fault-bound flag of explore check.
+// defaultBound is the default of a fault-bound flag of explore check (0
+// for the membership bounds).
 func defaultBound(name string) int {
 	d := model.DefaultConfig()
 	return map[string]int{"max-copies": d.MaxCopies, "max-restarts": d.MaxRestarts,
