@@ -33,6 +33,9 @@ func Check[S, A any](m Model[S, A], props func() Properties[S, A], opts Options)
 	default:
 		err = fmt.Errorf("unknown strategy %d", opts.Strategy)
 	}
+	if err == nil && len(r.props0.Liveness) > 0 {
+		err = r.checkLiveness()
+	}
 	if err != nil {
 		return nil, err
 	}

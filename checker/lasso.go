@@ -1,0 +1,288 @@
+package checker
+
+import (
+	"fmt"
+	"sort"
+)
+
+// checkLiveness checks the liveness properties once a search is complete
+// without a safety violation. It explores the reachable states again,
+// breadth-first on one goroutine, into an lgraph, then for each property
+// From ~> To (From the initial states for "eventually"):
+//
+//  1. seeds: the nodes satisfying From but not To;
+//  2. the nodes reachable from a seed through nodes not satisfying To,
+//     breadth-first, each seed entering at its own depth, so that the
+//     first node found of a kind has a shortest stem from an initial state;
+//  3. the fair components of that subgraph (sccSearch);
+//  4. the first node found that ends a fair behaviour: one in a fair
+//     component, or one in which no fairness set of the property is
+//     enabled, where the behaviour may stutter forever (a deadlock is
+//     such a node).
+//
+// The graph is over concrete states, with or without Options.Symmetry: a
+// cycle of the quotient graph need not be a cycle of the model, and
+// fairness of a set of one server's actions is not preserved by
+// permuting the servers, so the reduction is not used for liveness. One
+// goroutine builds the graph in a fixed order, so the verdicts and lassos
+// do not depend on the number of workers.
+func (r *run[S, A]) checkLiveness() error {
+	live := r.props0.Liveness
+	for _, l := range live {
+		r.res.Liveness = append(r.res.Liveness, LivenessResult[S, A]{Name: l.Name})
+	}
+	if !r.res.Complete || r.res.Violation != nil {
+		return nil
+	}
+	sets, err := validateLiveness(live)
+	if err != nil {
+		return err
+	}
+	g, err := r.buildGraph(sets)
+	if err != nil || g == nil {
+		if g == nil && err == nil {
+			r.res.Complete, r.res.Stopped = false, r.stopReason()
+		}
+		return err
+	}
+	s := newSCCSearch(g)
+	bit := 0
+	for k, l := range live {
+		var fm, strong uint64
+		for _, f := range l.Fairness {
+			fm |= 1 << bit
+			if f.Strong {
+				strong |= 1 << bit
+			}
+			bit++
+		}
+		v, err := r.checkProperty(g, s, k, fm, strong)
+		if err != nil {
+			return fmt.Errorf("liveness property %s: %w", l.Name, err)
+		}
+		lr := &r.res.Liveness[k]
+		lr.Checked, lr.Holds, lr.Violation = true, v == nil, v
+		if v != nil && r.res.Violation == nil {
+			r.res.Violation, r.res.Violations = v, []*Violation[S, A]{v}
+		}
+	}
+	return nil
+}
+
+// checkProperty checks property k, whose fairness sets are fm (strong
+// those of strong), and returns its lasso if it fails.
+func (r *run[S, A]) checkProperty(g *lgraph, s *sccSearch, k int, fm, strong uint64) (*Violation[S, A], error) {
+	leadsTo := r.props0.Liveness[k].From != nil
+	order, rpar := reachAvoiding(g, k, leadsTo)
+	if len(order) == 0 {
+		return nil, nil
+	}
+	s.fairComponents(order, fm, strong)
+	for _, n := range order {
+		stutter := g.enabled[n]&fm == 0
+		if _, fair := s.fair[s.comp[n]]; !stutter && !fair {
+			continue
+		}
+		var l lassoEdges
+		l.stem, l.root, l.seed = stemTo(g, rpar, n)
+		if !stutter {
+			l.cycle = s.cycle(n, fm, strong)
+		}
+		return r.lasso(g, k, &l)
+	}
+	return nil, nil
+}
+
+// reachAvoiding returns the nodes reachable from a seed of property k
+// through nodes not satisfying its To, in breadth-first order where each
+// seed enters at its own depth, and for each the edge that reached it
+// (noEdge for a seed).
+func reachAvoiding(g *lgraph, k int, leadsTo bool) (order []uint32, rpar map[uint32]uint32) {
+	var seeds []uint32 // in id order, so by depth
+	last := uint32(len(g.fp))
+	if !leadsTo {
+		last = uint32(len(g.init))
+	}
+	for n := uint32(0); n < last; n++ {
+		if (!leadsTo || g.from(n, k)) && !g.goal(n, k) {
+			seeds = append(seeds, n)
+		}
+	}
+	rpar = map[uint32]uint32{}
+	var cur, next []uint32
+	for d, si := 0, 0; si < len(seeds) || len(cur) > 0; d++ {
+		for ; si < len(seeds) && g.depth(seeds[si]) <= d; si++ {
+			if _, seen := rpar[seeds[si]]; !seen {
+				rpar[seeds[si]] = noEdge
+				cur, order = append(cur, seeds[si]), append(order, seeds[si])
+			}
+		}
+		next = next[:0]
+		for _, n := range cur {
+			for e := g.off[n]; e < g.off[n+1]; e++ {
+				w := g.to[e]
+				if _, seen := rpar[w]; !seen && !g.goal(w, k) {
+					rpar[w] = e
+					next, order = append(next, w), append(order, w)
+				}
+			}
+		}
+		cur, next = next, cur
+	}
+	return order, rpar
+}
+
+// lassoEdges is a lasso in the graph: the stem from the initial node root
+// (whose step seed reaches the seed), then the cycle.
+type lassoEdges struct {
+	stem, cycle []uint32
+	root        uint32
+	seed        int
+}
+
+// stemTo returns the edges of the stem to n (the tree path from an initial
+// state to the seed n was reached from, then the path from that seed), its
+// initial node and the step reaching the seed.
+func stemTo(g *lgraph, rpar map[uint32]uint32, n uint32) (stem []uint32, root uint32, seed int) {
+	var rev []uint32
+	for e := rpar[n]; e != noEdge; e = rpar[n] {
+		rev = append(rev, e)
+		n = g.src(e)
+	}
+	after := len(rev)
+	for e := g.tree[n]; e != noEdge; e = g.tree[n] {
+		rev = append(rev, e)
+		n = g.src(e)
+	}
+	for i, j := 0, len(rev)-1; i < j; i, j = i+1, j-1 {
+		rev[i], rev[j] = rev[j], rev[i]
+	}
+	return rev, n, len(rev) - after
+}
+
+// lasso replays l from its initial state into a violation of property k.
+func (r *run[S, A]) lasso(g *lgraph, k int, l *lassoEdges) (*Violation[S, A], error) {
+	prop := r.props0.Liveness[k]
+	v := &Violation[S, A]{Property: prop.Name, Kind: LivenessProperty, Loop: len(l.cycle)}
+	v.Path.Init = r.m.Init()[g.init[l.root]]
+	if err := r.replay(g, &v.Path, append(l.stem, l.cycle...)); err != nil {
+		return nil, err
+	}
+	v.Err = explainLasso(prop.From != nil, len(l.stem), len(l.cycle), l.seed)
+	return v, nil
+}
+
+// explainLasso says how a lasso violates its property.
+func explainLasso(leadsTo bool, stem, cycle, seed int) error {
+	how := fmt.Sprintf("the behaviour stops at step %d and stutters there forever", stem)
+	if cycle > 0 {
+		how = fmt.Sprintf("the behaviour repeats the %d steps after step %d forever, fairly", cycle, stem)
+	}
+	if leadsTo {
+		return fmt.Errorf("the state at step %d satisfies the trigger and no later state the goal: %s", seed, how)
+	}
+	return fmt.Errorf("no state of a fair behaviour satisfies the goal: %s", how)
+}
+
+// replay appends to p the steps along edges, from p.Init, checking each
+// state's fingerprint against the graph's.
+func (r *run[S, A]) replay(g *lgraph, p *Path[S, A], edges []uint32) error {
+	cur := p.Init
+	var acts []A
+	var buf []byte
+	for i, e := range edges {
+		acts = r.m.Actions(&cur, acts[:0])
+		var next S
+		if int(g.act[e]) >= len(acts) || !r.m.Next(&cur, acts[g.act[e]], &next) {
+			return fmt.Errorf("replaying the lasso: step %d is not enabled (is the model deterministic?)", i+1)
+		}
+		if buf = r.m.Encode(buf[:0], &next); hashKey(buf) != g.fp[g.to[e]] {
+			return fmt.Errorf("replaying the lasso: step %d reaches another state (is the model deterministic?)", i+1)
+		}
+		p.Steps = append(p.Steps, Step[S, A]{Action: acts[g.act[e]], State: next})
+		cur = next
+	}
+	return nil
+}
+
+// cycle returns the edges of a cycle from n back to n within n's fair
+// component that satisfies every fairness set of fm on its own: it takes
+// an edge of each set some edge of the component takes, and visits a
+// node disabling each weak set no edge takes.
+func (s *sccSearch) cycle(n uint32, fm, strong uint64) []uint32 {
+	g, c := s.g, s.comp[n]
+	nodes := s.fair[c]
+	sort.Slice(nodes, func(i, j int) bool { return nodes[i] < nodes[j] })
+	var out []uint32
+	cur := n
+	for j := 0; j < maxFairness; j++ {
+		if fm&(1<<j) == 0 {
+			continue
+		}
+		if e, ok := s.edgeOf(nodes, 1<<j); ok {
+			out = append(out, s.pathWithin(cur, func(m uint32) bool { return m == g.src(e) }, false)...)
+			out, cur = append(out, e), g.to[e]
+		} else if strong&(1<<j) == 0 {
+			// A weak set no edge takes: the component is fair, so some
+			// node disables it.
+			i := 0
+			for g.enabled[nodes[i]]&(1<<j) != 0 {
+				i++
+			}
+			out = append(out, s.pathWithin(cur, func(m uint32) bool { return m == nodes[i] }, false)...)
+			cur = nodes[i]
+		}
+	}
+	if cur != n || len(out) == 0 {
+		out = append(out, s.pathWithin(cur, func(m uint32) bool { return m == n }, len(out) == 0)...)
+	}
+	return out
+}
+
+// edgeOf returns the first edge within the component of nodes that takes
+// a set of mask.
+func (s *sccSearch) edgeOf(nodes []uint32, mask uint64) (uint32, bool) {
+	g := s.g
+	for _, n := range nodes {
+		for e := g.off[n]; e < g.off[n+1]; e++ {
+			if s.comp[g.to[e]] == s.comp[n] && g.masks[g.emask[e]]&mask != 0 {
+				return e, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// pathWithin returns the edges of a shortest path within from's component
+// to a node satisfying goal, of at least one step if step is set.
+func (s *sccSearch) pathWithin(from uint32, goal func(uint32) bool, step bool) []uint32 {
+	if !step && goal(from) {
+		return nil
+	}
+	g, c := s.g, s.comp[from]
+	par := map[uint32]uint32{from: noEdge}
+	for queue := []uint32{from}; len(queue) > 0; queue = queue[1:] {
+		n := queue[0]
+		for e := g.off[n]; e < g.off[n+1]; e++ {
+			w := g.to[e]
+			if s.comp[w] != c {
+				continue
+			}
+			if goal(w) {
+				path := []uint32{e}
+				for p := par[n]; p != noEdge; p = par[g.src(p)] {
+					path = append(path, p)
+				}
+				for i, j := 0, len(path)-1; i < j; i, j = i+1, j-1 {
+					path[i], path[j] = path[j], path[i]
+				}
+				return path
+			}
+			if _, seen := par[w]; !seen {
+				par[w] = e
+				queue = append(queue, w)
+			}
+		}
+	}
+	panic("liveness: a component is not strongly connected")
+}
