@@ -46,7 +46,7 @@ func named(name string) func(string) bool { return func(a string) bool { return 
 func is(v int) func(*int) bool { return func(s *int) bool { return *s == v } }
 
 // liveCase is one liveness property and its verdict, known by hand: with
-// holds false, the lasso's stem and cycle lengths.
+// holds false, the lasso's stem and cycle lengths (-1: not checked).
 type liveCase[S, A any] struct {
 	name        string
 	prop        Liveness[S, A]
@@ -82,10 +82,10 @@ func checkLive[S, A any](t *testing.T, m Model[S, A], opts Options, cases []live
 			if res.Verdict() != VerdictViolation || res.Violation != v || v.Kind != LivenessProperty {
 				t.Errorf("%s: verdict %s, result violation %v", c.name, res.Verdict(), res.Violation)
 			}
-			if stem := v.Path.Len() - v.Loop; stem != c.stem || v.Loop != c.cycle {
+			if stem := v.Path.Len() - v.Loop; (c.stem >= 0 && stem != c.stem) || (c.cycle >= 0 && v.Loop != c.cycle) {
 				t.Errorf("%s: lasso stem %d cycle %d, want %d and %d", c.name, stem, v.Loop, c.stem, c.cycle)
 			}
-			assertLasso(t, c.name, m, v)
+			assertLasso(t, c.name, m, c.prop, v)
 			if first == nil {
 				first = v
 			} else if !reflect.DeepEqual(first.Path, v.Path) {
@@ -95,19 +95,64 @@ func checkLive[S, A any](t *testing.T, m Model[S, A], opts Options, cases []live
 	}
 }
 
-// assertLasso fails t unless v's cycle closes on the state it starts from.
-func assertLasso[S, A any](t *testing.T, name string, m Model[S, A], v *Violation[S, A]) {
+// assertLasso fails t unless v is a fair behaviour violating prop: its
+// cycle closes on the state it starts from, no state from the trigger on
+// satisfies To, and every fairness assumption holds on the cycle (or, for
+// a stuttering end, no fairness set is enabled in the last state).
+func assertLasso[S, A any](t *testing.T, name string, m Model[S, A], prop Liveness[S, A], v *Violation[S, A]) {
 	t.Helper()
-	if v.Loop == 0 {
-		return
+	states := []*S{&v.Path.Init}
+	for i := range v.Path.Steps {
+		states = append(states, &v.Path.Steps[i].State)
 	}
-	start := &v.Path.Init
-	if n := v.Path.Len() - v.Loop; n > 0 {
-		start = &v.Path.Steps[n-1].State
-	}
-	if a, b := string(m.Encode(nil, start)), string(m.Encode(nil, v.Path.Last())); a != b {
+	stem := v.Path.Len() - v.Loop
+	if a, b := string(m.Encode(nil, states[stem])), string(m.Encode(nil, v.Path.Last())); a != b {
 		t.Errorf("%s: the cycle does not close: %x then %x", name, a, b)
 	}
+	// The last state satisfying From is the trigger: if any is one, it is.
+	trigger := 0
+	if prop.From != nil {
+		trigger = -1
+		for i := range states {
+			if prop.From(states[i]) {
+				trigger = i
+			}
+		}
+		if trigger < 0 {
+			t.Errorf("%s: no state of the lasso satisfies the trigger", name)
+			return
+		}
+	}
+	for i := trigger; i < len(states); i++ {
+		if prop.To(states[i]) {
+			t.Errorf("%s: state %d of the lasso satisfies the goal", name, i)
+		}
+	}
+	loop := states[stem:max(stem+1, len(states)-1)]
+	for _, f := range prop.Fairness {
+		some, every, taken := false, true, false
+		for _, s := range loop {
+			on := enabledIn(m, s, f.Actions)
+			some, every = some || on, every && on
+		}
+		for _, st := range v.Path.Steps[stem:] {
+			taken = taken || f.Actions(st.Action)
+		}
+		if !taken && ((f.Strong && some) || (!f.Strong && every)) {
+			t.Errorf("%s: the lasso is not fair for %s", name, f.Name)
+		}
+	}
+}
+
+// enabledIn reports whether s enables an action that sel selects.
+func enabledIn[S, A any](m Model[S, A], s *S, sel func(A) bool) bool {
+	var out S
+	for _, a := range m.Actions(s, nil) {
+		if sel(a) && m.Next(s, a, &out) {
+			return true
+		}
+	}
+	return false
 }
 
 // TestLightSwitch: "eventually on" fails without fairness (the switch
@@ -211,7 +256,9 @@ func TestLivenessSymmetry(t *testing.T) {
 	}
 	checkLive(t, m, Options{}, cases)
 	checkLive(t, m, Options{Symmetry: true}, cases)
-	props := func() Properties[cstate, inc] { return Properties[cstate, inc]{Liveness: []Liveness[cstate, inc]{cases[1].prop}} }
+	props := func() Properties[cstate, inc] {
+		return Properties[cstate, inc]{Liveness: []Liveness[cstate, inc]{cases[1].prop}}
+	}
 	off, _ := Check[cstate, inc](m, props, Options{})
 	on, _ := Check[cstate, inc](m, props, Options{Symmetry: true})
 	if off.Distinct != 9 || on.Distinct != 6 {
