@@ -73,7 +73,7 @@ func (r *run[S, A]) checkLiveness() error {
 // those of strong), and returns its lasso if it fails.
 func (r *run[S, A]) checkProperty(g *lgraph, s *sccSearch, k int, fm, strong uint64) (*Violation[S, A], error) {
 	leadsTo := r.props0.Liveness[k].From != nil
-	order, rpar := reachAvoiding(g, k, leadsTo)
+	order := reachAvoiding(g, k, leadsTo, s.rpar)
 	if len(order) == 0 {
 		return nil, nil
 	}
@@ -84,7 +84,7 @@ func (r *run[S, A]) checkProperty(g *lgraph, s *sccSearch, k int, fm, strong uin
 			continue
 		}
 		var l lassoEdges
-		l.stem, l.root, l.seed = stemTo(g, rpar, n)
+		l.stem, l.root, l.seed = stemTo(g, s.rpar, n)
 		if !stutter {
 			l.cycle = s.cycle(n, fm, strong)
 		}
@@ -97,7 +97,7 @@ func (r *run[S, A]) checkProperty(g *lgraph, s *sccSearch, k int, fm, strong uin
 // through nodes not satisfying its To, in breadth-first order where each
 // seed enters at its own depth, and for each the edge that reached it
 // (noEdge for a seed).
-func reachAvoiding(g *lgraph, k int, leadsTo bool) (order []uint32, rpar map[uint32]uint32) {
+func reachAvoiding(g *lgraph, k int, leadsTo bool, rpar []uint32) (order []uint32) {
 	var seeds []uint32 // in id order, so by depth
 	last := uint32(len(g.fp))
 	if !leadsTo {
@@ -108,11 +108,13 @@ func reachAvoiding(g *lgraph, k int, leadsTo bool) (order []uint32, rpar map[uin
 			seeds = append(seeds, n)
 		}
 	}
-	rpar = map[uint32]uint32{}
+	for i := range rpar {
+		rpar[i] = unseen
+	}
 	var cur, next []uint32
 	for d, si := 0, 0; si < len(seeds) || len(cur) > 0; d++ {
 		for ; si < len(seeds) && g.depth(seeds[si]) <= d; si++ {
-			if _, seen := rpar[seeds[si]]; !seen {
+			if rpar[seeds[si]] == unseen {
 				rpar[seeds[si]] = noEdge
 				cur, order = append(cur, seeds[si]), append(order, seeds[si])
 			}
@@ -121,7 +123,7 @@ func reachAvoiding(g *lgraph, k int, leadsTo bool) (order []uint32, rpar map[uin
 		for _, n := range cur {
 			for e := g.off[n]; e < g.off[n+1]; e++ {
 				w := g.to[e]
-				if _, seen := rpar[w]; !seen && !g.goal(w, k) {
+				if rpar[w] == unseen && !g.goal(w, k) {
 					rpar[w] = e
 					next, order = append(next, w), append(order, w)
 				}
@@ -129,8 +131,11 @@ func reachAvoiding(g *lgraph, k int, leadsTo bool) (order []uint32, rpar map[uin
 		}
 		cur, next = next, cur
 	}
-	return order, rpar
+	return order
 }
+
+// unseen marks a node reachAvoiding has not reached.
+const unseen = noEdge - 1
 
 // lassoEdges is a lasso in the graph: the stem from the initial node root
 // (whose step seed reaches the seed), then the cycle.
@@ -143,7 +148,7 @@ type lassoEdges struct {
 // stemTo returns the edges of the stem to n (the tree path from an initial
 // state to the seed n was reached from, then the path from that seed), its
 // initial node and the step reaching the seed.
-func stemTo(g *lgraph, rpar map[uint32]uint32, n uint32) (stem []uint32, root uint32, seed int) {
+func stemTo(g *lgraph, rpar []uint32, n uint32) (stem []uint32, root uint32, seed int) {
 	var rev []uint32
 	for e := rpar[n]; e != noEdge; e = rpar[n] {
 		rev = append(rev, e)
@@ -176,7 +181,7 @@ func (r *run[S, A]) lasso(g *lgraph, k int, l *lassoEdges) (*Violation[S, A], er
 func explainLasso(leadsTo bool, stem, cycle, seed int) error {
 	how := fmt.Sprintf("the behaviour stops at step %d and stutters there forever", stem)
 	if cycle > 0 {
-		how = fmt.Sprintf("the behaviour repeats the %d steps after step %d forever, fairly", cycle, stem)
+		how = fmt.Sprintf("from step %d on the behaviour repeats a fair cycle of length %d forever", stem, cycle)
 	}
 	if leadsTo {
 		return fmt.Errorf("the state at step %d satisfies the trigger and no later state the goal: %s", seed, how)

@@ -159,8 +159,8 @@ func (b *graphBuilder[S, A]) expand(n uint32) error {
 		}
 		g.to, g.act, g.emask = append(g.to, to), append(g.act, uint16(k)), append(g.emask, mi)
 	}
-	if len(g.to) >= int(noEdge) {
-		return fmt.Errorf("liveness: more than %d edges", noEdge-1)
+	if len(g.to) >= int(unseen) {
+		return fmt.Errorf("liveness: more than %d edges", unseen-1)
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ type sccSearch struct {
 	ncomp      uint32
 	// fair lists the nodes of each fair component found, by component.
 	fair map[uint32][]uint32
+	rpar []uint32 // for reachAvoiding
 }
 
 // sccCall is a frame of the explicit call stack: a node and its next edge.
@@ -25,7 +26,7 @@ type sccCall struct{ n, e uint32 }
 func newSCCSearch(g *lgraph) *sccSearch {
 	n := len(g.fp)
 	return &sccSearch{g: g, stamp: make([]uint32, n), index: make([]uint32, n), low: make([]uint32, n),
-		onStack: make([]bool, n), comp: make([]uint32, n)}
+		onStack: make([]bool, n), comp: make([]uint32, n), rpar: make([]uint32, n)}
 }
 
 // fairComponents finds, within nodes, the components in which a cycle is
