@@ -2,30 +2,6 @@ package checker
 
 import "fmt"
 
-// Liveness properties are checked, after a complete search without a
-// safety violation, on the graph of the reachable states (see
-// checkLiveness in lasso.go). Their semantics is TLA+'s:
-//
-//   - A behaviour is an infinite sequence of states from an initial state
-//     in which each state is followed by a successor under an action, or
-//     by itself (a stuttering step, which takes no action). So a finite
-//     path may always be extended by stuttering forever, and a state with
-//     no enabled action (a deadlock) is followed only by stuttering: a
-//     deadlocked state satisfies "eventually P" only if P holds in it.
-//   - Without fairness every property below fails as soon as some
-//     reachable state violates it by stopping there; fairness assumptions
-//     rule such behaviours out.
-//   - An action is enabled in a state when Next reports it enabled there.
-//     A fairness set is enabled in a state when one of its actions is, and
-//     taken by a step whose action belongs to it.
-//   - Weak fairness of a set: a behaviour in which the set is enabled in
-//     every state from some point on takes an action of the set infinitely
-//     often. Strong fairness: a behaviour in which the set is enabled
-//     infinitely often takes one of its actions infinitely often.
-//
-// A property holds when every behaviour fair for all of its Fairness
-// assumptions satisfies it.
-
 // Fairness is a named fairness assumption on the set of the actions that
 // Actions selects (e.g. by kind, or those of one server).
 type Fairness[A any] struct {
@@ -49,6 +25,34 @@ func SF[A any](name string, actions func(a A) bool) Fairness[A] {
 // state or a later one), or, with From nil, "eventually To" (every fair
 // behaviour has a state satisfying To). Build one with Eventually or
 // LeadsTo.
+//
+// Liveness properties are checked after a complete search without a
+// safety violation, on the graph of the reachable states. Their
+// semantics is TLA+'s:
+//
+//   - A behaviour is an infinite sequence of states from an initial state
+//     in which each state is followed by a successor under an action, or
+//     by itself (a stuttering step, which takes no action). So a finite
+//     path may always be extended by stuttering forever, and a state with
+//     no enabled action (a deadlock) is followed only by stuttering: a
+//     deadlocked state satisfies "eventually P" only if P holds in it.
+//   - So without fairness a property fails as soon as a state that must
+//     still reach To (an initial state for Eventually, a From state for
+//     LeadsTo, not satisfying To) is reachable: the behaviour may stutter
+//     there forever. Fairness assumptions rule such behaviours out.
+//   - An action is enabled in a state when Next reports it enabled there.
+//     A fairness set is enabled in a state when one of its actions is, and
+//     taken by a step whose action belongs to it.
+//   - Weak fairness of a set: a behaviour in which the set is enabled in
+//     every state from some point on takes an action of the set infinitely
+//     often. Strong fairness: a behaviour in which the set is enabled
+//     infinitely often takes one of its actions infinitely often.
+//
+// A property holds when every behaviour fair for all of its Fairness
+// assumptions satisfies it. With a state constraint (Constrained), the
+// behaviours are those within it: a step to a state outside it is
+// dropped, so a state all of whose steps leave the constraint behaves as
+// a deadlock. Enabledness counts those steps all the same.
 type Liveness[S, A any] struct {
 	Name     string
 	From     func(s *S) bool // nil: from the initial states only
@@ -63,8 +67,8 @@ func Eventually[S, A any](name string, p func(s *S) bool, fairness ...Fairness[A
 }
 
 // LeadsTo returns the property that on every behaviour fair under
-// fairness, every state satisfying p is followed (or is itself) a state
-// satisfying q (TLA+'s P ~> Q).
+// fairness, every state satisfying p satisfies q or is followed by a state
+// that does (TLA+'s P ~> Q).
 func LeadsTo[S, A any](name string, p, q func(s *S) bool, fairness ...Fairness[A]) Liveness[S, A] {
 	return Liveness[S, A]{Name: name, From: p, To: q, Fairness: fairness}
 }
