@@ -28,15 +28,15 @@ import (
 // do not depend on the number of workers.
 func (r *run[S, A]) checkLiveness() error {
 	live := r.props0.Liveness
+	sets, err := validateLiveness(live)
+	if err != nil {
+		return err
+	}
 	for _, l := range live {
 		r.res.Liveness = append(r.res.Liveness, LivenessResult[S, A]{Name: l.Name})
 	}
 	if !r.res.Complete || r.res.Violation != nil {
 		return nil
-	}
-	sets, err := validateLiveness(live)
-	if err != nil {
-		return err
 	}
 	g, err := r.buildGraph(sets)
 	if err != nil || g == nil {

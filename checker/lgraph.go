@@ -147,11 +147,11 @@ func (b *graphBuilder[S, A]) expand(n uint32) error {
 		if !m.Next(&s, a, &b.next) {
 			continue
 		}
+		if b.r.con != nil && !b.r.con.Within(&b.next) {
+			continue // the behaviours stay within the constraint
+		}
 		mask := b.setsOf(a)
 		g.enabled[n] |= mask
-		if b.r.con != nil && !b.r.con.Within(&b.next) {
-			continue
-		}
 		to, _ := b.node(&b.next, uint32(len(g.to)))
 		mi, err := g.maskIndex(mask)
 		if err != nil {

@@ -51,8 +51,8 @@ func SF[A any](name string, actions func(a A) bool) Fairness[A] {
 // A property holds when every behaviour fair for all of its Fairness
 // assumptions satisfies it. With a state constraint (Constrained), the
 // behaviours are those within it: a step to a state outside it is
-// dropped, so a state all of whose steps leave the constraint behaves as
-// a deadlock. Enabledness counts those steps all the same.
+// dropped, and not counted as enabled, so a state all of whose steps
+// leave the constraint behaves as a deadlock.
 type Liveness[S, A any] struct {
 	Name     string
 	From     func(s *S) bool // nil: from the initial states only

@@ -144,11 +144,13 @@ func assertLasso[S, A any](t *testing.T, name string, m Model[S, A], prop Livene
 	}
 }
 
-// enabledIn reports whether s enables an action that sel selects.
+// enabledIn reports whether s enables an action that sel selects, with a
+// successor within m's constraint.
 func enabledIn[S, A any](m Model[S, A], s *S, sel func(A) bool) bool {
 	var out S
+	con, _ := m.(Constrained[S])
 	for _, a := range m.Actions(s, nil) {
-		if sel(a) && m.Next(s, a, &out) {
+		if sel(a) && m.Next(s, a, &out) && (con == nil || con.Within(&out)) {
 			return true
 		}
 	}
@@ -292,4 +294,35 @@ func TestLivenessNotChecked(t *testing.T) {
 	if msg := res.Violation.Err.Error(); !strings.Contains(msg, "stutters") {
 		t.Errorf("explanation %q", msg)
 	}
+}
+
+// TestLivenessErrors: a property without a goal, or a fairness without
+// actions, is an error of the run, even when the run is incomplete.
+func TestLivenessErrors(t *testing.T) {
+	m := &table{init: []int{0}, edges: map[int][]tedge{0: {{"go", 1}}}}
+	for _, l := range []Liveness[int, string]{
+		{Name: "no goal"},
+		Eventually("no actions", is(1), WF[string]("nil", nil)),
+	} {
+		props := func() Properties[int, string] { return Properties[int, string]{Liveness: []Liveness[int, string]{l}} }
+		if _, err := Check[int, string](m, props, Options{MaxStates: 1}); err == nil || !strings.Contains(err.Error(), l.Name) {
+			t.Errorf("%s: error %v", l.Name, err)
+		}
+	}
+}
+
+// withinTable keeps a table model's states below 2.
+type withinTable struct{ *table }
+
+func (m withinTable) Within(s *int) bool { return *s < 2 }
+
+// TestLivenessConstraint: a step out of the constraint is dropped, so a
+// state whose only step leaves it is a deadlock for liveness.
+func TestLivenessConstraint(t *testing.T) {
+	m := withinTable{&table{init: []int{0}, edges: map[int][]tedge{0: {{"go", 1}}, 1: {{"go", 2}}, 2: {{"go", 0}}}}}
+	fair := WF("go", named("go"))
+	checkLive(t, m, Options{}, []liveCase[int, string]{
+		{name: "one", prop: Eventually("one", is(1), fair), holds: true},
+		{name: "back to zero", prop: LeadsTo("zero", is(1), is(0), fair), stem: 1, cycle: 0},
+	})
 }
