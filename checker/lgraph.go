@@ -72,6 +72,7 @@ type graphBuilder[S, A any] struct {
 	queue []S
 	acts  []A
 	buf   []byte
+	cur   S
 	next  S
 }
 
@@ -134,17 +135,20 @@ func (b *graphBuilder[S, A]) node(s *S, via uint32) (uint32, bool) {
 // expand adds the edges of node n, the head of the queue.
 func (b *graphBuilder[S, A]) expand(n uint32) error {
 	g, m := b.g, b.r.m
-	s := b.queue[0]
+	// A field, not a local: its address goes to the model's methods, and a
+	// local would escape, one allocation a state.
+	b.cur = b.queue[0]
+	s := &b.cur
 	var zero S
 	b.queue[0] = zero // drops references into the model's memory
 	b.queue = b.queue[1:]
 	g.off = append(g.off, uint32(len(g.to)))
-	b.acts = m.Actions(&s, b.acts[:0])
+	b.acts = m.Actions(s, b.acts[:0])
 	if len(b.acts) > 1<<16 {
 		return fmt.Errorf("liveness: a state enables %d actions, more than %d", len(b.acts), 1<<16)
 	}
 	for k, a := range b.acts {
-		if !m.Next(&s, a, &b.next) {
+		if !m.Next(s, a, &b.next) {
 			continue
 		}
 		if b.r.con != nil && !b.r.con.Within(&b.next) {
