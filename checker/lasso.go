@@ -20,12 +20,17 @@ import (
 //     enabled, where the behaviour may stutter forever (a deadlock is
 //     such a node).
 //
-// The graph is over concrete states, with or without Options.Symmetry: a
-// cycle of the quotient graph need not be a cycle of the model, and
-// fairness of a set of one server's actions is not preserved by
-// permuting the servers, so the reduction is not used for liveness. One
-// goroutine builds the graph in a fixed order, so the verdicts and lassos
-// do not depend on the number of workers.
+// The graph is over concrete states unless Options.Symmetry is on and
+// every property is Symmetric: fairness of a set of one server's actions
+// is not preserved by permuting the servers, so the quotient graph would
+// be unsound for it. With symmetric properties it is sound: a fair cycle
+// of classes lifts to a path of the model that takes the same fairness
+// sets and meets the same enabled ones, and a concrete fair cycle maps to
+// a fair cycle of classes. The lifted path may end in another member of
+// the class it started in; lasso unrolls it until a member repeats,
+// which takes at most the size of the class. One goroutine builds the
+// graph in a fixed order, so the verdicts and lassos do not depend on the
+// number of workers.
 func (r *run[S, A]) checkLiveness() error {
 	live := r.props0.Liveness
 	sets, err := validateLiveness(live)
@@ -38,7 +43,8 @@ func (r *run[S, A]) checkLiveness() error {
 	if !r.res.Complete || r.res.Violation != nil {
 		return nil
 	}
-	g, err := r.buildGraph(sets)
+	r.liveSets = sets
+	g, err := r.buildGraph(sets, r.quotient())
 	if err != nil || g == nil {
 		if g == nil && err == nil {
 			r.res.Complete, r.res.Stopped = false, r.stopReason()
@@ -62,11 +68,22 @@ func (r *run[S, A]) checkLiveness() error {
 		}
 		lr := &r.res.Liveness[k]
 		lr.Checked, lr.Holds, lr.Violation = true, v == nil, v
+		lr.States, lr.Edges = int64(len(g.fp)), int64(len(g.to))
 		if v != nil && r.res.Violation == nil {
 			r.res.Violation, r.res.Violations = v, []*Violation[S, A]{v}
 		}
 	}
 	return nil
+}
+
+// quotient reports whether the liveness graph is over symmetry classes.
+func (r *run[S, A]) quotient() bool {
+	for _, l := range r.props0.Liveness {
+		if !l.Symmetric {
+			return false
+		}
+	}
+	return r.sym != nil
 }
 
 // checkProperty checks property k, whose fairness sets are fm (strong
@@ -173,8 +190,42 @@ func (r *run[S, A]) lasso(g *lgraph, k int, l *lassoEdges) (*Violation[S, A], er
 	if err := r.replay(g, &v.Path, append(l.stem, l.cycle...)); err != nil {
 		return nil, err
 	}
-	v.Err = explainLasso(prop.From != nil, len(l.stem), len(l.cycle), l.seed)
+	if g.quotient && len(l.cycle) > 0 {
+		if err := r.unroll(g, v, l.cycle); err != nil {
+			return nil, err
+		}
+	}
+	v.Err = explainLasso(prop.From != nil, v.Path.Len()-v.Loop, v.Loop, l.seed)
 	return v, nil
+}
+
+// maxUnroll bounds how often unroll repeats a cycle of classes: the size
+// of a class, which the model's symmetry group bounds.
+const maxUnroll = 1 << 12
+
+// unroll repeats the cycle of classes at the end of v.Path until the path
+// returns to a concrete state it started a repetition in, and makes the
+// repetitions from that one on the lasso's cycle.
+func (r *run[S, A]) unroll(g *lgraph, v *Violation[S, A], cycle []uint32) error {
+	starts := map[string]int{} // concrete state -> the step where a repetition starts there
+	stateAt := func(i int) *S {
+		if i == 0 {
+			return &v.Path.Init
+		}
+		return &v.Path.Steps[i-1].State
+	}
+	first := v.Path.Len() - len(cycle)
+	for rep := 0; rep < maxUnroll; rep++ {
+		starts[string(r.m.Encode(nil, stateAt(first+rep*len(cycle))))] = first + rep*len(cycle)
+		if at, ok := starts[string(r.m.Encode(nil, v.Path.Last()))]; ok {
+			v.Loop = v.Path.Len() - at
+			return nil
+		}
+		if err := r.replay(g, &v.Path, cycle); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("the cycle of classes does not close on a concrete state in %d repetitions (is Canonical a symmetry of the model?)", maxUnroll)
 }
 
 // explainLasso says how a lasso violates its property.
@@ -192,22 +243,43 @@ func explainLasso(leadsTo bool, stem, cycle, seed int) error {
 // replay appends to p the steps along edges, from p.Init, checking each
 // state's fingerprint against the graph's.
 func (r *run[S, A]) replay(g *lgraph, p *Path[S, A], edges []uint32) error {
-	cur := p.Init
+	cur := *p.Last()
 	var acts []A
-	var buf []byte
 	for i, e := range edges {
 		acts = r.m.Actions(&cur, acts[:0])
 		var next S
-		if int(g.act[e]) >= len(acts) || !r.m.Next(&cur, acts[g.act[e]], &next) {
-			return fmt.Errorf("replaying the lasso: step %d is not enabled (is the model deterministic?)", i+1)
+		k := r.stepAlong(g, &cur, acts, e, &next)
+		if k < 0 {
+			return fmt.Errorf("replaying the lasso: no action of step %d reaches the state of the graph (is the model deterministic?)", i+1)
 		}
-		if buf = r.m.Encode(buf[:0], &next); hashKey(buf) != g.fp[g.to[e]] {
-			return fmt.Errorf("replaying the lasso: step %d reaches another state (is the model deterministic?)", i+1)
-		}
-		p.Steps = append(p.Steps, Step[S, A]{Action: acts[g.act[e]], State: next})
+		p.Steps = append(p.Steps, Step[S, A]{Action: acts[k], State: next})
 		cur = next
 	}
 	return nil
+}
+
+// stepAlong returns the index in acts of the action that follows edge e
+// from cur, whose successor it writes into next, or -1. Over concrete
+// states that is the edge's own action; over classes cur may be another
+// member of the class than the one expanded, so it is the first action
+// that reaches the edge's target class and takes the same fairness sets.
+func (r *run[S, A]) stepAlong(g *lgraph, cur *S, acts []A, e uint32, next *S) int {
+	var buf []byte
+	for k, a := range acts {
+		if !g.quotient && k != int(g.act[e]) {
+			continue
+		}
+		if !r.m.Next(cur, a, next) {
+			continue
+		}
+		if buf = r.liveKey(g, buf[:0], next); hashKey(buf) != g.fp[g.to[e]] {
+			continue
+		}
+		if !g.quotient || setsOf(r.liveSets, a) == g.masks[g.emask[e]] {
+			return k
+		}
+	}
+	return -1
 }
 
 // cycle returns the edges of a cycle from n back to n within n's fair

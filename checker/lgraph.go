@@ -9,8 +9,8 @@ import (
 // on, in memory, as compressed adjacency lists. Nodes are numbered in
 // breadth-first order, initial states first, so the node ids of one depth
 // are consecutive and each node's tree edge gives a shortest path from an
-// initial state. The graph is over concrete states (Encode, never
-// Canonical: see checkLiveness).
+// initial state. The graph is over concrete states (Encode) or, with
+// quotient, over symmetry classes (Canonical): see checkLiveness.
 //
 // Memory: per node 8 bytes of fingerprint, 8 of enabled fairness sets,
 // 4 of edge offset, 4 of tree edge, 2 bits per liveness property and an
@@ -31,6 +31,8 @@ type lgraph struct {
 	levels  []uint32 // depth d holds the nodes levels[d] .. levels[d+1]-1
 	preds   bitset   // bit 2·(n·L+k) for From, +1 for To, of property k
 	nprops  int
+	// quotient: nodes are symmetry classes, keyed by Canonical.
+	quotient bool
 }
 
 // noEdge is the tree edge of an initial node.
@@ -78,9 +80,9 @@ type graphBuilder[S, A any] struct {
 
 // buildGraph explores every reachable state within the constraint and
 // returns its graph, or nil if the time limit or an interrupt stopped it.
-func (r *run[S, A]) buildGraph(sets []Fairness[A]) (*lgraph, error) {
+func (r *run[S, A]) buildGraph(sets []Fairness[A], quotient bool) (*lgraph, error) {
 	b := &graphBuilder[S, A]{r: r, sets: sets, live: r.props0.Liveness, ids: map[uint64]uint32{},
-		g: &lgraph{maskIdx: map[uint64]uint16{}, nprops: len(r.props0.Liveness)}}
+		g: &lgraph{maskIdx: map[uint64]uint16{}, nprops: len(r.props0.Liveness), quotient: quotient}}
 	for i, s := range r.m.Init() {
 		if r.con != nil && !r.con.Within(&s) {
 			continue
@@ -111,7 +113,7 @@ func (r *run[S, A]) buildGraph(sets []Fairness[A]) (*lgraph, error) {
 // node returns the id of state s, adding it (reached by edge via) if it
 // is new, and whether it was known.
 func (b *graphBuilder[S, A]) node(s *S, via uint32) (uint32, bool) {
-	b.buf = b.r.m.Encode(b.buf[:0], s)
+	b.buf = b.r.liveKey(b.g, b.buf[:0], s)
 	fp := hashKey(b.buf)
 	if id, ok := b.ids[fp]; ok {
 		return id, true
@@ -154,7 +156,7 @@ func (b *graphBuilder[S, A]) expand(n uint32) error {
 		if b.r.con != nil && !b.r.con.Within(&b.next) {
 			continue // the behaviours stay within the constraint
 		}
-		mask := b.setsOf(a)
+		mask := setsOf(b.sets, a)
 		g.enabled[n] |= mask
 		to, _ := b.node(&b.next, uint32(len(g.to)))
 		mi, err := g.maskIndex(mask)
@@ -170,14 +172,22 @@ func (b *graphBuilder[S, A]) expand(n uint32) error {
 }
 
 // setsOf returns the mask of the fairness sets a belongs to.
-func (b *graphBuilder[S, A]) setsOf(a A) uint64 {
+func setsOf[A any](sets []Fairness[A], a A) uint64 {
 	var m uint64
-	for j := range b.sets {
-		if b.sets[j].Actions(a) {
+	for j := range sets {
+		if sets[j].Actions(a) {
 			m |= 1 << j
 		}
 	}
 	return m
+}
+
+// liveKey appends the bytes that identify s as a node of g.
+func (r *run[S, A]) liveKey(g *lgraph, dst []byte, s *S) []byte {
+	if g.quotient {
+		return r.key(dst, s)
+	}
+	return r.m.Encode(dst, s)
 }
 
 // maskIndex returns the index of mask in g.masks, adding it if new.

@@ -58,6 +58,13 @@ type Liveness[S, A any] struct {
 	From     func(s *S) bool // nil: from the initial states only
 	To       func(s *S) bool
 	Fairness []Fairness[A]
+	// Symmetric declares From, To and every fairness set invariant under
+	// the model's symmetry (a fairness set of all servers' actions of a
+	// kind is; one of a single server's actions is not). When every
+	// property of a run declares it and Options.Symmetry is on, the graph
+	// is over the symmetry classes (see checkLiveness); otherwise over
+	// concrete states. A wrong declaration makes the verdicts unsound.
+	Symmetric bool
 }
 
 // Eventually returns the property that every behaviour fair under
@@ -82,7 +89,10 @@ type LivenessResult[S, A any] struct {
 	Holds   bool
 	// Violation, when the property fails, is a lasso: a fair behaviour
 	// that violates it (see Violation.Loop).
-	Violation *Violation[S, A]
+	// States and Edges are the size of the graph it was checked on: of
+	// concrete states, or of symmetry classes (see Liveness.Symmetric).
+	Violation     *Violation[S, A]
+	States, Edges int64
 }
 
 // maxFairness is how many fairness assumptions all the liveness

@@ -347,3 +347,77 @@ func BenchmarkLiveness(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/194481, "ns/state")
 }
+
+// ring is a token passed round three processes: pass hands it from its
+// holder to the next. Its symmetry (rotations, here any permutation) puts
+// every state in one class.
+type ring struct{}
+
+type rstate struct{ has [3]bool }
+
+func (ring) Init() []rstate { return []rstate{{has: [3]bool{true}}} }
+
+func (ring) Actions(_ *rstate, dst []string) []string { return append(dst, "pass") }
+
+func (ring) Next(s *rstate, _ string, out *rstate) bool {
+	out.has = [3]bool{s.has[2], s.has[0], s.has[1]}
+	return true
+}
+
+func (ring) Encode(dst []byte, s *rstate) []byte {
+	for _, h := range s.has {
+		dst = append(dst, byte(btoi(h)))
+	}
+	return dst
+}
+
+func (ring) Canonical(dst []byte, _ *rstate) []byte { return append(dst, 1) }
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// TestLivenessQuotient: with symmetric properties and symmetry on, the
+// graph is over classes (one node for the ring, six for two counters mod
+// 3), the verdicts are those without symmetry, and a cycle of classes is
+// unrolled until it closes on a concrete state: the ring's self-loop of
+// classes is a cycle of three passes.
+func TestLivenessQuotient(t *testing.T) {
+	pass := WF("pass", named("pass"))
+	two := Eventually("two tokens", func(s *rstate) bool { return s.has == [3]bool{true, true} }, pass)
+	two.Symmetric = true
+	for _, sym := range []bool{false, true} {
+		checkLive(t, ring{}, Options{Symmetry: sym}, []liveCase[rstate, string]{{name: "ring", prop: two, stem: 0, cycle: 3}})
+	}
+	anyInc := WF("inc", func(inc) bool { return true })
+	reaches2 := Eventually("some 2", func(s *cstate) bool { return s.c[0] == 2 || s.c[1] == 2 }, anyInc)
+	reaches2.Symmetric = true
+	both2 := Eventually("both 2", func(s *cstate) bool { return s.c[0] == 2 && s.c[1] == 2 }, anyInc)
+	both2.Symmetric = true
+	m := symCounters{&counters{n: 2, max: 2, wrap: true}}
+	for _, sym := range []bool{false, true} {
+		checkLive(t, m, Options{Symmetry: sym}, []liveCase[cstate, inc]{
+			{name: "some 2", prop: reaches2, holds: true},
+			{name: "both 2", prop: both2, stem: 0, cycle: 3},
+		})
+	}
+	notDeclared := reaches2
+	notDeclared.Symmetric = false
+	sym := Options{Symmetry: true}
+	if r, q, c := graphStates(t, ring{}, two, sym), graphStates(t, m, reaches2, sym), graphStates(t, m, notDeclared, sym); r != 1 || q != 6 || c != 9 {
+		t.Errorf("graphs of %d, %d and %d states, want 1 (ring), 6 (counters) and 9 (not declared symmetric)", r, q, c)
+	}
+}
+
+// graphStates returns the size of the graph l is checked on.
+func graphStates[S, A any](t *testing.T, m Model[S, A], l Liveness[S, A], opts Options) int64 {
+	t.Helper()
+	res, err := Check(m, func() Properties[S, A] { return Properties[S, A]{Liveness: []Liveness[S, A]{l}} }, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Liveness[0].States
+}

@@ -87,6 +87,8 @@ type run[S, A any] struct {
 	start                   time.Time
 	deadline                time.Time
 
+	liveSets []Fairness[A] // the fairness sets of every liveness property
+
 	goalNames []string
 	goalHit   []*hit // first state reaching each goal
 
