@@ -54,14 +54,8 @@ func (r *run[S, A]) checkLiveness() error {
 	s := newSCCSearch(g)
 	bit := 0
 	for k, l := range live {
-		var fm, strong uint64
-		for _, f := range l.Fairness {
-			fm |= 1 << bit
-			if f.Strong {
-				strong |= 1 << bit
-			}
-			bit++
-		}
+		fm, strong := fairnessBits(l.Fairness, bit)
+		bit += len(l.Fairness)
 		v, err := r.checkProperty(g, s, k, fm, strong)
 		if err != nil {
 			return fmt.Errorf("liveness property %s: %w", l.Name, err)
@@ -74,6 +68,18 @@ func (r *run[S, A]) checkLiveness() error {
 		}
 	}
 	return nil
+}
+
+// fairnessBits returns the mask of the fairness sets fair, numbered from
+// first on, and that of the strong ones among them.
+func fairnessBits[A any](fair []Fairness[A], first int) (all, strong uint64) {
+	for j, f := range fair {
+		all |= 1 << (first + j)
+		if f.Strong {
+			strong |= 1 << (first + j)
+		}
+	}
+	return all, strong
 }
 
 // quotient reports whether the liveness graph is over symmetry classes.
