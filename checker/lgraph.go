@@ -71,7 +71,7 @@ type graphBuilder[S, A any] struct {
 	sets  []Fairness[A]
 	live  []Liveness[S, A]
 	ids   map[uint64]uint32
-	queue []S
+	queue fifo[S]
 	acts  []A
 	buf   []byte
 	cur   S
@@ -92,7 +92,7 @@ func (r *run[S, A]) buildGraph(sets []Fairness[A], quotient bool) (*lgraph, erro
 		}
 	}
 	var end uint32 // the first node of the next depth
-	for n := uint32(0); len(b.queue) > 0; n++ {
+	for n := uint32(0); b.queue.n > 0; n++ {
 		if n == end {
 			// Every node of this depth was found expanding the last one.
 			b.g.levels = append(b.g.levels, n)
@@ -130,7 +130,7 @@ func (b *graphBuilder[S, A]) node(s *S, via uint32) (uint32, bool) {
 			g.preds.set(2*(int(id)*g.nprops+k) + 1)
 		}
 	}
-	b.queue = append(b.queue, *s)
+	b.queue.push(*s)
 	return id, false
 }
 
@@ -139,11 +139,8 @@ func (b *graphBuilder[S, A]) expand(n uint32) error {
 	g, m := b.g, b.r.m
 	// A field, not a local: its address goes to the model's methods, and a
 	// local would escape, one allocation a state.
-	b.cur = b.queue[0]
+	b.cur = b.queue.pop()
 	s := &b.cur
-	var zero S
-	b.queue[0] = zero // drops references into the model's memory
-	b.queue = b.queue[1:]
 	g.off = append(g.off, uint32(len(g.to)))
 	b.acts = m.Actions(s, b.acts[:0])
 	if len(b.acts) > 1<<16 {
@@ -201,4 +198,38 @@ func (g *lgraph) maskIndex(mask uint64) (uint16, error) {
 	g.masks = append(g.masks, mask)
 	g.maskIdx[mask] = uint16(len(g.masks) - 1)
 	return uint16(len(g.masks) - 1), nil
+}
+
+// fifo is a queue in chunks: a slice used as a queue (pop by reslicing,
+// push by append) copies the live states over and over as it grows.
+type fifo[T any] struct {
+	chunks [][]T
+	head   int // index of the first element in chunks[0]
+	n      int
+}
+
+const fifoChunk = 1024
+
+func (q *fifo[T]) push(v T) {
+	if k := len(q.chunks); k == 0 || len(q.chunks[k-1]) == fifoChunk {
+		q.chunks = append(q.chunks, make([]T, 0, fifoChunk))
+	}
+	last := &q.chunks[len(q.chunks)-1]
+	*last = append(*last, v)
+	q.n++
+}
+
+// pop removes and returns the first element; q is not empty.
+func (q *fifo[T]) pop() T {
+	c := q.chunks[0]
+	v := c[q.head]
+	var zero T
+	c[q.head] = zero // drops references into the model's memory
+	q.head++
+	q.n--
+	if q.head == fifoChunk {
+		q.chunks[0] = nil
+		q.chunks, q.head = q.chunks[1:], 0
+	}
+	return v
 }
