@@ -64,9 +64,9 @@ func (s *sccSearch) classify(scc []uint32, fm, strong uint64) (rest []uint32, fa
 	for _, n := range scc {
 		s.comp[n] = s.ncomp
 	}
-	any, all, taken, cycle := uint64(0), ^uint64(0), uint64(0), false
+	some, all, taken, cycle := uint64(0), ^uint64(0), uint64(0), false
 	for _, n := range scc {
-		any |= g.enabled[n]
+		some |= g.enabled[n]
 		all &= g.enabled[n]
 		for e := g.off[n]; e < g.off[n+1]; e++ {
 			if s.comp[g.to[e]] == s.ncomp {
@@ -78,7 +78,7 @@ func (s *sccSearch) classify(scc []uint32, fm, strong uint64) (rest []uint32, fa
 	if !cycle {
 		return nil, false // a single node without a self-loop
 	}
-	if bad := any & strong & fm &^ taken; bad != 0 {
+	if bad := some & strong & fm &^ taken; bad != 0 {
 		for _, n := range scc {
 			if g.enabled[n]&bad == 0 {
 				rest = append(rest, n)
