@@ -3,6 +3,7 @@ package checker
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -43,17 +44,20 @@ func TestLivenessAgainstOracle(t *testing.T) {
 		}
 		fails, stem := oracle(g, prop)
 		verdicts[fails]++
-		name := fmt.Sprintf("graph %d %v goal %b from %b fairness %d", iter, g.edges, goal&63, from&63, len(fair))
+		name := fmt.Sprintf("graph %d init %v %v goal %b from %b fairness %d", iter, g.init, g.edges, goal&63, from&63, len(fair))
 		c := liveCase[int, string]{name: name, prop: prop, holds: !fails, stem: stem, cycle: -1}
 		checkLive(t, g, Options{}, []liveCase[int, string]{c})
 	}
 }
 
-// randomGraph returns a graph of up to 6 nodes, node 0 initial, each
-// edge named by its kind and target.
+// randomGraph returns a graph of up to 6 nodes, node 0 initial and half
+// the time another one, each edge named by its kind and target.
 func randomGraph(rng *rand.Rand) *table {
 	n := 1 + rng.IntN(6)
 	m := &table{init: []int{0}, edges: map[int][]tedge{}}
+	if n > 1 && rng.IntN(2) == 0 {
+		m.init = append(m.init, 1+rng.IntN(n-1))
+	}
 	for v := range n {
 		seen := map[string]bool{}
 		for range rng.IntN(4) {
@@ -71,10 +75,10 @@ func randomGraph(rng *rand.Rand) *table {
 // oracle decides prop on g by brute force and, for "eventually", returns
 // the shortest stem of a violating lasso (-1 for "leads to").
 func oracle(g *table, prop Liveness[int, string]) (fails bool, stem int) {
-	reach := reachable(g, []int{0}, func(int) bool { return true })
+	reach := reachable(g, g.init, func(int) bool { return true })
 	var seeds []int
 	for v := range reach {
-		if (prop.From == nil && v == 0 || prop.From != nil && prop.From(&v)) && !prop.To(&v) {
+		if (prop.From == nil && slices.Contains(g.init, v) || prop.From != nil && prop.From(&v)) && !prop.To(&v) {
 			seeds = append(seeds, v)
 		}
 	}
