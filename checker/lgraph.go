@@ -16,7 +16,11 @@ import (
 // 4 of edge offset, 4 of tree edge, 2 bits per liveness property and an
 // entry of the fingerprint map (about 40 bytes); per edge 8 bytes (target,
 // action index, fairness mask index). The breadth-first queue holds the
-// states of the frontier themselves.
+// states of the frontier themselves, and the checking adds about 25 bytes
+// a node (sccSearch, reachAvoiding). Measured on the default Raft
+// configuration (5.9 million classes, 22 million edges): 13 s on one
+// core, and a peak of 1.7 GB with the safety run and the garbage
+// collector's headroom.
 type lgraph struct {
 	fp      []uint64
 	enabled []uint64 // fairness sets enabled in each node, a bit per set
