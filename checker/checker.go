@@ -104,6 +104,10 @@ type Properties[S, A any] struct {
 	Invariants  []Invariant[S]
 	Transitions []Transition[S, A]
 	Goals       []Goal[S, A]
+	// Liveness lists the liveness properties (see Liveness), checked once
+	// a complete search has found no safety violation. Without any, the
+	// search costs nothing more.
+	Liveness []Liveness[S, A]
 	// TransitionsHold, if set, is a fast test that every transition
 	// property holds on a step (it may check more than Transitions). When
 	// it reports true the individual checks are skipped; when false they
@@ -213,7 +217,10 @@ type Result[S, A any] struct {
 	TableBytes int64
 	Coverage   Coverage
 	Goals      []GoalResult[S, A]
-	// Violation is the first violation found; Violations lists every
+	// Liveness has the verdict on each liveness property, in order.
+	Liveness []LivenessResult[S, A]
+	// Violation is the first violation found (a safety violation, else the
+	// first liveness property that fails); Violations lists every
 	// distinct one random walks collected (Violation first), and holds
 	// just Violation for BFS and DFS.
 	Violation  *Violation[S, A]
@@ -331,6 +338,8 @@ type PropertyKind int
 const (
 	InvariantProperty PropertyKind = iota
 	TransitionProperty
+	// LivenessProperty: the path is a lasso (see Violation.Loop).
+	LivenessProperty
 )
 
 // Violation is a property that failed, with a path from an initial state
@@ -340,6 +349,11 @@ type Violation[S, A any] struct {
 	Kind     PropertyKind
 	Err      error // the property's explanation
 	Path     Path[S, A]
+	// Loop is, for a liveness property, the length of the lasso's cycle:
+	// the behaviour follows Path, then repeats its last Loop steps (which
+	// return to the state Loop steps before the end) forever; with Loop 0
+	// it stutters at Path's last state forever. 0 for other properties.
+	Loop int
 }
 
 // Path is a run of the model: an initial state and the steps from it.

@@ -26,6 +26,21 @@
 // reachability from a test, and the package report prints a Result as a
 // summary or JSON, as cmd/explore does.
 //
+// # Liveness
+//
+// Properties.Liveness lists properties "eventually P" (Eventually) and "P
+// leads to Q" (LeadsTo), each under fairness assumptions: the weak (WF) or
+// strong (SF) fairness of the set of actions a predicate selects. The
+// semantics is TLA+'s, spelled out at Liveness: behaviours are infinite
+// and may stutter, so a deadlocked state satisfies "eventually P" only if
+// P holds in it. Once a search is complete without a safety violation, the
+// checker builds the graph of the reachable states in memory (of symmetry
+// classes only if every property is declared Symmetric), looks for a fair
+// cycle, or a state where stuttering is fair, among the states that avoid
+// the goal, and reports a lasso: a Violation whose Path ends with a cycle
+// of Loop steps repeated forever. Without liveness properties nothing of
+// this runs.
+//
 // # States are values
 //
 // The checker copies S by assignment (a shallow copy) and keeps copies:

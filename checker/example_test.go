@@ -76,3 +76,63 @@ func Example() {
 	// fill big     -> {Small:2 Big:5}
 	// big to small -> {Small:3 Big:4}
 }
+
+// lamp is a light that a "flip" action switches on and off; while it is
+// off, "wait" leaves it off.
+type lamp struct{}
+
+func (lamp) Init() []bool { return []bool{false} }
+
+func (lamp) Actions(on *bool, dst []string) []string {
+	if *on {
+		return append(dst, "flip")
+	}
+	return append(dst, "flip", "wait")
+}
+
+func (lamp) Next(on *bool, a string, out *bool) bool {
+	*out = *on != (a == "flip")
+	return true
+}
+
+func (lamp) Encode(dst []byte, on *bool) []byte {
+	if *on {
+		return append(dst, 1)
+	}
+	return append(dst, 0)
+}
+
+// Example_liveness checks that the lamp is eventually on: not if waiting
+// is all that is fair (the lasso waits forever), but under weak fairness
+// of flipping.
+func Example_liveness() {
+	isOn := func(on *bool) bool { return *on }
+	props := func() checker.Properties[bool, string] {
+		return checker.Properties[bool, string]{Liveness: []checker.Liveness[bool, string]{
+			checker.Eventually("on-if-wait-fair", isOn, checker.WF("wait", func(a string) bool { return a == "wait" })),
+			checker.Eventually("on-if-flip-fair", isOn, checker.WF("flip", func(a string) bool { return a == "flip" })),
+		}}
+	}
+	res, err := checker.Check[bool, string](lamp{}, props, checker.Options{})
+	if err != nil {
+		panic(err)
+	}
+	for _, l := range res.Liveness {
+		fmt.Printf("%s: holds %v\n", l.Name, l.Holds)
+		if v := l.Violation; v != nil {
+			stem := v.Path.Len() - v.Loop
+			fmt.Printf("  %v\n  stem of %d steps from %v, then forever:", v.Err, stem, v.Path.Init)
+			for _, st := range v.Path.Steps[stem:] {
+				fmt.Printf(" %s -> %v", st.Action, st.State)
+			}
+			fmt.Println()
+		}
+	}
+	fmt.Println(res.Verdict())
+	// Output:
+	// on-if-wait-fair: holds false
+	//   no state of a fair behaviour satisfies the goal: from step 0 on the behaviour repeats a fair cycle of length 1 forever
+	//   stem of 0 steps from false, then forever: wait -> false
+	// on-if-flip-fair: holds true
+	// violation
+}

@@ -33,6 +33,9 @@ func Check[S, A any](m Model[S, A], props func() Properties[S, A], opts Options)
 	default:
 		err = fmt.Errorf("unknown strategy %d", opts.Strategy)
 	}
+	if err == nil && len(r.props0.Liveness) > 0 {
+		err = r.checkLiveness()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -83,6 +86,8 @@ type run[S, A any] struct {
 	res                     Result[S, A]
 	start                   time.Time
 	deadline                time.Time
+
+	liveSets []Fairness[A] // the fairness sets of every liveness property
 
 	goalNames []string
 	goalHit   []*hit // first state reaching each goal

@@ -59,7 +59,9 @@ type JSONViolation struct {
 	Kind     string `json:"kind"`
 	Message  string `json:"message"`
 	Length   int    `json:"length"`
-	Trace    string `json:"trace"`
+	// Loop is a liveness lasso's cycle length (checker.Violation.Loop).
+	Loop  int    `json:"loop,omitempty"`
+	Trace string `json:"trace"`
 }
 
 // JSONWalks summarises random walks (checker.WalkStats).
@@ -93,12 +95,10 @@ func (r *Report[S, A]) PrintJSON(w io.Writer) error {
 		out.Coverage.Goals[g.Name] = jg
 	}
 	for i, v := range res.Violations {
-		kind := "invariant"
-		if v.Kind == checker.TransitionProperty {
-			kind = "transition"
-		}
+		kind := [...]string{checker.InvariantProperty: "invariant", checker.TransitionProperty: "transition",
+			checker.LivenessProperty: "liveness"}[v.Kind]
 		out.Violations = append(out.Violations, JSONViolation{Property: v.Property, Kind: kind, Message: v.Err.Error(),
-			Length: v.Path.Len(), Trace: r.TracePaths[i]})
+			Length: v.Path.Len(), Loop: v.Loop, Trace: r.TracePaths[i]})
 	}
 	if len(out.Violations) > 0 {
 		out.Violation = &out.Violations[0]
