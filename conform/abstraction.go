@@ -101,6 +101,18 @@ func (a *Abstraction) network(in []spec.InFlight) []spec.InFlight {
 	return out
 }
 
+// systemAction is act (the model's) as the system must be given it: a
+// message becomes the system's message in flight in sys with the same
+// projection (systemMessage). Without a message projection it is act.
+func (a *Abstraction) systemAction(act spec.Action, sys []spec.InFlight) spec.Action {
+	if act.Message == nil || a.Message == nil {
+		return act
+	}
+	m := a.systemMessage(act.Message, sys)
+	act.Message = &m
+	return act
+}
+
 // systemMessage returns the message in flight in sys whose projection is
 // that of m (the model's), or m itself when none is.
 func (a *Abstraction) systemMessage(m *spec.Message, sys []spec.InFlight) spec.Message {

@@ -193,12 +193,10 @@ func durableField(d *spec.Durable, field string) string {
 // systemAction is a as the system must be given it: a message of the
 // model's becomes the system's message in flight with the same projection.
 func (l *Lockstep) systemAction(a spec.Action) spec.Action {
-	if a.Message == nil || l.div != nil || l.abs.Message == nil {
+	if l.div != nil {
 		return a
 	}
-	m := l.abs.systemMessage(a.Message, l.state.Network)
-	a.Message = &m
-	return a
+	return l.abs.systemAction(a, l.state.Network)
 }
 
 // Close closes the system.

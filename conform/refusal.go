@@ -3,7 +3,6 @@ package conform
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/raftcheck/raftcheck/checker"
 	"github.com/raftcheck/raftcheck/model"
@@ -11,22 +10,24 @@ import (
 	"github.com/raftcheck/raftcheck/traces"
 )
 
+// notRefused is the explanation of a forbidden action the system did not
+// refuse cleanly.
+type notRefused struct {
+	act spec.Action
+	err error
+}
+
+func (e *notRefused) Error() string { return fmt.Sprintf("%v: %v", e.act, e.err) }
+
 // accepted completes the result of a run whose divergence is a forbidden
-// action the system did not refuse cleanly: the action is found again
-// from the explanation's head, and confirmed on a system driven afresh
-// along the path.
+// action the system did not refuse cleanly (v.Err a *notRefused), confirmed
+// on a system driven afresh along the path.
 func (c *transitionChecker) accepted(out *TransitionResult, v *checker.Violation[model.State, model.Action]) (*TransitionResult, error) {
-	out.Accepted = true
-	last := &v.Path.Init
-	if n := len(v.Path.Steps); n > 0 {
-		last = &v.Path.Steps[n-1].State
+	var nr *notRefused
+	if !errors.As(v.Err, &nr) {
+		return nil, fmt.Errorf("conform: %s violated without naming the action: %w", refusesProperty, v.Err)
 	}
-	for _, act := range c.m.Forbidden(last) {
-		if strings.HasPrefix(v.Err.Error(), act.String()+": ") {
-			out.Forbidden = act
-			break
-		}
-	}
+	out.Accepted, out.Forbidden = true, nr.act
 	ok, err := c.confirmRefusal(out.Divergence, out.Forbidden)
 	if err != nil {
 		return nil, fmt.Errorf("conform: confirming the divergence: %w", err)
@@ -47,9 +48,8 @@ func (c *transitionChecker) confirmRefusal(t *traces.Trace, act spec.Action) (bo
 	abs := c.opts.Abstraction
 	for i, st := range t.Steps {
 		a := st.Action
-		if a.Message != nil && abs.Message != nil {
-			msg := abs.systemMessage(a.Message, sys.State().Network)
-			a.Message = &msg
+		if a.Message != nil {
+			a = abs.systemAction(a, sys.State().Network)
 		}
 		if err := sys.Apply(a); err != nil {
 			return false, fmt.Errorf("step %d, %v: %w", i+1, a, err)

@@ -203,12 +203,8 @@ func (w *transitionWorker) check(before *model.State, a model.Action, after *mod
 		w.c.fail(fmt.Errorf("conform: restoring the system: %w", err))
 		return nil
 	}
-	act := m.SpecAction(before, a)
 	abs := w.c.opts.Abstraction
-	if act.Message != nil && abs.Message != nil {
-		msg := abs.systemMessage(act.Message, w.before.Network)
-		act.Message = &msg
-	}
+	act := abs.systemAction(m.SpecAction(before, a), w.before.Network)
 	if err := w.sys.Apply(act); err != nil {
 		if errors.Is(err, ErrNotEnabled) {
 			return fmt.Errorf("missing action: %v: %v", act, err)
@@ -247,8 +243,7 @@ func (w *transitionWorker) source(s *model.State) {
 }
 
 // refuses checks that the system refuses every action the protocol
-// forbids in s and stays in s. A violation's explanation starts with the
-// action.
+// forbids in s and stays in s. A violation is a *notRefused.
 func (w *transitionWorker) refuses(s *model.State) error {
 	if w.c.failed.Load() {
 		return nil
@@ -270,7 +265,7 @@ func (w *transitionWorker) refuses(s *model.State) error {
 			return nil
 		}
 		if err := w.refused(act); err != nil {
-			return fmt.Errorf("%v: %w", act, err)
+			return &notRefused{act: act, err: err}
 		}
 		w.refusedBy[key] = true
 	}
