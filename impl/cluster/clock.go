@@ -10,10 +10,7 @@ import (
 // ticks returns the cores' election and heartbeat intervals, defaults
 // applied as raft.Config does.
 func (c *Cluster) ticks() (election, heartbeat int) {
-	var cfg raft.Config
-	if c.opts.Configure != nil {
-		c.opts.Configure(&cfg)
-	}
+	cfg := c.coreConfig()
 	election, heartbeat = cfg.ElectionTick, cfg.HeartbeatTick
 	if election == 0 {
 		election = raft.DefaultElectionTick

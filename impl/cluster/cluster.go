@@ -140,10 +140,7 @@ func (c *Cluster) start(id spec.ServerID) error {
 // newCore builds server id's core holding the persistent state p, resumed
 // in the volatile state resume if it is not nil (Restore).
 func (c *Cluster) newCore(id spec.ServerID, p raft.Persistent, resume *raft.Volatile) error {
-	cfg := raft.Config{}
-	if c.opts.Configure != nil {
-		c.opts.Configure(&cfg)
-	}
+	cfg := c.coreConfig()
 	cfg.ID, cfg.Servers, cfg.Restore, cfg.Resume = id, c.n, p, resume
 	// Without faults, the production constructor is the one replayed.
 	newNode := raft.New
@@ -156,6 +153,16 @@ func (c *Cluster) newCore(id spec.ServerID, p raft.Persistent, resume *raft.Vola
 	}
 	c.nodes[id-1] = r
 	return nil
+}
+
+// coreConfig is every core's configuration as Options.Configure makes
+// it, before the cluster sets the server's own fields.
+func (c *Cluster) coreConfig() raft.Config {
+	var cfg raft.Config
+	if c.opts.Configure != nil {
+		c.opts.Configure(&cfg)
+	}
+	return cfg
 }
 
 // Size returns the number of servers.

@@ -72,11 +72,7 @@ func (c *Cluster) restorable(st *spec.State, durable []spec.Durable) error {
 	case len(st.Servers) != c.n || len(durable) != c.n:
 		return fmt.Errorf("%w: %d views and %d stable storages for a %d-server cluster", ErrNotRestorable, len(st.Servers), len(durable), c.n)
 	}
-	var cfg raft.Config
-	if c.opts.Configure != nil {
-		c.opts.Configure(&cfg)
-	}
-	if cfg.MaxInflight > 0 {
+	if cfg := c.coreConfig(); cfg.MaxInflight > 0 {
 		return fmt.Errorf("%w: with pipelining (max inflight %d) a leader's AppendEntries in flight per peer are not in the specification's state", ErrNotRestorable, cfg.MaxInflight)
 	}
 	for i := range st.Servers {
@@ -122,7 +118,7 @@ func (c *Cluster) restoreServer(v *spec.View, d *spec.Durable) error {
 		c.proposed[e.Value] = true
 	}
 	rs := &c.restored[i]
-	if rs.node != nil && rs.node == c.nodes[i] && !rs.touched && sameView(&rs.view, v) && sameDurable(&rs.durable, d) {
+	if rs.node != nil && rs.node == c.nodes[i] && !rs.touched && len(rs.view.Diff(v)) == 0 && len(rs.durable.Diff(d)) == 0 {
 		return nil
 	}
 	rs.node = nil // until the core is rebuilt
@@ -152,22 +148,9 @@ func (c *Cluster) restoreServer(v *spec.View, d *spec.Durable) error {
 	return nil
 }
 
-// sameView reports whether two views are equal in every field.
-func sameView(a, b *spec.View) bool {
-	return a.ID == b.ID && a.Term == b.Term && a.VotedFor == b.VotedFor && a.Role == b.Role &&
-		a.CommitIndex == b.CommitIndex && a.SnapshotIndex == b.SnapshotIndex && a.VoteCount == b.VoteCount &&
-		slices.Equal(a.Log, b.Log) && slices.Equal(a.NextIndex, b.NextIndex) &&
-		slices.Equal(a.MatchIndex, b.MatchIndex) && slices.Equal(a.Votes, b.Votes)
-}
-
-// sameDurable reports whether two stable storages are equal.
-func sameDurable(a, b *spec.Durable) bool {
-	return a.Term == b.Term && a.VotedFor == b.VotedFor && a.SnapshotIndex == b.SnapshotIndex && slices.Equal(a.Log, b.Log)
-}
-
-// copyView makes dst a deep copy of src, reusing dst's slices. A nil slice
-// stays nil, so that sameView distinguishes it from an empty one only as
-// slices.Equal does (not at all).
+// copyView makes dst a deep copy of src, reusing dst's slices (a nil slice
+// of src may become an empty one, which View.Diff, comparing with
+// slices.Equal, does not tell apart).
 func copyView(dst, src *spec.View) {
 	log, next, match, votes := dst.Log[:0], dst.NextIndex[:0], dst.MatchIndex[:0], dst.Votes[:0]
 	*dst = *src
