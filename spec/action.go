@@ -30,12 +30,29 @@ const (
 	// or removes Target.
 	AddServer
 	RemoveServer
+	// AddLearner is leader Server appending a configuration entry that adds
+	// Target as a non-voting learner, which receives entries and catches up
+	// before an AddServer (or a joint change) makes it a voter (thesis
+	// §4.2.1).
+	AddLearner
+	// EnterJoint is leader Server appending the joint configuration
+	// C_old,new (Entry.Outgoing = its voters, Entry.Config = Action.Config);
+	// LeaveJoint appends C_new once C_old,new is committed (paper §6,
+	// thesis §4.3; etcd's ConfChangeV2 enter/leave).
+	EnterJoint
+	LeaveJoint
+	// Wipe is Server losing its disk and coming back blank under the same
+	// id (the "removed server rejoins with an empty disk" scenario).
+	Wipe
+	// Tick advances Server's logical election and heartbeat timers by one
+	// (the liveness issue's model of time).
+	Tick
 )
 
-var actionNames = [...]string{"", "Timeout", "Heartbeat", "ClientRequest", "Deliver", "Drop", "Duplicate", "Partition", "Heal", "Restart", "Compact", "AddServer", "RemoveServer"}
+var actionNames = [...]string{"", "Timeout", "Heartbeat", "ClientRequest", "Deliver", "Drop", "Duplicate", "Partition", "Heal", "Restart", "Compact", "AddServer", "RemoveServer", "AddLearner", "EnterJoint", "LeaveJoint", "Wipe", "Tick"}
 
 // ActionKinds lists every action kind in order.
-var ActionKinds = []ActionKind{Timeout, Heartbeat, ClientRequest, Deliver, Drop, Duplicate, Partition, Heal, Restart, Compact, AddServer, RemoveServer}
+var ActionKinds = []ActionKind{Timeout, Heartbeat, ClientRequest, Deliver, Drop, Duplicate, Partition, Heal, Restart, Compact, AddServer, RemoveServer, AddLearner, EnterJoint, LeaveJoint, Wipe, Tick}
 
 // ActionKindNames lists the names of every action kind in order.
 func ActionKindNames() []string {
@@ -70,11 +87,14 @@ func ParseActionKind(s string) (ActionKind, error) {
 // Server is set for Timeout, Heartbeat, ClientRequest, Restart and Compact; Value
 // for ClientRequest; Message for Deliver, Drop and Duplicate; Groups for
 // Partition (every server in exactly one group, at least two groups);
-// Server and Target for AddServer and RemoveServer.
+// Server and Target for AddServer, RemoveServer and AddLearner; Server and
+// Config (the incoming voters C_new) for EnterJoint; Server for LeaveJoint,
+// Wipe and Tick.
 type Action struct {
 	Kind    ActionKind   `json:"kind"`
 	Server  ServerID     `json:"server,omitempty"`
 	Target  ServerID     `json:"target,omitempty"`
+	Config  Members      `json:"config,omitempty"`
 	Value   Value        `json:"value,omitempty"`
 	Message *Message     `json:"message,omitempty"`
 	Groups  [][]ServerID `json:"groups,omitempty"`
@@ -83,8 +103,10 @@ type Action struct {
 // String renders the action, e.g. "Deliver(RequestVote S1->S2 t1 last=0/0)".
 func (a Action) String() string {
 	switch a.Kind {
-	case Timeout, Heartbeat, Restart, Compact:
+	case Timeout, Heartbeat, Restart, Compact, LeaveJoint, Wipe, Tick:
 		return fmt.Sprintf("%v(%v)", a.Kind, a.Server)
+	case EnterJoint:
+		return fmt.Sprintf("%v(%v, %v)", a.Kind, a.Server, a.Config)
 	case ClientRequest:
 		return fmt.Sprintf("%v(%v, %q)", a.Kind, a.Server, a.Value)
 	case Deliver, Drop, Duplicate:
@@ -94,7 +116,7 @@ func (a Action) String() string {
 		return fmt.Sprintf("%v(%v)", a.Kind, *a.Message)
 	case Partition:
 		return fmt.Sprintf("%v(%s)", a.Kind, FormatGroups(a.Groups))
-	case AddServer, RemoveServer:
+	case AddServer, RemoveServer, AddLearner:
 		return fmt.Sprintf("%v(%v, %v)", a.Kind, a.Server, a.Target)
 	}
 	return a.Kind.String()
@@ -110,11 +132,22 @@ func (a *Action) Validate(n int) error {
 		}
 		return nil
 	}
-	if a.Target != None && a.Kind != AddServer && a.Kind != RemoveServer {
-		return fmt.Errorf("target: only AddServer and RemoveServer take a target")
+	if a.Target != None && a.Kind != AddServer && a.Kind != RemoveServer && a.Kind != AddLearner {
+		return fmt.Errorf("target: only AddServer, RemoveServer and AddLearner take a target")
+	}
+	if a.Config != 0 && a.Kind != EnterJoint {
+		return fmt.Errorf("config: only EnterJoint takes a configuration")
 	}
 	switch a.Kind {
-	case AddServer, RemoveServer:
+	case EnterJoint:
+		if a.Value != "" || a.Message != nil || a.Groups != nil {
+			return fmt.Errorf("%v takes only a server and a configuration", a.Kind)
+		}
+		if a.Config == 0 || a.Config&^AllServers(n) != 0 {
+			return fmt.Errorf("config: %v is not a non-empty set of servers of a %d-server cluster", a.Config, n)
+		}
+		return okServer()
+	case AddServer, RemoveServer, AddLearner:
 		if a.Value != "" || a.Message != nil || a.Groups != nil {
 			return fmt.Errorf("%v takes only a server and a target", a.Kind)
 		}
@@ -122,7 +155,7 @@ func (a *Action) Validate(n int) error {
 			return fmt.Errorf("target: %d is not a server of a %d-server cluster", a.Target, n)
 		}
 		return okServer()
-	case Timeout, Heartbeat, Restart, Compact:
+	case Timeout, Heartbeat, Restart, Compact, LeaveJoint, Wipe, Tick:
 		if a.Value != "" || a.Message != nil || a.Groups != nil {
 			return fmt.Errorf("%v takes only a server", a.Kind)
 		}

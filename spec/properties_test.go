@@ -273,6 +273,11 @@ func TestActionValidate(t *testing.T) {
 		{Kind: Heal},
 		{Kind: AddServer, Server: 1, Target: 3},
 		{Kind: RemoveServer, Server: 2, Target: 2},
+		{Kind: AddLearner, Server: 1, Target: 3},
+		{Kind: EnterJoint, Server: 1, Config: 0b110},
+		{Kind: LeaveJoint, Server: 1},
+		{Kind: Wipe, Server: 3},
+		{Kind: Tick, Server: 2},
 	}
 	for _, a := range good {
 		if err := a.Validate(3); err != nil {
@@ -287,7 +292,10 @@ func TestActionValidate(t *testing.T) {
 		"kind":    {Kind: 42},
 		"granted": {Kind: Deliver, Message: &Message{Type: AppendEntries, From: 1, To: 2, Term: 1, Granted: true}},
 		"target":  {Kind: AddServer, Server: 1, Target: 4},
-		"only AddServer and RemoveServer take a target": {Kind: Timeout, Server: 1, Target: 2},
+		"only AddServer, RemoveServer and AddLearner take a target": {Kind: Timeout, Server: 1, Target: 2},
+		"only EnterJoint takes a configuration":                     {Kind: AddServer, Server: 1, Target: 2, Config: 3},
+		"not a non-empty set of servers":                            {Kind: EnterJoint, Server: 1, Config: 0b1000},
+		"LeaveJoint takes only a server":                            {Kind: LeaveJoint, Server: 1, Value: "x"},
 	}
 	for want, a := range bad {
 		err := a.Validate(3)
@@ -337,5 +345,38 @@ func TestTextEncodings(t *testing.T) {
 		if err := json.Unmarshal([]byte(bad), &back); err == nil {
 			t.Errorf("%s accepted", bad)
 		}
+	}
+}
+
+func TestConfigurationQuorum(t *testing.T) {
+	joint := Configuration{Voters: 0b0110, Outgoing: 0b0011, Learners: 0b1000}
+	cases := []struct {
+		acks Members
+		want bool
+	}{
+		{0b0011, false}, // a majority of C_old only
+		{0b0110, false}, // a majority of C_new only
+		{0b0010, false},
+		{0b0111, true},
+		{0b1010, false}, // a learner's ack does not count
+	}
+	for _, c := range cases {
+		if got := joint.HasQuorum(c.acks); got != c.want {
+			t.Errorf("%v.HasQuorum(%v) = %v, want %v", joint, c.acks, got, c.want)
+		}
+	}
+	if !joint.Voter(1) || !joint.Voter(3) || joint.Voter(4) || joint.Members() != 0b1111 {
+		t.Errorf("%v: voters or members wrong", joint)
+	}
+	if s := joint.String(); s != "{S2,S3}&{S1,S2}+{S4}" {
+		t.Errorf("String = %q", s)
+	}
+	simple := Configuration{Voters: 0b111}
+	if simple.HasQuorum(0b001) || !simple.HasQuorum(0b101) {
+		t.Errorf("%v: majority wrong", simple)
+	}
+	log := []Entry{{Term: 1, Value: "x"}, {Term: 1, Config: 0b110, Outgoing: 0b011}}
+	if got := ConfigurationOf(log, simple); got != (Configuration{Voters: 0b110, Outgoing: 0b011}) {
+		t.Errorf("ConfigurationOf = %v", got)
 	}
 }

@@ -48,18 +48,30 @@ type Value string
 
 // Entry is one log entry: the term in which a leader created it and the
 // client value it carries (Figure 2, log[]), or, for a configuration entry
-// (thesis §4.1), the configuration it installs; then Value is "".
+// (thesis §4.1), the configuration it installs; then Value is "". Config
+// is the voters (C_new during joint consensus), Outgoing the voters of
+// C_old while the entry is a joint configuration C_old,new (paper §6),
+// Learners the non-voting members (thesis §4.2.1). A configuration entry
+// has Config set.
 type Entry struct {
-	Term   Term    `json:"term"`
-	Value  Value   `json:"value"`
-	Config Members `json:"config,omitempty"`
+	Term     Term    `json:"term"`
+	Value    Value   `json:"value"`
+	Config   Members `json:"config,omitempty"`
+	Outgoing Members `json:"outgoing,omitempty"`
+	Learners Members `json:"learners,omitempty"`
+}
+
+// Configuration is the configuration an entry installs.
+func (e Entry) Configuration() Configuration {
+	return Configuration{Voters: e.Config, Outgoing: e.Outgoing, Learners: e.Learners}
 }
 
 // String renders the entry as term:value, the way the classic animation
-// labels a log box ("1 sally"), or as term:{S1,S2} for a configuration.
+// labels a log box ("1 sally"), or as term:{S1,S2} for a configuration
+// (term:{S1,S2}&{S1,S3} when joint, +{S4} for learners).
 func (e Entry) String() string {
 	if e.Config != 0 {
-		return fmt.Sprintf("%d:%v", e.Term, e.Config)
+		return fmt.Sprintf("%d:%v", e.Term, e.Configuration())
 	}
 	return fmt.Sprintf("%d:%s", e.Term, e.Value)
 }
