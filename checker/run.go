@@ -22,13 +22,14 @@ func Check[S, A any](m Model[S, A], props func() Properties[S, A], opts Options)
 			r.parents.close()
 		}
 	}()
-	var err error
-	switch opts.Strategy {
-	case BFS:
+	err := r.checkCheckpointOptions()
+	switch {
+	case err != nil:
+	case opts.Strategy == BFS:
 		err = r.bfs()
-	case DFS:
+	case opts.Strategy == DFS:
 		err = r.dfs()
-	case Random:
+	case opts.Strategy == Random:
 		err = r.random()
 	default:
 		err = fmt.Errorf("unknown strategy %d", opts.Strategy)
@@ -88,6 +89,7 @@ type run[S, A any] struct {
 	deadline                time.Time
 
 	liveSets []Fairness[A] // the fairness sets of every liveness property
+	ckpt     *checkpointer // nil without Options.Checkpoint
 
 	goalNames []string
 	goalHit   []*hit // first state reaching each goal
