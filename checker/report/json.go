@@ -22,6 +22,7 @@ type JSONResult struct {
 	StatesPerSecond      float64         `json:"states_per_second"`
 	Complete             bool            `json:"complete"`
 	Stopped              string          `json:"stopped,omitempty"`
+	ResumedFromLevel     int             `json:"resumed_from_level,omitempty"`
 	CollisionProbability float64         `json:"collision_probability"`
 	TableBytes           int64           `json:"table_bytes"`
 	Coverage             JSONCoverage    `json:"coverage"`
@@ -80,7 +81,7 @@ func (r *Report[S, A]) PrintJSON(w io.Writer) error {
 		Verdict: res.Verdict(), ExitStatus: r.ExitStatus(),
 		DistinctStates: res.Distinct, GeneratedStates: res.Generated, Depth: res.Depth,
 		ElapsedSeconds: res.Elapsed.Seconds(), StatesPerSecond: Rate(res), Complete: res.Complete, Stopped: res.Stopped,
-		CollisionProbability: res.CollisionProbability, TableBytes: res.TableBytes,
+		ResumedFromLevel: res.Resumed, CollisionProbability: res.CollisionProbability, TableBytes: res.TableBytes,
 		Coverage:       JSONCoverage{Actions: map[string]JSONAction{}, Goals: map[string]JSONGoal{}},
 		UnreachedGoals: nonNil(res.Unreached()), NeverEnabled: nonNil(r.NeverEnabled()), Note: r.Note}
 	c := res.Coverage

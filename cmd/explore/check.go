@@ -41,6 +41,9 @@ type checkFlags struct {
 	progress      string
 	allowVacuous  bool
 	full          bool
+	checkpoint    string
+	ckptEvery     time.Duration
+	resume        string
 }
 
 func parseCheckFlags(args []string, stdout io.Writer) (*checkFlags, *flag.FlagSet, error) {
@@ -64,6 +67,9 @@ func parseCheckFlags(args []string, stdout io.Writer) (*checkFlags, *flag.FlagSe
 	fs.StringVar(&f.progress, "progress", "auto", "live progress on stderr: auto (when a terminal), on, off")
 	fs.BoolVar(&f.allowVacuous, "allow-vacuous", false, "exit 0 for a vacuous run (a goal the bounds promise not reached)")
 	fs.BoolVar(&f.full, "full", false, "print whole states in a counterexample instead of what each step changed")
+	fs.StringVar(&f.checkpoint, "checkpoint", "", "directory where a bfs run saves itself between levels, to continue with --resume")
+	fs.DurationVar(&f.ckptEvery, "checkpoint-every", time.Minute, "interval between checkpoints (with --checkpoint)")
+	fs.StringVar(&f.resume, "resume", "", "continue the run checkpointed in this directory (its flags are read from there)")
 	fs.String("model", "raft", "the model: raft, or tlaraft for the rendering of raft.tla (see explore check --model tlaraft -h)")
 	if err := parseFlags(fs, args, stdout, 0); err != nil {
 		return nil, fs, err
@@ -102,6 +108,12 @@ func (f *checkFlags) validate(set map[string]bool) error {
 		return fmt.Errorf("--max-violations: %d must not be negative", f.maxViolations)
 	case f.progress != "auto" && f.progress != "on" && f.progress != "off":
 		return fmt.Errorf("--progress: %q is not auto, on or off", f.progress)
+	case f.ckptEvery <= 0:
+		return fmt.Errorf("--checkpoint-every: %v must be positive", f.ckptEvery)
+	case f.resume != "" && f.checkpoint != f.resume:
+		return fmt.Errorf("--checkpoint: a resumed run keeps checkpointing to %s, not %s", f.resume, f.checkpoint)
+	case (f.checkpoint != "" || f.resume != "") && f.strategy != "bfs":
+		return fmt.Errorf("--checkpoint: only bfs runs can be checkpointed, not --strategy %s", f.strategy)
 	}
 	if _, err := checker.ParseStrategy(f.strategy); err != nil {
 		return fmt.Errorf("--strategy: %w", err)
@@ -126,9 +138,14 @@ func (f *checkFlags) options() checker.Options {
 	if maxV == 0 {
 		maxV = math.MaxInt
 	}
-	return checker.Options{Strategy: strategy, Workers: f.workers, Symmetry: f.symmetry, MaxStates: f.maxStates,
+	opts := checker.Options{Strategy: strategy, Workers: f.workers, Symmetry: f.symmetry, MaxStates: f.maxStates,
 		MaxDepth: f.maxDepth, TimeLimit: f.timeLimit, Seed: f.seed, Walks: f.walks, MaxViolations: maxV,
 		FrontierMemory: int64(f.frontier)}
+	if f.checkpoint != "" {
+		opts.Checkpoint, opts.CheckpointEvery, opts.CheckpointID = f.checkpoint, f.ckptEvery, f.checkpointID()
+		opts.Resume = f.resume != ""
+	}
+	return opts
 }
 
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
@@ -140,9 +157,17 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	if tla {
 		return cmdCheckTLA(args, stdout, stderr)
 	}
+	args, err = resumeArgs(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "explore check: %v\n", err)
+		return exitUsage
+	}
 	f, _, err := parseCheckFlags(args, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
+	}
+	if err == nil {
+		err = f.saveCommand(args)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "explore check: %v\n", err)
