@@ -135,6 +135,7 @@ func (r *run[S, A]) bfs() error {
 		// grow the shards that this would fill now, on every worker, rather
 		// than one by one in the middle of the in-order insertion.
 		r.table.growFor(level.count, r.workers)
+		r.maybeSplit(level)
 		st := r.startOfLevel(level, base)
 		if err := r.maybeCheckpoint(st, false); err != nil {
 			level.close()
@@ -368,7 +369,9 @@ func (r *run[S, A]) successors(w *worker[S, A], items [][]byte, first int64) err
 		} else if err := r.dec.Decode(item, &w.curs[i]); err != nil {
 			return fmt.Errorf("decoding a frontier state: %w", err)
 		}
-		w.acts = r.m.Actions(&w.curs[i], w.acts)
+		if !r.otherShard(item) {
+			w.acts = r.m.Actions(&w.curs[i], w.acts)
+		}
 		w.actOff = append(w.actOff, int32(len(w.acts)))
 	}
 	w.kinds = grow(w.kinds, len(w.acts))

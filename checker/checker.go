@@ -200,6 +200,15 @@ type Options struct {
 	CheckpointEvery time.Duration
 	CheckpointID    string
 	Resume          bool
+	// Shards > 1 makes the breadth-first run shard number Shard (0-based)
+	// of Shards independent parts of the search (see ShardInfo): at the
+	// first level with at least ShardMinStates (0: 64) states per shard,
+	// it keeps only the states whose fingerprint modulo Shards is Shard.
+	// ShardFingerprints, if set, is a file the run writes its stored
+	// fingerprints to, sorted, for MergeFingerprints.
+	Shard, Shards     int
+	ShardMinStates    int
+	ShardFingerprints string
 }
 
 // Progress is a snapshot of a running search.
@@ -221,6 +230,8 @@ type Result[S, A any] struct {
 	// "max-depth", "time-limit", "interrupted", "walks", "max-violations"
 	// or "violation".
 	Stopped string
+	// Shard describes the split of a sharded run (nil when not sharded).
+	Shard *ShardInfo
 	// Resumed is the level a resumed run continued from (Options.Resume),
 	// 0 for a run that started from the initial states.
 	Resumed int

@@ -62,6 +62,8 @@ type checkpointMeta struct {
 	Coverage  Coverage      `json:"coverage"`
 	// Goals holds, per goal in order, where it was first reached, or nil.
 	Goals []*savedHit `json:"goals"`
+	// Shard is a sharded run's split, once the split level is past.
+	Shard *ShardInfo `json:"shard,omitempty"`
 }
 
 // savedHit is a hit of the breadth-first search (no direct path).
@@ -160,6 +162,9 @@ func (r *run[S, A]) writeCheckpoint(st levelStart) error {
 			s = &savedHit{Parent: h.parent, FP: h.fp}
 		}
 		meta.Goals = append(meta.Goals, s)
+	}
+	if sh := r.shard; sh != nil && sh.split && !sh.active {
+		meta.Shard = &sh.info
 	}
 	old, _ := readMeta(c.dir)
 	if err := writeFileSynced(filepath.Join(c.dir, "checkpoint.json"), func(w io.Writer) error {
@@ -287,6 +292,12 @@ func (r *run[S, A]) resume() (*frontier, int64, error) {
 		if h != nil {
 			r.goalHit[g] = &hit{parent: h.Parent, fp: h.FP}
 		}
+	}
+	if sh := r.shard; sh != nil && meta.Shard != nil {
+		if meta.Shard.Index != sh.info.Index || meta.Shard.Count != sh.info.Count {
+			return nil, 0, fmt.Errorf("resume from %s: the checkpoint is of shard %d/%d", c.dir, meta.Shard.Index, meta.Shard.Count)
+		}
+		sh.info, sh.split = *meta.Shard, true
 	}
 	r.start = time.Now().Add(-meta.Elapsed)
 	c.saved = meta.Records

@@ -23,6 +23,9 @@ func Check[S, A any](m Model[S, A], props func() Properties[S, A], opts Options)
 		}
 	}()
 	err := r.checkCheckpointOptions()
+	if err == nil {
+		err = r.checkShardOptions()
+	}
 	switch {
 	case err != nil:
 	case opts.Strategy == BFS:
@@ -33,6 +36,11 @@ func Check[S, A any](m Model[S, A], props func() Properties[S, A], opts Options)
 		err = r.random()
 	default:
 		err = fmt.Errorf("unknown strategy %d", opts.Strategy)
+	}
+	if err == nil && opts.ShardFingerprints != "" {
+		if err = r.writeShardFingerprints(opts.ShardFingerprints); err != nil {
+			err = fmt.Errorf("shard fingerprints %s: %w", opts.ShardFingerprints, err)
+		}
 	}
 	if err == nil && len(r.props0.Liveness) > 0 {
 		err = r.checkLiveness()
@@ -90,6 +98,7 @@ type run[S, A any] struct {
 
 	liveSets []Fairness[A] // the fairness sets of every liveness property
 	ckpt     *checkpointer // nil without Options.Checkpoint
+	shard    *sharding     // nil unless Options.Shards > 1
 
 	goalNames []string
 	goalHit   []*hit // first state reaching each goal

@@ -32,6 +32,20 @@ type JSONResult struct {
 	Violation            *JSONViolation  `json:"violation"`
 	Violations           []JSONViolation `json:"violations,omitempty"`
 	Walks                *JSONWalks      `json:"walks,omitempty"`
+	Shard                *JSONShard      `json:"shard,omitempty"`
+}
+
+// JSONShard is a sharded run's split (checker.ShardInfo) and what a merge
+// needs: the fingerprint file and the identity every shard must share.
+type JSONShard struct {
+	Index           int                   `json:"index"`
+	Count           int                   `json:"count"`
+	SplitDepth      int                   `json:"split_depth"`
+	PrefixGenerated int64                 `json:"prefix_generated"`
+	PrefixDistinct  int64                 `json:"prefix_distinct"`
+	PrefixCoverage  map[string]JSONAction `json:"prefix_coverage"`
+	Fingerprints    string                `json:"fingerprints"`
+	ID              string                `json:"id"`
 }
 
 // JSONCoverage is the coverage of a run: per action kind, per goal.
@@ -84,10 +98,7 @@ func (r *Report[S, A]) PrintJSON(w io.Writer) error {
 		ResumedFromLevel: res.Resumed, CollisionProbability: res.CollisionProbability, TableBytes: res.TableBytes,
 		Coverage:       JSONCoverage{Actions: map[string]JSONAction{}, Goals: map[string]JSONGoal{}},
 		UnreachedGoals: nonNil(res.Unreached()), NeverEnabled: nonNil(r.NeverEnabled()), Note: r.Note}
-	c := res.Coverage
-	for i, k := range c.Kinds {
-		out.Coverage.Actions[k] = JSONAction{Enabled: c.Enabled[i], Fired: c.Fired[i], New: c.New[i]}
-	}
+	out.Coverage.Actions = coverageJSON(&res.Coverage)
 	for _, g := range res.Goals {
 		jg := JSONGoal{Expected: g.Expected, Reached: g.Reached}
 		if g.Path != nil {
@@ -110,6 +121,11 @@ func (r *Report[S, A]) PrintJSON(w io.Writer) error {
 	if st := res.Walks; st != nil {
 		out.Walks = &JSONWalks{Walks: st.Walks, Lengths: st.Lengths, Deadlocked: st.Deadlocked, Constrained: st.Constrained, Violating: st.Violating}
 	}
+	if sh := res.Shard; sh != nil {
+		out.Shard = &JSONShard{Index: sh.Index, Count: sh.Count, SplitDepth: sh.SplitDepth, PrefixGenerated: sh.PrefixGenerated,
+			PrefixDistinct: sh.PrefixDistinct, PrefixCoverage: coverageJSON(&sh.PrefixCoverage),
+			Fingerprints: r.ShardFingerprints, ID: r.ShardID}
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
@@ -121,4 +137,13 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// coverageJSON is the per-kind table of c.
+func coverageJSON(c *checker.Coverage) map[string]JSONAction {
+	out := map[string]JSONAction{}
+	for i, k := range c.Kinds {
+		out[k] = JSONAction{Enabled: c.Enabled[i], Fired: c.Fired[i], New: c.New[i]}
+	}
+	return out
 }

@@ -89,8 +89,14 @@ func (f *checkFlags) saveCommand(args []string) error {
 }
 
 // checkpointID is what a checkpoint of this run must match to be resumed:
-// the model's configuration and the options that change the search.
+// the search (searchID) and the shard.
 func (f *checkFlags) checkpointID() string {
+	return f.searchID() + " shard " + f.shard.String()
+}
+
+// searchID identifies the search: the model's configuration and the
+// options that change what is explored. Every shard of one search has it.
+func (f *checkFlags) searchID() string {
 	id := struct {
 		Config     any    `json:"config"`
 		Symmetry   bool   `json:"symmetry"`
