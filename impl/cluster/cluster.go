@@ -307,7 +307,7 @@ func (c *Cluster) Deliver(m spec.Message) error {
 // acknowledgement is sent.
 func (c *Cluster) installSnapshot(m spec.Message) error {
 	i := m.To - 1
-	snap := raft.SnapshotMeta{Index: m.LastIncludedIndex, Term: m.LastIncludedTerm, TermStart: termStart(m.Entries)}
+	snap := raft.SnapshotMeta{Index: m.LastIncludedIndex, Term: m.LastIncludedTerm, TermStart: termStart(m.Entries), Config: snapshotConfig(m.Entries)}
 	install, err := c.nodes[i].InstallSnapshot(m.From, m.Term, snap)
 	if err != nil {
 		return fmt.Errorf("cluster: Deliver(%v): %w: %w", m, ErrNotEnabled, err)

@@ -37,7 +37,7 @@ func (n *Node) maybeSnapshot() error {
 	if err != nil {
 		return fmt.Errorf("snapshot at %d: %w", st.Applied, err)
 	}
-	snap := &wal.Snapshot{Index: st.Applied, Term: term, Data: data}
+	snap := &wal.Snapshot{Index: st.Applied, Term: term, Config: n.core.ConfigurationAt(st.Applied), Data: data}
 	compactTo := st.Applied - min(st.Applied, spec.Index(n.cfg.SnapshotEntries/2))
 	if compactTo <= st.Snapshot.Index {
 		compactTo = 0 // nothing new to discard

@@ -77,6 +77,16 @@ func (e *BadChangeError) Unwrap() error { return ErrBadChange }
 // Configuration returns the node's configuration in effect.
 func (r *Node) Configuration() spec.Configuration { return r.config() }
 
+// ConfigurationAt returns the configuration in effect at index i: the
+// last configuration entry up to i, or the snapshot's, or the initial one.
+// i is clamped to the indices the node holds (snapshot index to last
+// index). A caller taking a state machine snapshot at i stores it with
+// the snapshot (wal.Snapshot.Config).
+func (r *Node) ConfigurationAt(i spec.Index) spec.Configuration {
+	c, _ := r.configAt(max(i, r.snap.Index))
+	return c
+}
+
 // ProposeConfChange appends the configuration entry of change c to a
 // leader's log, in effect at once (§4.1), if the guards of spec/README.md
 // hold: the node leads (*NotLeaderError), has committed an entry of its
