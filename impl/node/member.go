@@ -200,11 +200,3 @@ func (n *Node) setAppliedConfig(c spec.Configuration) {
 		}
 	}
 }
-
-// appliedConfig is the configuration of the last applied configuration
-// entry, or the one at the snapshot, or the initial one.
-func (n *Node) appliedConfig() spec.Configuration {
-	n.peerMu.Lock()
-	defer n.peerMu.Unlock()
-	return n.applied
-}

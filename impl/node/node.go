@@ -171,7 +171,6 @@ type Node struct {
 	sendErrs int
 	noopTerm spec.Term                    // the last term in which this node appended NoOp
 	changes  map[spec.Index]*confProposal // membership changes waiting to be applied
-	snapConf spec.Configuration           // the configuration at snap.Index (zero: the initial one)
 
 	// Peers (SetPeer, from any goroutine; setAppliedConfig on the loop).
 	peerMu  sync.Mutex
@@ -231,7 +230,7 @@ func Start(cfg Config) (*Node, error) {
 		sending: map[spec.ServerID]time.Time{},
 	}
 	if snap != nil && p.Snapshot.Config != (spec.Configuration{}) {
-		n.snapConf, n.applied = p.Snapshot.Config, p.Snapshot.Config
+		n.applied = p.Snapshot.Config
 	}
 	peers := map[spec.ServerID]string{}
 	for id, addr := range cfg.Peers {

@@ -46,7 +46,6 @@ func (n *Node) maybeSnapshot() error {
 		return err
 	}
 	n.snap = snap
-	n.snapConf = n.appliedConfig()
 	if compactTo > 0 {
 		if err := n.core.Compact(compactTo); err != nil {
 			return fmt.Errorf("compact core: %w", err)
@@ -68,7 +67,7 @@ func (n *Node) sendSnapshot(j spec.ServerID) {
 		return
 	}
 	n.sending[j] = time.Now()
-	snap, conf, term := n.snap, n.snapConf, n.core.Status().Term
+	snap, term := n.snap, n.core.Status().Term
 	n.cfg.Logf("raft node %v: sending snapshot at %d (%d bytes) to %v", n.cfg.ID, snap.Index, len(snap.Data), j)
 	n.senders.Add(1)
 	go func() {
@@ -77,7 +76,7 @@ func (n *Node) sendSnapshot(j spec.ServerID) {
 		for off := 0; ; off += chunk {
 			end := min(off+chunk, len(snap.Data))
 			f := &transport.Frame{Kind: transport.KindInstallSnapshot, Snapshot: transport.InstallSnapshot{
-				Term: term, Leader: n.cfg.ID, To: j, LastIncludedIndex: snap.Index, LastIncludedTerm: snap.Term, Config: conf,
+				Term: term, Leader: n.cfg.ID, To: j, LastIncludedIndex: snap.Index, LastIncludedTerm: snap.Term, Config: snap.Config,
 				Offset: uint64(off), Data: snap.Data[off:end], Done: end == len(snap.Data),
 			}}
 			if err := n.tr.SendFrame(f); err != nil {
@@ -141,11 +140,11 @@ func (n *Node) receiveSnapshot(c transport.InstallSnapshot) error {
 		// serve it. The WAL is untouched, so a restart is clean.
 		return fmt.Errorf("restore snapshot at %d from %v: %w", in.index, in.leader, err)
 	}
-	snap := &wal.Snapshot{Index: in.index, Term: in.lastTerm, Data: in.data}
+	snap := &wal.Snapshot{Index: in.index, Term: in.lastTerm, Config: in.config, Data: in.data}
 	if err := n.st.SaveSnapshot(*snap, in.index); err != nil {
 		return err
 	}
-	n.snap, n.snapConf = snap, in.config
+	n.snap = snap
 	n.installedSnapshot(in.index, in.config)
 	n.publish()
 	n.cfg.Logf("raft node %v: installed snapshot at %d from %v", n.cfg.ID, in.index, in.leader)
