@@ -151,8 +151,8 @@ func (s *Store) Apply(index spec.Index, e spec.Entry) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.applied = index
-	if e.Value == node.NoOp {
-		return
+	if e.Value == node.NoOp || e.Config != 0 {
+		return // the node's own entries: a leader's no-op, a configuration
 	}
 	c, err := DecodeCommand(e.Value)
 	if err != nil {

@@ -134,6 +134,10 @@ type Status struct {
 	// SnapshotIndex is the index of the last state machine snapshot (0 if
 	// none); the core's Status.Snapshot is where its log starts.
 	SnapshotIndex spec.Index
+	// ConfigPending: the configuration in effect (Config) is not
+	// committed yet, so a leader refuses another change
+	// (raft.ErrChangeInProgress).
+	ConfigPending bool
 }
 
 // ErrStopped is returned by calls on a stopped Node.
@@ -506,6 +510,7 @@ func initialConfig(cfg Config) spec.Configuration {
 
 func (n *Node) publish() {
 	s := Status{Status: n.core.Status()}
+	s.ConfigPending = n.core.ConfigurationAt(s.CommitIndex) != s.Config
 	if n.snap != nil {
 		s.SnapshotIndex = n.snap.Index
 	}
