@@ -46,7 +46,7 @@ const usage = `usage: raftkv --id N --peers 1=HOST:PORT,2=HOST:PORT,... --http H
 flags:
   --id N                this server's id, one of the ids in --peers (required)
   --peers LIST          every server's Raft address, id=host:port, comma-separated (this one included;
-                        required)
+                        required); servers added later have their addresses replicated (POST /members)
   --http HOST:PORT      address of this server's HTTP API (required; an empty host: all interfaces)
   --http-peers LIST     every server's HTTP address, id=host:port (for redirects to the leader);
                         default: each peer's Raft host with its port shifted by the same offset
@@ -378,7 +378,9 @@ func serve(c *config, stderr io.Writer) error {
 	}
 	defer ln.Close()
 	nd, err := node.Start(node.Config{
-		ID: c.id, Servers: len(c.peers), Peers: c.peers, Dir: c.data, StateMachine: store,
+		// Servers may join later (POST /members): every id is possible.
+		ID: c.id, Servers: spec.MaxServers, Initial: spec.Configuration{Voters: c.initial},
+		Peers: c.peers, Dir: c.data, StateMachine: store,
 		TickInterval: c.tick, SnapshotEntries: c.snapEvery, Logf: logger.Printf,
 	})
 	if err != nil {
