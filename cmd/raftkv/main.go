@@ -386,7 +386,9 @@ func serve(c *config, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("starting the Raft node: %w", err)
 	}
-	srv := kv.NewHTTPServer(kv.NewServer(nd, store, c.httpPeers))
+	kvs := kv.NewServer(nd, store, c.httpPeers)
+	kvs.RaftPeers = c.peers
+	srv := kv.NewHTTPServer(kvs)
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- srv.Serve(kv.JSONErrorListener(ln)) }()
 	logger.Printf("serving HTTP on %v, Raft on %v, data in %s", ln.Addr(), nd.Addr(), c.data)

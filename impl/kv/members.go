@@ -117,7 +117,7 @@ func (s *Server) addresses(id spec.ServerID) (raftAddr, httpAddr string) {
 	if a, ok := s.store.Addresses(id); ok {
 		return a.Raft, a.HTTP
 	}
-	return "", s.httpPeers[id]
+	return s.RaftPeers[id], s.httpPeers[id]
 }
 
 // parseAddMember decodes a POST /members body strictly: one JSON object

@@ -382,8 +382,9 @@ func TestMembershipUnderLoad(t *testing.T) {
 		m := c.start(id)
 		got := c.admin("POST", "/members", addBody(m), r)
 		want.Voters |= 1 << (id - 1)
-		if got.Configuration != want.String() {
-			t.Fatalf("POST /members %d answered configuration %s, want %v", id, got.Configuration, want)
+		if got.Configuration != want.String() || got.Pending || got.Members[len(got.Members)-1] != (MemberJSON{ID: id, Role: "voter",
+			Raft: m.nd.Addr().String(), HTTP: strings.TrimPrefix(m.url, "http://")}) {
+			t.Fatalf("POST /members %d answered %+v, want configuration %v, committed, with its addresses", id, got, want)
 		}
 		c.configured(want)
 		c.setTargets(want.Voters.IDs()...)
@@ -397,8 +398,8 @@ func TestMembershipUnderLoad(t *testing.T) {
 		}
 		want.Voters &^= 1 << (victim - 1)
 		got := c.admin("DELETE", fmt.Sprintf("/members/%d", victim), "", r)
-		if got.Configuration != want.String() {
-			t.Fatalf("DELETE /members/%d answered configuration %s, want %v", victim, got.Configuration, want)
+		if got.Configuration != want.String() || got.Pending {
+			t.Fatalf("DELETE /members/%d answered %+v, want configuration %v, committed", victim, got, want)
 		}
 		c.setTargets(want.Voters.IDs()...)
 		time.Sleep(50 * time.Millisecond) // let requests already sent to it finish

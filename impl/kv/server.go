@@ -45,6 +45,10 @@ type Server struct {
 	// httpPeers maps server ids to HTTP addresses (host:port), for
 	// redirects to the leader.
 	httpPeers map[spec.ServerID]string
+	// RaftPeers are the Raft addresses the node was configured with,
+	// shown by GET /members for servers the replicated address table
+	// does not have (the initial ones). Optional.
+	RaftPeers map[spec.ServerID]string
 	// Timeout bounds how long a request waits for its command to commit
 	// and apply (default 5s).
 	Timeout time.Duration

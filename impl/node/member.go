@@ -127,15 +127,32 @@ func (n *Node) takeChange(p *confProposal) {
 func (n *Node) appliedEntry(i spec.Index, e spec.Entry) {
 	if p, ok := n.changes[i]; ok {
 		delete(n.changes, i)
-		if e.Term == p.term && e.Config != 0 {
-			p.done <- nil
-		} else {
-			p.done <- fmt.Errorf("%v at index %d: %w", p.c, i, ErrChangeLost)
+		var err error
+		if e.Term != p.term || e.Config == 0 {
+			err = fmt.Errorf("%v at index %d: %w", p.c, i, ErrChangeLost)
 		}
+		n.finished = append(n.finished, finishedChange{p, err})
 	}
 	if e.Config != 0 {
 		n.setAppliedConfig(e.Configuration())
 	}
+}
+
+// finishedChange is a change whose entry was applied (err nil) or lost,
+// answered once the status that shows it is published.
+type finishedChange struct {
+	p   *confProposal
+	err error
+}
+
+// answerChanges answers the changes finished since the last call; the
+// loop calls it after publishing the status, so that a caller sees the
+// new configuration, committed, in Status as soon as it is answered.
+func (n *Node) answerChanges() {
+	for _, f := range n.finished {
+		f.p.done <- f.err
+	}
+	n.finished = n.finished[:0]
 }
 
 // installedSnapshot runs on the loop after a snapshot up to index was

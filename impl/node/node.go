@@ -175,6 +175,7 @@ type Node struct {
 	sendErrs int
 	noopTerm spec.Term                    // the last term in which this node appended NoOp
 	changes  map[spec.Index]*confProposal // membership changes waiting to be applied
+	finished []finishedChange             // applied, to answer after the next publish
 
 	// Peers (SetPeer, from any goroutine; setAppliedConfig on the loop).
 	peerMu  sync.Mutex
@@ -461,6 +462,7 @@ func (n *Node) handleReady() error {
 		return err
 	}
 	n.publish()
+	n.answerChanges()
 	return nil
 }
 
