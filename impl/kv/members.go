@@ -137,6 +137,9 @@ func parseAddMember(r io.Reader) (AddMemberJSON, error) {
 		return m, fmt.Errorf("id: %d is not a server id in 1..%d", m.ID, spec.MaxServers)
 	}
 	for _, f := range []struct{ name, addr string }{{"raft", m.Raft}, {"http", m.HTTP}} {
+		if f.addr == "" {
+			return m, fmt.Errorf("%s: missing (the new server's %s address, host:port)", f.name, map[string]string{"raft": "Raft", "http": "HTTP"}[f.name])
+		}
 		if err := checkHostPort(f.addr); err != nil {
 			return m, fmt.Errorf("%s: %q: %v", f.name, f.addr, err)
 		}

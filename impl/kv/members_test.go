@@ -71,6 +71,7 @@ func TestMembersBadRequests(t *testing.T) {
 		{"id 8", "POST", "/members", `{"id": 8, "raft": "h:1", "http": "h:2"}`, nil, 400, "id: 8 is not a server id"},
 		{"bad raft address", "POST", "/members", `{"id": 3, "raft": "h", "http": "h:2"}`, nil, 400, `raft: "h": not host:port`},
 		{"bad http port", "POST", "/members", `{"id": 3, "raft": "h:1", "http": "h:0"}`, nil, 400, `http: "h:0": port "0" is not`},
+		{"missing http", "POST", "/members", `{"id": 3, "raft": "h:1"}`, nil, 400, "http: missing (the new server's HTTP address, host:port)"},
 		{"same addresses", "POST", "/members", `{"id": 3, "raft": "h:1", "http": "h:1"}`, nil, 400, "raft and http are the same address"},
 		{"already a voter", "POST", "/members", `{"id": 2, "raft": "h:1", "http": "h:2"}`, nil, 409, "server 2 is already a member (a voter) of {S1,S2}"},
 		{"already a learner", "POST", "/members", `{"id": 3, "raft": "h:1", "http": "h:2"}`,
