@@ -208,6 +208,12 @@ func (n *Node) setAppliedConfig(c spec.Configuration) {
 			}
 		}
 	}
+	n.readmit(members)
+}
+
+// readmit makes the removed servers among members peers again. n.peerMu
+// is held.
+func (n *Node) readmit(members spec.Members) {
 	for _, id := range (n.removed & members).IDs() {
 		n.removed &^= 1 << (id - 1)
 		if addr, ok := n.addrs[id]; ok {
@@ -215,5 +221,17 @@ func (n *Node) setAppliedConfig(c spec.Configuration) {
 				n.cfg.Logf("raft node %v: peer %v: %v", n.cfg.ID, id, err)
 			}
 		}
+	}
+}
+
+// followConfig runs on the loop after each Ready: a removed server that
+// the configuration in effect has again (appended, maybe not committed)
+// is a peer again at once, since the leader may need its acknowledgement
+// to commit that very entry.
+func (n *Node) followConfig(c spec.Configuration) {
+	n.peerMu.Lock()
+	defer n.peerMu.Unlock()
+	if n.removed&c.Members() != 0 {
+		n.readmit(c.Members())
 	}
 }

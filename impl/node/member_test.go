@@ -116,3 +116,29 @@ func TestMembershipChanges(t *testing.T) {
 	}
 	c.configured(spec.Configuration{Voters: 0b1111 &^ (1 << l)}, rest...)
 }
+
+// TestReaddRemovedServer: shrunk to one voter, a cluster adds a removed
+// server back as a voter at once; committing that entry needs the
+// server's acknowledgement, so it must be a transport peer again as soon
+// as the entry is appended, not only once it commits.
+func TestReaddRemovedServer(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	l := c.leader()
+	others := []int{(l + 1) % 3, (l + 2) % 3}
+	want := spec.Configuration{Voters: 0b111}
+	for _, o := range others {
+		want.Voters &^= 1 << o
+		c.change(raft.ConfChange{Kind: spec.RemoveServer, Target: spec.ServerID(o + 1)}, l)
+		c.configured(want, l)
+	}
+	c.propose("alone", l)
+	back := others[0]
+	c.change(raft.ConfChange{Kind: spec.AddServer, Target: spec.ServerID(back + 1)}, l)
+	want.Voters |= 1 << back
+	c.configured(want, l, back)
+	c.propose("together", l, back)
+	waitFor(t, 5*time.Second, "the re-added server to apply everything", func() bool {
+		vs := c.sms[back].values()
+		return slices.Contains(vs, "together") && slices.Contains(vs, "alone")
+	})
+}

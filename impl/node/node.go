@@ -462,6 +462,7 @@ func (n *Node) handleReady() error {
 		return err
 	}
 	n.publish()
+	n.followConfig(n.status.Load().Config)
 	n.answerChanges()
 	return nil
 }
