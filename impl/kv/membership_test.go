@@ -233,6 +233,10 @@ func (c *memberCluster) configured(want spec.Configuration) {
 	}
 }
 
+// sharedKeys is how many keys the clients share: enough to keep each of
+// porcupine's partitions small.
+const sharedKeys = 6
+
 // kvInput and kvOutput are one client operation for porcupine.
 type kvInput struct {
 	put        bool
@@ -299,9 +303,9 @@ func (h *history) add(client int, in kvInput, out kvOutput, call, ret int64) {
 }
 
 // client runs random puts and gets on a few shared keys until stop.
-func (c *memberCluster) client(id int, r *rand.Rand, h *history, stop *atomic.Bool, counts *[3]atomic.Int64) {
+func (c *memberCluster) client(id int, r *rand.Rand, h *history, stop *atomic.Bool, counts *[4]atomic.Int64) {
 	for n := 0; !stop.Load(); n++ {
-		in := kvInput{put: r.IntN(2) == 0, key: fmt.Sprintf("k%d", r.IntN(3))}
+		in := kvInput{put: r.IntN(2) == 0, key: fmt.Sprintf("k%d", r.IntN(sharedKeys))}
 		method := "GET"
 		if in.put {
 			in.value, method = fmt.Sprintf("c%d-%d", id, n), "PUT"
@@ -313,9 +317,12 @@ func (c *memberCluster) client(id int, r *rand.Rand, h *history, stop *atomic.Bo
 		case in.put && code == http.StatusNoContent:
 			h.add(id, in, kvOutput{}, call0, ret)
 			counts[0].Add(1)
+		case in.put && notProposed(code, body):
+			counts[2].Add(1)
 		case in.put: // unknown outcome: it may still commit
 			h.add(id, in, kvOutput{}, call0, math.MaxInt64)
 			counts[2].Add(1)
+			counts[3].Add(1)
 		case code == http.StatusOK:
 			h.add(id, in, kvOutput{value: body, found: true}, call0, ret)
 			counts[1].Add(1)
@@ -329,6 +336,20 @@ func (c *memberCluster) client(id int, r *rand.Rand, h *history, stop *atomic.Bo
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
+}
+
+// notProposed reports an answer that says the request was never
+// proposed: no leader known to the server, a server outside the
+// configuration, or no connection at all (call's error text). Any other
+// failure may have left the command in the log.
+func notProposed(code int, body string) bool {
+	switch code {
+	case http.StatusServiceUnavailable:
+		return strings.Contains(body, "no leader known") || strings.Contains(body, "is not a member")
+	case 0:
+		return strings.Contains(body, "connection refused")
+	}
+	return false
 }
 
 // uniqueWriter writes distinct keys and records the acknowledged ones,
@@ -367,7 +388,7 @@ func TestMembershipUnderLoad(t *testing.T) {
 	c.leaderOf()
 	h := &history{start: time.Now(), acked: map[string]string{}}
 	var stop atomic.Bool
-	var counts [3]atomic.Int64 // acknowledged writes, reads, failed or unknown
+	var counts [4]atomic.Int64 // acknowledged writes, reads, failed or unknown, unknown writes
 	var wg sync.WaitGroup
 	for k := range 4 {
 		wg.Add(1)
@@ -411,8 +432,8 @@ func TestMembershipUnderLoad(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	stop.Store(true)
 	wg.Wait()
-	t.Logf("%d writes acknowledged, %d reads, %d failed or unknown; %d unique keys acknowledged",
-		counts[0].Load(), counts[1].Load(), counts[2].Load(), len(h.acked))
+	t.Logf("%d writes acknowledged, %d reads, %d failed or unknown (%d writes of unknown outcome); %d unique keys acknowledged",
+		counts[0].Load(), counts[1].Load(), counts[2].Load(), counts[3].Load(), len(h.acked))
 	c.checkAcked(h)
 	c.checkLinearizable(h)
 }
@@ -434,7 +455,7 @@ func (c *memberCluster) checkAcked(h *history) {
 	if lost > 0 {
 		c.t.Fatalf("%d of %d acknowledged writes lost", lost, len(h.acked))
 	}
-	for k := range 3 {
+	for k := range sharedKeys {
 		key := fmt.Sprintf("k%d", k)
 		call0 := h.now()
 		code, body := call("GET", c.target(r)+"/kv/"+key, "")
