@@ -59,6 +59,8 @@ type member struct {
 	nd   *node.Node
 	http *httptest.Server
 	url  string
+	// installs counts the snapshots the node installed from a leader.
+	installs atomic.Int32
 }
 
 type memberCluster struct {
@@ -96,9 +98,14 @@ func (c *memberCluster) start(id spec.ServerID) *member {
 	c.mu.Unlock()
 	store := NewStore()
 	store.Logf = c.t.Logf
+	m := &member{id: id, http: ts, url: ts.URL}
 	nd, err := node.Start(node.Config{ID: id, Servers: 5, Initial: c.initial, Listen: "127.0.0.1:0", Peers: peers,
-		Dir: filepath.Join(c.root, fmt.Sprint(id)), StateMachine: store, SnapshotEntries: 300,
-		Logf: func(string, ...any) {}})
+		Dir: filepath.Join(c.root, fmt.Sprint(id)), StateMachine: store, SnapshotEntries: 100,
+		Logf: func(format string, _ ...any) {
+			if strings.HasPrefix(format, "raft node %v: installed snapshot") {
+				m.installs.Add(1)
+			}
+		}})
 	if err != nil {
 		c.t.Fatalf("start S%d: %v", id, err)
 	}
@@ -106,7 +113,7 @@ func (c *memberCluster) start(id spec.ServerID) *member {
 	srv.Timeout, srv.ChangeTimeout = 2*time.Second, 20*time.Second
 	var h http.Handler = srv
 	sw.h.Store(&h)
-	m := &member{id: id, nd: nd, http: ts, url: ts.URL}
+	m.nd = nd
 	c.mu.Lock()
 	c.members[id] = m
 	c.mu.Unlock()
@@ -409,7 +416,7 @@ func TestMembershipUnderLoad(t *testing.T) {
 		}
 		c.configured(want)
 		c.setTargets(want.Voters.IDs()...)
-		t.Logf("grown to %v after %d acknowledged writes", want, counts[0].Load())
+		t.Logf("grown to %v after %d acknowledged writes; S%d installed %d snapshots", want, counts[0].Load(), id, m.installs.Load())
 		time.Sleep(200 * time.Millisecond)
 	}
 	for k := range 2 {

@@ -115,6 +115,18 @@ func TestMembershipChanges(t *testing.T) {
 		t.Errorf("change on a follower: %v, want a *raft.NotLeaderError", err)
 	}
 	c.configured(spec.Configuration{Voters: 0b1111 &^ (1 << l)}, rest...)
+
+	// The configuration survives a restart of everyone, from the WAL
+	// (entries and snapshots), and the three go on without the fourth.
+	for _, i := range rest {
+		c.stop(i)
+	}
+	for _, i := range rest {
+		c.start(i)
+	}
+	c.configured(spec.Configuration{Voters: 0b1111 &^ (1 << l)}, rest...)
+	c.propose("restarted", rest...)
+	c.converged(append(want, "restarted"))
 }
 
 // TestReaddRemovedServer: shrunk to one voter, a cluster adds a removed
