@@ -407,34 +407,16 @@ func TestMembershipUnderLoad(t *testing.T) {
 
 	want := c.initial
 	for _, id := range []spec.ServerID{4, 5} {
-		m := c.start(id)
-		got := c.admin("POST", "/members", addBody(m), r)
-		want.Voters |= 1 << (id - 1)
-		if got.Configuration != want.String() || got.Pending || got.Members[len(got.Members)-1] != (MemberJSON{ID: id, Role: "voter",
-			Raft: m.nd.Addr().String(), HTTP: strings.TrimPrefix(m.url, "http://")}) {
-			t.Fatalf("POST /members %d answered %+v, want configuration %v, committed, with its addresses", id, got, want)
-		}
-		c.configured(want)
-		c.setTargets(want.Voters.IDs()...)
-		t.Logf("grown to %v after %d acknowledged writes; S%d installed %d snapshots", want, counts[0].Load(), id, m.installs.Load())
-		time.Sleep(200 * time.Millisecond)
+		want = c.grow(id, want, r)
+		t.Logf("grown to %v after %d acknowledged writes", want, counts[0].Load())
 	}
 	for k := range 2 {
 		victim := c.leaderOf() // the first removal is the leader's own
 		if k == 1 && r.IntN(2) == 0 {
 			victim = want.Voters.IDs()[r.IntN(want.Voters.Size())]
 		}
-		want.Voters &^= 1 << (victim - 1)
-		got := c.admin("DELETE", fmt.Sprintf("/members/%d", victim), "", r)
-		if got.Configuration != want.String() || got.Pending {
-			t.Fatalf("DELETE /members/%d answered %+v, want configuration %v, committed", victim, got, want)
-		}
-		c.setTargets(want.Voters.IDs()...)
-		time.Sleep(50 * time.Millisecond) // let requests already sent to it finish
-		c.stop(victim)
-		c.configured(want)
+		want = c.shrink(victim, want, r)
 		t.Logf("shrunk to %v (removed S%d) after %d acknowledged writes", want, victim, counts[0].Load())
-		time.Sleep(200 * time.Millisecond)
 	}
 	time.Sleep(300 * time.Millisecond)
 	stop.Store(true)
@@ -443,6 +425,41 @@ func TestMembershipUnderLoad(t *testing.T) {
 		counts[0].Load(), counts[1].Load(), counts[2].Load(), counts[3].Load(), len(h.acked))
 	c.checkAcked(h)
 	c.checkLinearizable(h)
+}
+
+// grow starts server id, adds it with POST /members and waits until
+// every server has the configuration; it returns the configuration.
+func (c *memberCluster) grow(id spec.ServerID, want spec.Configuration, r *rand.Rand) spec.Configuration {
+	c.t.Helper()
+	m := c.start(id)
+	got := c.admin("POST", "/members", addBody(m), r)
+	want.Voters |= 1 << (id - 1)
+	if got.Configuration != want.String() || got.Pending || got.Members[len(got.Members)-1] != (MemberJSON{ID: id, Role: "voter",
+		Raft: m.nd.Addr().String(), HTTP: strings.TrimPrefix(m.url, "http://")}) {
+		c.t.Fatalf("POST /members %d answered %+v, want configuration %v, committed, with its addresses", id, got, want)
+	}
+	c.configured(want)
+	c.setTargets(want.Voters.IDs()...)
+	c.t.Logf("S%d installed %d snapshots from the leader", id, m.installs.Load())
+	time.Sleep(200 * time.Millisecond)
+	return want
+}
+
+// shrink removes server victim with DELETE /members/{id}, stops it and
+// waits until every other server has the configuration, which it returns.
+func (c *memberCluster) shrink(victim spec.ServerID, want spec.Configuration, r *rand.Rand) spec.Configuration {
+	c.t.Helper()
+	want.Voters &^= 1 << (victim - 1)
+	got := c.admin("DELETE", fmt.Sprintf("/members/%d", victim), "", r)
+	if got.Configuration != want.String() || got.Pending {
+		c.t.Fatalf("DELETE /members/%d answered %+v, want configuration %v, committed", victim, got, want)
+	}
+	c.setTargets(want.Voters.IDs()...)
+	time.Sleep(50 * time.Millisecond) // let requests already sent to it finish
+	c.stop(victim)
+	c.configured(want)
+	time.Sleep(200 * time.Millisecond)
+	return want
 }
 
 // checkAcked reads every acknowledged unique key back, and the shared
