@@ -423,6 +423,7 @@ func TestMembershipUnderLoad(t *testing.T) {
 	wg.Wait()
 	t.Logf("%d writes acknowledged, %d reads, %d failed or unknown (%d writes of unknown outcome); %d unique keys acknowledged",
 		counts[0].Load(), counts[1].Load(), counts[2].Load(), counts[3].Load(), len(h.acked))
+	c.logStatus()
 	c.checkAcked(h)
 	c.checkLinearizable(h)
 }
@@ -467,9 +468,10 @@ func (c *memberCluster) shrink(victim spec.ServerID, want spec.Configuration, r 
 func (c *memberCluster) checkAcked(h *history) {
 	c.t.Helper()
 	r := rand.New(rand.NewPCG(0, 0))
+	c.leaderOf()
 	lost := 0
 	for key, val := range h.acked {
-		code, body := call("GET", c.target(r)+"/kv/"+key, "")
+		code, body := c.read(key, r)
 		if code != http.StatusOK || body != val {
 			if lost++; lost <= 5 {
 				c.t.Errorf("acknowledged %s=%s: GET gives %d %q", key, val, code, body)
@@ -482,7 +484,7 @@ func (c *memberCluster) checkAcked(h *history) {
 	for k := range sharedKeys {
 		key := fmt.Sprintf("k%d", k)
 		call0 := h.now()
-		code, body := call("GET", c.target(r)+"/kv/"+key, "")
+		code, body := c.read(key, r)
 		if code != http.StatusOK && code != http.StatusNotFound {
 			c.t.Fatalf("final GET %s: %d %s", key, code, body)
 		}
@@ -491,6 +493,31 @@ func (c *memberCluster) checkAcked(h *history) {
 			out = kvOutput{value: body, found: true}
 		}
 		h.add(4, kvInput{key: key}, out, call0, h.now())
+	}
+}
+
+// read GETs key, retrying for up to 5 s while no leader is known (an
+// election may still be under way after the last removal).
+func (c *memberCluster) read(key string, r *rand.Rand) (int, string) {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		code, body := call("GET", c.target(r)+"/kv/"+key, "")
+		if code != http.StatusServiceUnavailable && code != 0 || time.Now().After(deadline) {
+			if code == http.StatusServiceUnavailable || code == 0 {
+				c.logStatus()
+			}
+			return code, body
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// logStatus logs every running server's status (for a failure).
+func (c *memberCluster) logStatus() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range slices.Sorted(maps.Keys(c.members)) {
+		c.t.Logf("S%d: %+v", id, c.members[id].nd.Status())
 	}
 }
 
