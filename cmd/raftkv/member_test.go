@@ -56,13 +56,18 @@ func TestBinaryMembership(t *testing.T) {
 }
 
 // members sends an admin request (following redirects) and decodes the
-// 200 answer.
+// 200 answer, retrying for up to 20 s while no leader is known (a loaded
+// machine may delay heartbeats into an election).
 func members(t *testing.T, method, url, body string) kv.MembersJSON {
 	t.Helper()
-	code, resp, err := request(method, url, body)
-	var m kv.MembersJSON
-	if err != nil || code != http.StatusOK || json.Unmarshal([]byte(resp), &m) != nil {
-		t.Fatalf("%s %s: %d %s %v", method, url, code, resp, err)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		code, resp, err := request(method, url, body)
+		var m kv.MembersJSON
+		if err == nil && code == http.StatusOK && json.Unmarshal([]byte(resp), &m) == nil {
+			return m
+		}
+		if code != http.StatusServiceUnavailable || !strings.Contains(resp, "no leader known") || time.Now().After(deadline) {
+			t.Fatalf("%s %s: %d %s %v", method, url, code, resp, err)
+		}
 	}
-	return m
 }
