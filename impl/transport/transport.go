@@ -90,6 +90,10 @@ type Transport struct {
 	peers  map[spec.ServerID]*peer
 	conns  map[net.Conn]struct{} // every open connection, closed by Close
 	closed bool
+	// strangers counts the hellos refused per unknown id: a removed
+	// server still running redials at every message, so only the first
+	// few and then every 100th are logged.
+	strangers map[spec.ServerID]int
 
 	sent, received, queueFull, blocked, unsent, badPeers, dials, connections atomic.Uint64
 }
@@ -149,6 +153,8 @@ func New(cfg Config) (*Transport, error) {
 		stop:  make(chan struct{}),
 		peers: map[spec.ServerID]*peer{},
 		conns: map[net.Conn]struct{}{},
+
+		strangers: map[spec.ServerID]int{},
 	}
 	t.ctx, t.halt = context.WithCancel(context.Background())
 	for id, addr := range cfg.Peers {
@@ -520,12 +526,20 @@ func (t *Transport) serve(c net.Conn) {
 	from := f.Hello
 	t.mu.Lock()
 	p, known := t.peers[from]
+	refused := 0
 	if known {
 		p.inbound[c] = struct{}{} // RemovePeer closes it
+	} else {
+		t.strangers[from]++
+		refused = t.strangers[from]
 	}
 	t.mu.Unlock()
 	if !known {
-		bad(from.String(), fmt.Errorf("not a configured peer"))
+		if refused <= 3 || refused%100 == 0 {
+			bad(from.String(), fmt.Errorf("not a configured peer (hello %d refused)", refused))
+		} else {
+			t.badPeers.Add(1)
+		}
 		return
 	}
 	defer func() {

@@ -454,6 +454,16 @@ func TestRemovePeer(t *testing.T) {
 	if !strings.Contains(n1.logged(), "not a configured peer") {
 		t.Errorf("S1's log does not say why it refused S2:\n%s", n1.logged())
 	}
+	// A removed server left running redials at every message: the
+	// refusals are counted, but only the first three are logged.
+	waitFor(t, "ten refused hellos", func() bool {
+		n2.Send(vote(2, 1, 2))
+		time.Sleep(time.Millisecond)
+		return n1.Stats().BadPeers >= 10
+	})
+	if k := strings.Count(n1.logged(), "not a configured peer"); k != 3 {
+		t.Errorf("S1 logged %d refusals of S2, want 3:\n%s", k, n1.logged())
+	}
 	if err := n1.SetPeer(2, n2.Addr().String()); err != nil {
 		t.Fatal(err)
 	}
