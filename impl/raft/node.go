@@ -157,6 +157,9 @@ func (r *Node) Tick() {
 		r.heartbeatElapsed++
 		if r.heartbeatElapsed >= r.cfg.HeartbeatTick {
 			r.heartbeatElapsed = 0
+			if r.soleVoter() {
+				r.maybeCommit() // e.g. its configuration change: no acknowledgement will count
+			}
 			r.broadcastAppend()
 		}
 		return
@@ -261,7 +264,7 @@ func (r *Node) appendAsLeader(vs ...spec.Value) {
 	}
 	r.appendLog(es...)
 	r.maybeCommit() // only a one-voter configuration commits on its own append
-	if r.cfg.ReplicateOnPropose {
+	if r.cfg.ReplicateOnPropose && r.role == spec.Leader {
 		r.replicateNew()
 	}
 }
