@@ -112,10 +112,9 @@ func (r *Node) ProposeConfChange(c ConfChange) error {
 	// quorum already holds commits at the next acknowledgement, as in the
 	// model (spec/README.md; a one-voter leader commits at its next
 	// heartbeat tick, see Tick).
+	// Nor is it sent at once with ReplicateOnPropose, a feature of client
+	// proposals in the model too: the next heartbeat replicates it.
 	r.appendLog(spec.Entry{Term: r.term, Config: next.Voters, Outgoing: next.Outgoing, Learners: next.Learners})
-	if r.cfg.ReplicateOnPropose {
-		r.replicateNew()
-	}
 	return nil
 }
 
