@@ -108,11 +108,13 @@ func (r *Node) ProposeConfChange(c ConfChange) error {
 	if err != nil {
 		return fmt.Errorf("raft: %v: propose: %w", r.id, err)
 	}
+	// The commit rule is not run here: an index the new configuration's
+	// quorum already holds commits at the next acknowledgement, as in the
+	// model (spec/README.md; a one-voter leader commits at its next
+	// heartbeat tick, see Tick).
+	// Nor is it sent at once with ReplicateOnPropose, a feature of client
+	// proposals in the model too: the next heartbeat replicates it.
 	r.appendLog(spec.Entry{Term: r.term, Config: next.Voters, Outgoing: next.Outgoing, Learners: next.Learners})
-	r.maybeCommit()
-	if r.cfg.ReplicateOnPropose {
-		r.replicateNew()
-	}
 	return nil
 }
 
@@ -231,6 +233,13 @@ func (r *Node) noteAppended(from spec.Index, es []spec.Entry) {
 			return
 		}
 	}
+}
+
+// soleVoter reports whether the node is the only voter of its
+// configuration: no acknowledgement it gets counts towards a commit.
+func (r *Node) soleVoter() bool {
+	c := r.config()
+	return !c.Joint() && c.Voters == 1<<(r.id-1)
 }
 
 // isVoter reports whether the node votes in its own configuration.

@@ -391,3 +391,56 @@ func TestInitialConfigurationValidated(t *testing.T) {
 		t.Error("a snapshot configuration outside the cluster accepted")
 	}
 }
+
+// TestPipelinedLeaderStepsDownOnRemoval: a pipelined leader (MaxInflight)
+// whose removal commits on an acknowledgement steps down there and then
+// sends nothing more (it used to go on to fill the follower's window with
+// its leader state already cleared, and panicked).
+func TestPipelinedLeaderStepsDownOnRemoval(t *testing.T) {
+	nw := &net{t: t, nodes: map[spec.ServerID]*Node{}}
+	for id := spec.ServerID(1); id <= 3; id++ {
+		nw.nodes[id] = newNode(t, id, 3, Persistent{}, func(c *Config) { c.MaxInflight = 2 })
+	}
+	r := nw.elect(1, "a")
+	nw.propose(1, "b", all) // the followers are pipelined now
+	nw.change(1, ConfChange{Kind: spec.RemoveServer, Target: 1})
+	if err := r.Propose("c"); err != nil { // more to send after the removal
+		t.Fatal(err)
+	}
+	nw.beat(1, all)
+	if r.role != spec.Follower || r.commit < 3 {
+		t.Fatalf("removed pipelined leader: %v", r.View())
+	}
+}
+
+// TestCommitAfterChangeWaitsForAnAcknowledgement: a change that makes an
+// index committable (its quorum shrank) commits it at the next
+// acknowledgement, not on the append, as the model does; a sole voter,
+// which gets no acknowledgement that counts, commits at its heartbeat
+// tick.
+func TestCommitAfterChangeWaitsForAnAcknowledgement(t *testing.T) {
+	nw := memberNet(t, 4, spec.Configuration{}, Faults{})
+	r := nw.elect(1, "a")
+	nw.propose(1, "b", to(2)) // 1 and 2 of 4: not committed
+	wantCommit(t, r, 1)
+	nw.change(1, ConfChange{Kind: spec.RemoveServer, Target: 4})
+	wantCommit(t, r, 1) // {1,2,3}: index 2 is on a majority, but no acknowledgement yet
+	nw.beat(1, to(2))
+	wantCommit(t, r, 3)
+
+	two := newNode(t, 1, 2, persistent(1, 1, e(1, "a")))
+	two = win(t, campaign(t, two))
+	if err := two.Propose("b"); err != nil {
+		t.Fatal(err)
+	}
+	step(t, two, aer(2, 1, 2, true, 2))
+	if err := two.ProposeConfChange(ConfChange{Kind: spec.RemoveServer, Target: 2}); err != nil {
+		t.Fatal(err)
+	}
+	wantCommit(t, two, 2)
+	two.Tick()
+	wantCommit(t, two, 3)
+	if len(sent(t, two)) != 0 {
+		t.Fatal("a sole voter sent heartbeats to a removed server")
+	}
+}

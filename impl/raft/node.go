@@ -157,6 +157,9 @@ func (r *Node) Tick() {
 		r.heartbeatElapsed++
 		if r.heartbeatElapsed >= r.cfg.HeartbeatTick {
 			r.heartbeatElapsed = 0
+			if r.soleVoter() {
+				r.maybeCommit() // e.g. its configuration change: no acknowledgement will count
+			}
 			r.broadcastAppend()
 		}
 		return
@@ -260,8 +263,14 @@ func (r *Node) appendAsLeader(vs ...spec.Value) {
 		es[k] = spec.Entry{Term: r.term, Value: v}
 	}
 	r.appendLog(es...)
-	r.maybeCommit() // only a one-voter configuration commits on its own append
-	if r.cfg.ReplicateOnPropose {
+	if r.soleVoter() {
+		// Only a sole voter's own append can complete a quorum; otherwise
+		// the commit rule runs on acknowledgements (as in the model: an
+		// index a configuration change made committable commits at the
+		// next one, not at the leader's next append).
+		r.maybeCommit()
+	}
+	if r.cfg.ReplicateOnPropose && r.role == spec.Leader {
 		r.replicateNew()
 	}
 }

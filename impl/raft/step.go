@@ -263,7 +263,7 @@ func (r *Node) handleAppendEntriesResponse(m *spec.Message) {
 	r.inflight[j] = r.inflight[j][k:]
 	r.maybeCommit()
 	if r.role != spec.Leader {
-		return // it committed its own removal and stepped down (§4.2.2): no leader state left
+		return // removed by the change it committed (§4.2.2)
 	}
 	if r.next[j] <= r.lastIndex() && !r.windowFull(j) {
 		r.sendAppend(j) // production: keep the pipeline full
