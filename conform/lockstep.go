@@ -35,11 +35,14 @@ func NewLockstep(cfg model.Config, f Factory, abs Abstraction) (*Lockstep, error
 	if err != nil {
 		return nil, err
 	}
-	sys, err := f(Setup{Servers: cfg.Servers, MaxCopies: cfg.MaxCopies, Features: cfg.Features, Snapshots: cfg.MaxSnapshots > 0})
+	sys, err := f(SetupOf(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("starting the system: %w", err)
 	}
 	l := &Lockstep{model: p, sys: sys, abs: abs}
+	if cfg.MaxReconfigs > 0 {
+		l.history.Members = spec.AllServers(cfg.Servers) // the quorums of configurations, as the model's history
+	}
 	l.observe()
 	d, err := l.compare(p.View())
 	if err != nil {

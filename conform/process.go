@@ -60,6 +60,8 @@ type response struct {
 // setupJSON is a Setup with the protocol's field names.
 type setupJSON struct {
 	Servers   int           `json:"servers"`
+	Joiners   int           `json:"joiners,omitempty"`
+	Reconfigs bool          `json:"reconfigs,omitempty"`
 	MaxCopies int           `json:"max_copies"`
 	Features  spec.Features `json:"features"`
 	Snapshots bool          `json:"snapshots,omitempty"`

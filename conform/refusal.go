@@ -40,7 +40,7 @@ func (c *transitionChecker) accepted(out *TransitionResult, v *checker.Violation
 // it, too, fails to refuse act cleanly at the end.
 func (c *transitionChecker) confirmRefusal(t *traces.Trace, act spec.Action) (bool, error) {
 	cfg := c.opts.Config
-	sys, err := c.opts.System(Setup{Servers: cfg.Servers, MaxCopies: cfg.MaxCopies, Features: cfg.Features, Snapshots: cfg.MaxSnapshots > 0})
+	sys, err := c.opts.System(SetupOf(cfg))
 	if err != nil {
 		return false, fmt.Errorf("starting the system: %w", err)
 	}

@@ -25,6 +25,7 @@
 package conform
 
 import (
+	"github.com/raftcheck/raftcheck/model"
 	"github.com/raftcheck/raftcheck/spec"
 )
 
@@ -57,8 +58,17 @@ type System interface {
 
 // Setup is what a Factory builds a System for.
 type Setup struct {
-	// Servers is the cluster size.
+	// Servers is the number of initial members, S1..SServers.
 	Servers int
+	// Joiners are the servers after them, S(Servers+1)..S(Servers+Joiners),
+	// which exist from the start outside the initial configuration (model
+	// --joiners); the system has Servers+Joiners servers.
+	Joiners int
+	// Reconfigs says that the model may change the membership
+	// (AddServer, RemoveServer, ...: --max-reconfigs above 0), which the
+	// system must then replay too; its initial configuration is
+	// S1..SServers.
+	Reconfigs bool
 	// MaxCopies bounds the copies of one message in flight: a message sent
 	// while MaxCopies copies of it are in flight is lost, as in the model
 	// (0: no bound). spec.Network implements this.
@@ -70,6 +80,17 @@ type Setup struct {
 	// InstallSnapshot messages, which the system must then replay too.
 	Snapshots bool
 }
+
+// SetupOf is the Setup a system for the model configuration cfg is built
+// with.
+func SetupOf(cfg model.Config) Setup {
+	return Setup{Servers: cfg.Servers, Joiners: cfg.Joiners, Reconfigs: cfg.MaxReconfigs > 0, MaxCopies: cfg.MaxCopies,
+		Features: cfg.Features, Snapshots: cfg.MaxSnapshots > 0}
+}
+
+// Size is the number of servers of the system: the initial members and
+// the joiners.
+func (s Setup) Size() int { return s.Servers + s.Joiners }
 
 // Factory builds a fresh System.
 type Factory func(Setup) (System, error)

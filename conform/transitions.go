@@ -293,7 +293,7 @@ func (w *transitionWorker) refused(act spec.Action) error {
 // open builds the worker's system.
 func (w *transitionWorker) open() bool {
 	cfg := w.c.opts.Config
-	s, err := w.c.opts.System(Setup{Servers: cfg.Servers, MaxCopies: cfg.MaxCopies, Features: cfg.Features, Snapshots: cfg.MaxSnapshots > 0})
+	s, err := w.c.opts.System(SetupOf(cfg))
 	if err != nil {
 		w.c.fail(fmt.Errorf("conform: starting the system: %w", err))
 		return false

@@ -55,7 +55,11 @@ func Factory(opts Options) conform.Factory {
 		if opts.Memory {
 			dir = ""
 		}
-		c, err := cluster.New(s.Servers, cluster.Options{Dir: dir, Faults: opts.Faults, MaxCopies: s.MaxCopies, Clock: opts.Clock,
+		var initial spec.Configuration
+		if s.Reconfigs {
+			initial.Voters = spec.AllServers(s.Servers) // the joiners are outside it
+		}
+		c, err := cluster.New(s.Size(), cluster.Options{Dir: dir, Faults: opts.Faults, MaxCopies: s.MaxCopies, Clock: opts.Clock, Initial: initial,
 			Configure: func(c *raft.Config) { configure(c, s.Features); c.MaxBatch = opts.ProposalBatch }})
 		if err != nil {
 			sys.removeTemp()
@@ -121,6 +125,10 @@ var mirrors = map[string]func(*raft.Faults){
 	"commit-to-last-index":              func(f *raft.Faults) { f.CommitToLastIndex = true },
 	"snapshot-keeps-conflicting-suffix": func(f *raft.Faults) { f.SnapshotKeepsConflictingSuffix = true },
 	"snapshot-discards-matching-suffix": func(f *raft.Faults) { f.SnapshotDiscardsMatchingSuffix = true },
+	"reconfig-before-term-commit":       func(f *raft.Faults) { f.ReconfigBeforeTermCommit = true },
+	"config-on-commit":                  func(f *raft.Faults) { f.ConfigOnCommit = true },
+	"count-nonmember-votes":             func(f *raft.Faults) { f.CountNonmemberVotes = true },
+	"concurrent-reconfigs":              func(f *raft.Faults) { f.ConcurrentReconfigs = true },
 }
 
 // FaultNames lists the seeded bugs the implementation mirrors: those the

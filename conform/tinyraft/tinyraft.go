@@ -41,6 +41,9 @@ func Factory(opts Options) conform.Factory {
 		if s.Snapshots {
 			missing = strings.TrimSpace(missing + " snapshots")
 		}
+		if s.Reconfigs || s.Joiners > 0 {
+			missing = strings.TrimSpace(missing + " membership-changes")
+		}
 		if missing != "" {
 			return nil, fmt.Errorf("tinyraft: does not implement %s", missing)
 		}

@@ -25,11 +25,12 @@ func (c *Cluster) ticks() (election, heartbeat int) {
 // timeout fires and it campaigns (its term goes up). A randomized timeout
 // is below twice the election interval, and every step ends with the
 // timer reset or untouched by ticks (a Timeout ticks it to its end), so
-// the bound is never reached by a working core. A leader refuses as
-// Campaign does.
+// the bound is never reached by a working core. A leader, and a server
+// that is not a voter of its configuration (its ticks never campaign),
+// refuse as Campaign does.
 func (c *Cluster) tickUntilCampaign(r *raft.Node) error {
 	st := r.Status()
-	if st.Role == spec.Leader {
+	if st.Role == spec.Leader || !st.Config.Voter(r.ID()) {
 		return r.Campaign()
 	}
 	election, _ := c.ticks()

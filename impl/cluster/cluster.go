@@ -68,6 +68,13 @@ type Options struct {
 	// they call Campaign and Heartbeat. Either is the same step of the
 	// specification, so conformance with Clock checks the timer code too.
 	Clock bool
+	// Initial, if set, is the initial configuration of every core
+	// (raft.Config.Initial): the servers outside it are joiners, which a
+	// leader's AddServer or AddLearner brings in. Setting it also turns on
+	// the history's record of each committed entry's quorum
+	// (spec.History.Members), as the model does with membership changes.
+	// The zero value makes every server a voter.
+	Initial spec.Configuration
 }
 
 // Cluster is N cores over a controlled network; servers are 1..N. Every
@@ -100,6 +107,7 @@ func New(n int, opts Options) (*Cluster, error) {
 	}
 	c := &Cluster{n: n, opts: opts, nodes: make([]*raft.Node, n), stores: make([]storage, n),
 		applied: make([][]spec.Entry, n), snaps: make([][]spec.Entry, n), proposed: map[spec.Value]bool{}, net: spec.Network{MaxCopies: opts.MaxCopies}}
+	c.history.Members = opts.Initial.Voters
 	for i := range n {
 		st, err := openStorage(opts.Dir, spec.ServerID(i+1))
 		if err != nil {
@@ -142,6 +150,7 @@ func (c *Cluster) start(id spec.ServerID) error {
 func (c *Cluster) newCore(id spec.ServerID, p raft.Persistent, resume *raft.Volatile) error {
 	cfg := c.coreConfig()
 	cfg.ID, cfg.Servers, cfg.Restore, cfg.Resume = id, c.n, p, resume
+	cfg.Initial = c.opts.Initial
 	// Without faults, the production constructor is the one replayed.
 	newNode := raft.New
 	if c.opts.Faults.Any() {
@@ -194,6 +203,12 @@ func (c *Cluster) Apply(a spec.Action) error {
 		return c.Restart(a.Server)
 	case spec.Compact:
 		return c.Compact(a.Server)
+	case spec.AddServer, spec.RemoveServer, spec.AddLearner:
+		return c.ChangeConfig(a.Server, raft.ConfChange{Kind: a.Kind, Target: a.Target})
+	case spec.EnterJoint:
+		return c.ChangeConfig(a.Server, raft.ConfChange{Kind: a.Kind, Voters: a.Config})
+	case spec.LeaveJoint:
+		return c.ChangeConfig(a.Server, raft.ConfChange{Kind: a.Kind})
 	}
 	return fmt.Errorf("cluster: %v: %w: unknown kind", a, ErrInvalidAction) // unreachable after Validate
 }
@@ -229,6 +244,15 @@ func (c *Cluster) Propose(id spec.ServerID, v spec.Value) error {
 		c.proposed[v] = true
 	}
 	return err
+}
+
+// ChangeConfig is the spec action AddServer, RemoveServer, AddLearner,
+// EnterJoint or LeaveJoint of leader id: its core appends the
+// configuration entry of ch if the change's guards hold
+// (raft.Node.ProposeConfChange; ErrNotEnabled with the core's reason
+// otherwise).
+func (c *Cluster) ChangeConfig(id spec.ServerID, ch raft.ConfChange) error {
+	return c.nodeStep(ch.String(), id, func(r *raft.Node) error { return r.ProposeConfChange(ch) })
 }
 
 // nodeStep runs one input on server id's core and settles the cluster.
@@ -307,7 +331,7 @@ func (c *Cluster) Deliver(m spec.Message) error {
 // acknowledgement is sent.
 func (c *Cluster) installSnapshot(m spec.Message) error {
 	i := m.To - 1
-	snap := raft.SnapshotMeta{Index: m.LastIncludedIndex, Term: m.LastIncludedTerm, TermStart: termStart(m.Entries)}
+	snap := raft.SnapshotMeta{Index: m.LastIncludedIndex, Term: m.LastIncludedTerm, TermStart: termStart(m.Entries), Config: snapshotConfig(m.Entries)}
 	install, err := c.nodes[i].InstallSnapshot(m.From, m.Term, snap)
 	if err != nil {
 		return fmt.Errorf("cluster: Deliver(%v): %w: %w", m, ErrNotEnabled, err)

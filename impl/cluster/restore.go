@@ -130,7 +130,7 @@ func (c *Cluster) restoreServer(v *spec.View, d *spec.Durable) error {
 	k := v.SnapshotIndex // restorable: the same in d, with the same entries below it
 	var snap raft.SnapshotMeta
 	if k > 0 {
-		snap = raft.SnapshotMeta{Index: k, Term: v.Log[k-1].Term, TermStart: termStart(v.Log[:k])}
+		snap = raft.SnapshotMeta{Index: k, Term: v.Log[k-1].Term, TermStart: termStart(v.Log[:k]), Config: snapshotConfig(v.Log[:k])}
 		if err := st.SaveSnapshot(snap, d.Log[:k]); err != nil {
 			return fmt.Errorf("%v: storage: %w", v.ID, err)
 		}

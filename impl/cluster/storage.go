@@ -81,7 +81,7 @@ func (s walStorage) SaveSnapshot(snap raft.SnapshotMeta, data []spec.Entry) erro
 	if err != nil {
 		return fmt.Errorf("encode snapshot at %d: %w", snap.Index, err)
 	}
-	return s.Storage.SaveSnapshot(wal.Snapshot{Index: snap.Index, Term: snap.Term, Data: b}, snap.Index)
+	return s.Storage.SaveSnapshot(wal.Snapshot{Index: snap.Index, Term: snap.Term, Config: snap.Config, Data: b}, snap.Index)
 }
 
 func (s walStorage) SnapshotData() ([]spec.Entry, error) {
@@ -97,6 +97,12 @@ func (s walStorage) SnapshotData() ([]spec.Entry, error) {
 		return nil, fmt.Errorf("WAL %s: %w", s.Dir(), err)
 	}
 	return data, nil
+}
+
+// snapshotConfig is the configuration a snapshot with this data carries:
+// its last configuration entry, or zero (the initial configuration).
+func snapshotConfig(data []spec.Entry) spec.Configuration {
+	return spec.ConfigurationOf(data, spec.Configuration{})
 }
 
 // checkSnapshotData checks that data is the prefix a snapshot ending at

@@ -14,8 +14,13 @@ import (
 type Config struct {
 	// ID is this server's id, in 1..Servers.
 	ID spec.ServerID
-	// Servers is the cluster size N; the servers are 1..N.
+	// Servers is the largest server id that exists: the servers are 1..N,
+	// the initial members and the servers that may join later.
 	Servers int
+	// Initial is the configuration before any configuration entry
+	// (membership.go). The zero value makes every server 1..Servers a
+	// voter, the fixed cluster of the paper.
+	Initial spec.Configuration
 
 	// Restore is the persistent state recovered from storage (Storage.Load);
 	// the zero value is a fresh server.
@@ -90,6 +95,11 @@ func (c *Config) validate() error {
 	}
 	if c.ID == spec.None || int(c.ID) > c.Servers {
 		return fmt.Errorf("id: %d is not a server of a %d-server cluster", c.ID, c.Servers)
+	}
+	if c.Initial != (spec.Configuration{}) {
+		if err := validateConfiguration(c.Initial, c.Servers); err != nil {
+			return fmt.Errorf("initial configuration: %w", err)
+		}
 	}
 	if c.ElectionTick < 0 || c.HeartbeatTick < 0 || c.MaxBatch < 0 || c.MaxInflight < 0 || c.MaxAppendEntries < 0 {
 		return errors.New("election_tick, heartbeat_tick, max_batch, max_inflight and max_append_entries must not be negative")

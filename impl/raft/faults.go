@@ -62,6 +62,23 @@ type Faults struct {
 	// and the entries after it should be kept (Figure 13 InstallSnapshot
 	// step 6; model bug snapshot-discards-matching-suffix).
 	SnapshotDiscardsMatchingSuffix bool
+	// ReconfigBeforeTermCommit: a leader proposes a configuration change
+	// before it has committed an entry of its term (the bug of
+	// single-server changes Ongaro reported in 2015; model bug
+	// reconfig-before-term-commit).
+	ReconfigBeforeTermCommit bool
+	// CountNonmemberVotes: a candidate asks every server for its vote and
+	// counts votes from non-voters towards a majority of its voters
+	// (thesis §4.1; model bug count-nonmember-votes).
+	CountNonmemberVotes bool
+	// ConcurrentReconfigs: a leader proposes a configuration change while
+	// an earlier one is uncommitted (thesis §4.2; model bug
+	// concurrent-reconfigs).
+	ConcurrentReconfigs bool
+	// ConfigOnCommit: a server uses the last committed configuration
+	// entry instead of the last one in its log (§4.1's rule inverted;
+	// model bug config-on-commit).
+	ConfigOnCommit bool
 }
 
 // Any reports whether any fault is switched on.
@@ -92,6 +109,10 @@ func (f Faults) names() string {
 		{f.CommitToLastIndex, "CommitToLastIndex"},
 		{f.SnapshotKeepsConflictingSuffix, "SnapshotKeepsConflictingSuffix"},
 		{f.SnapshotDiscardsMatchingSuffix, "SnapshotDiscardsMatchingSuffix"},
+		{f.ReconfigBeforeTermCommit, "ReconfigBeforeTermCommit"},
+		{f.CountNonmemberVotes, "CountNonmemberVotes"},
+		{f.ConcurrentReconfigs, "ConcurrentReconfigs"},
+		{f.ConfigOnCommit, "ConfigOnCommit"},
 	} {
 		if s.on {
 			on = append(on, s.name)

@@ -22,3 +22,7 @@ func (faultSwitches) commitFromLeaderCommit() bool         { return false }
 func (faultSwitches) commitToLastIndex() bool              { return false }
 func (faultSwitches) snapshotKeepsConflictingSuffix() bool { return false }
 func (faultSwitches) snapshotDiscardsMatchingSuffix() bool { return false }
+func (faultSwitches) reconfigBeforeTermCommit() bool       { return false }
+func (faultSwitches) countNonmemberVotes() bool            { return false }
+func (faultSwitches) concurrentReconfigs() bool            { return false }
+func (faultSwitches) configOnCommit() bool                 { return false }

@@ -24,3 +24,7 @@ func (s faultSwitches) snapshotKeepsConflictingSuffix() bool {
 func (s faultSwitches) snapshotDiscardsMatchingSuffix() bool {
 	return s.f.SnapshotDiscardsMatchingSuffix
 }
+func (s faultSwitches) reconfigBeforeTermCommit() bool { return s.f.ReconfigBeforeTermCommit }
+func (s faultSwitches) countNonmemberVotes() bool      { return s.f.CountNonmemberVotes }
+func (s faultSwitches) concurrentReconfigs() bool      { return s.f.ConcurrentReconfigs }
+func (s faultSwitches) configOnCommit() bool           { return s.f.ConfigOnCommit }

@@ -28,6 +28,11 @@ type Node struct {
 	// snap is where the log starts: every entry up to snap.Index has been
 	// compacted into a state machine snapshot (Compact, InstallSnapshot).
 	snap SnapshotMeta
+	// conf is the configuration in effect (membership.go) and confIndex
+	// the index of its entry: 0 for the initial configuration, the
+	// snapshot index for the snapshot's.
+	conf      spec.Configuration
+	confIndex spec.Index
 	// wantSnap[j] (leaders only): peer j needs an entry that was compacted
 	// away; reported in the next Ready.
 	wantSnap []bool
@@ -88,6 +93,7 @@ func build(cfg Config, fs faultSwitches) (*Node, error) {
 	// state machine the caller restores from it.
 	r.snap = cfg.Restore.Snapshot
 	r.commit, r.applied = r.snap.Index, r.snap.Index
+	r.refreshConfig()
 	r.becomeFollower()
 	r.resetElectionTimer()
 	if cfg.Resume != nil {
@@ -151,9 +157,15 @@ func (r *Node) Tick() {
 		r.heartbeatElapsed++
 		if r.heartbeatElapsed >= r.cfg.HeartbeatTick {
 			r.heartbeatElapsed = 0
+			if r.soleVoter() {
+				r.maybeCommit() // e.g. its configuration change: no acknowledgement will count
+			}
 			r.broadcastAppend()
 		}
 		return
+	}
+	if !r.isVoter() {
+		return // learners, removed servers and joiners do not campaign
 	}
 	r.electionElapsed++
 	if r.electionElapsed >= r.electionTimeout {
@@ -163,10 +175,15 @@ func (r *Node) Tick() {
 
 // Campaign is the spec action Timeout: the election timeout fires now. The
 // node increments its term, votes for itself and sends RequestVote to every
-// other server. It fails with ErrLeader on a leader.
+// other voter of its configuration. It fails with ErrLeader on a leader
+// and with ErrNotVoter on a server that is not a voter of its
+// configuration.
 func (r *Node) Campaign() error {
 	if r.role == spec.Leader {
 		return fmt.Errorf("raft: %v: campaign: %w", r.id, ErrLeader)
+	}
+	if !r.isVoter() {
+		return fmt.Errorf("raft: %v: campaign in %v: %w", r.id, r.config(), ErrNotVoter)
 	}
 	if r.term == math.MaxUint64 {
 		return fmt.Errorf("raft: %v: campaign: %w", r.id, ErrTermExhausted)
@@ -178,11 +195,9 @@ func (r *Node) Campaign() error {
 	r.role = spec.Candidate
 	r.votes = make([]bool, r.n+1)
 	r.votes[r.id] = true
-	for j := 1; j <= r.n; j++ {
-		if spec.ServerID(j) != r.id {
-			r.send(spec.Message{Type: spec.RequestVote, To: spec.ServerID(j),
-				LastLogIndex: r.lastIndex(), LastLogTerm: r.lastTerm()})
-		}
+	for _, j := range r.voteTargets() {
+		r.send(spec.Message{Type: spec.RequestVote, To: j,
+			LastLogIndex: r.lastIndex(), LastLogTerm: r.lastTerm()})
 	}
 	r.maybeWin() // a one-server cluster elects itself at once
 	return nil
@@ -248,14 +263,25 @@ func (r *Node) appendAsLeader(vs ...spec.Value) {
 		es[k] = spec.Entry{Term: r.term, Value: v}
 	}
 	r.appendLog(es...)
-	r.maybeCommit() // only a one-server cluster commits on its own append
-	if r.cfg.ReplicateOnPropose {
-		for j := 1; j <= r.n; j++ {
-			// A follower whose window is full gets the new entries when an
-			// acknowledgement frees it, or probes at the next heartbeat.
-			if id := spec.ServerID(j); id != r.id && !r.windowFull(id) {
-				r.sendAppend(id)
-			}
+	if r.soleVoter() {
+		// Only a sole voter's own append can complete a quorum; otherwise
+		// the commit rule runs on acknowledgements (as in the model: an
+		// index a configuration change made committable commits at the
+		// next one, not at the leader's next append).
+		r.maybeCommit()
+	}
+	if r.cfg.ReplicateOnPropose && r.role == spec.Leader {
+		r.replicateNew()
+	}
+}
+
+// replicateNew sends new entries to every peer at once (ReplicateOnPropose).
+func (r *Node) replicateNew() {
+	for _, id := range r.peers() {
+		// A follower whose window is full gets the new entries when an
+		// acknowledgement frees it, or probes at the next heartbeat.
+		if !r.windowFull(id) {
+			r.sendAppend(id)
 		}
 	}
 }
@@ -287,15 +313,20 @@ func (r *Node) resetElectionTimer() {
 	r.electionTimeout = r.cfg.ElectionTick + r.cfg.Rand(r.cfg.ElectionTick)
 }
 
-// maybeWin makes a candidate holding a majority of votes the leader (§5.2).
+// maybeWin makes a candidate whose granted votes form a quorum of its
+// configuration the leader (§5.2, §4.1; both majorities while joint).
 func (r *Node) maybeWin() {
-	granted := 0
-	for _, v := range r.votes {
+	var granted spec.Members
+	for j, v := range r.votes {
 		if v {
-			granted++
+			granted |= 1 << (j - 1)
 		}
 	}
-	if r.role == spec.Candidate && granted >= spec.Quorum(r.n) {
+	win := r.quorum(granted)
+	if r.faults.countNonmemberVotes() {
+		win = granted.Size() >= r.config().Voters.Quorum() // the seeded bug: every vote counts
+	}
+	if r.role == spec.Candidate && win {
 		r.becomeLeader()
 	}
 }
@@ -369,8 +400,10 @@ func (r *Node) appendLog(es ...spec.Entry) {
 	if len(es) == 0 {
 		return
 	}
-	r.changed(r.lastIndex() + 1)
+	from := r.lastIndex() + 1
+	r.changed(from)
 	r.log = append(r.log, es...)
+	r.noteAppended(from, es)
 }
 
 // truncate keeps the entries up to index k (never a compacted one: they
@@ -382,6 +415,9 @@ func (r *Node) truncate(k spec.Index) {
 	}
 	r.changed(k + 1)
 	r.log = r.log[:k-r.snap.Index]
+	if r.confIndex > k {
+		r.refreshConfig() // the configuration reverts with the log (§4.1)
+	}
 }
 
 // --- sending ------------------------------------------------------------
@@ -392,11 +428,11 @@ func (r *Node) send(m spec.Message) {
 	r.msgs = append(r.msgs, m)
 }
 
+// broadcastAppend sends every member of the configuration but the node
+// itself an AppendEntries (voters of both halves and learners).
 func (r *Node) broadcastAppend() {
-	for j := 1; j <= r.n; j++ {
-		if spec.ServerID(j) != r.id {
-			r.sendAppend(spec.ServerID(j))
-		}
+	for _, j := range r.peers() {
+		r.sendAppend(j)
 	}
 }
 

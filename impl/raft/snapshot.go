@@ -26,12 +26,14 @@ type Status struct {
 	Applied spec.Index
 	// Snapshot is where the log starts (zero without a snapshot).
 	Snapshot SnapshotMeta
+	// Config is the configuration in effect.
+	Config spec.Configuration
 }
 
 // Status returns the node's summary.
 func (r *Node) Status() Status {
 	return Status{ID: r.id, Role: r.role, Term: r.term, Leader: r.leader, CommitIndex: r.commit,
-		LastIndex: r.lastIndex(), Applied: r.applied, Snapshot: r.snap}
+		LastIndex: r.lastIndex(), Applied: r.applied, Snapshot: r.snap, Config: r.config()}
 }
 
 // Compact discards the log entries up to index, which the caller has saved
@@ -54,8 +56,13 @@ func (r *Node) Compact(index spec.Index) error {
 	if start-1 == r.snap.Index && start > 1 && r.snap.Term == t {
 		start = r.snap.TermStart // the term began before the old snapshot's end (0 if unknown)
 	}
+	conf, at := r.configAt(index)
+	if at == 0 {
+		conf = spec.Configuration{} // no configuration entry: the initial one
+	}
 	r.log = slices.Clone(r.log[index-r.snap.Index:]) // frees the prefix
-	r.snap = SnapshotMeta{Index: index, Term: t, TermStart: start}
+	r.snap = SnapshotMeta{Index: index, Term: t, TermStart: start, Config: conf}
+	r.refreshConfig()
 	return nil
 }
 
@@ -79,6 +86,11 @@ func (r *Node) Compact(index spec.Index) error {
 func (r *Node) InstallSnapshot(from spec.ServerID, term spec.Term, snap SnapshotMeta) (bool, error) {
 	if from == spec.None || from == r.id || int(from) > r.n || term == 0 || snap.Index == 0 || snap.Term == 0 || snap.Term > term || snap.TermStart > snap.Index {
 		return false, fmt.Errorf("raft: %v: install snapshot %d/%d from %v in term %d: %w", r.id, snap.Index, snap.Term, from, term, ErrInvalidMessage)
+	}
+	if c := snap.Config; c != (spec.Configuration{}) {
+		if err := validateConfiguration(c, r.n); err != nil {
+			return false, fmt.Errorf("raft: %v: install snapshot %d/%d: configuration: %w: %w", r.id, snap.Index, snap.Term, err, ErrInvalidMessage)
+		}
 	}
 	if r.unstable != 0 || len(r.proposals) > 0 {
 		return false, fmt.Errorf("raft: %v: install snapshot: %w", r.id, ErrUnstable)
@@ -110,6 +122,7 @@ func (r *Node) InstallSnapshot(from spec.ServerID, term spec.Term, snap Snapshot
 		r.log = nil
 	}
 	r.snap = snap
+	r.refreshConfig()
 	r.commit, r.applied = snap.Index, snap.Index
 	r.changed(snap.Index + 1)
 	r.send(reply)

@@ -131,7 +131,9 @@ func (r *Node) handleRequestVoteResponse(m *spec.Message) {
 	if m.Term < r.term || r.role != spec.Candidate || !m.Granted {
 		return
 	}
-	r.votes[m.From] = true
+	if r.countsVote(m.From) {
+		r.votes[m.From] = true // votes of non-voters are not counted (§4.1)
+	}
 	r.maybeWin()
 }
 
@@ -260,27 +262,33 @@ func (r *Node) handleAppendEntriesResponse(m *spec.Message) {
 	}
 	r.inflight[j] = r.inflight[j][k:]
 	r.maybeCommit()
+	if r.role != spec.Leader {
+		return // removed by the change it committed (§4.2.2)
+	}
 	if r.next[j] <= r.lastIndex() && !r.windowFull(j) {
 		r.sendAppend(j) // production: keep the pipeline full
 	}
 }
 
-// maybeCommit advances commitIndex to the largest N stored by a majority
-// (the leader counting its own log) with log[N].term = currentTerm
-// (§5.4.2); Faults.Figure8Commit drops the term condition.
+// maybeCommit advances commitIndex to the largest N with log[N].term =
+// currentTerm stored by a quorum of the configuration in effect (the
+// leader counting its own log if it is a voter; §5.4.2, §4.1);
+// Faults.Figure8Commit drops the term condition. A leader that is not a
+// voter of its configuration steps down once it commits it (§4.2.2).
 func (r *Node) maybeCommit() {
 	for i := r.lastIndex(); i > r.commit; i-- {
 		if r.termAt(i) != r.term && !r.faults.figure8Commit() {
 			continue
 		}
-		count := 1
+		var acks spec.Members
 		for j := 1; j <= r.n; j++ {
-			if spec.ServerID(j) != r.id && r.match[j] >= i {
-				count++
+			if id := spec.ServerID(j); id == r.id || r.match[j] >= i {
+				acks |= 1 << (j - 1) // the own slot counts only if a voter (HasQuorum)
 			}
 		}
-		if count >= spec.Quorum(r.n) {
+		if r.quorum(acks) {
 			r.commit = i
+			r.maybeStepDown()
 			return
 		}
 	}

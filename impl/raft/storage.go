@@ -38,6 +38,10 @@ type SnapshotMeta struct {
 	// conflicting term reaches into the snapshot hints the index before
 	// it, as one that kept every entry would (§5.3).
 	TermStart spec.Index `json:"term_start,omitempty"`
+	// Config is the configuration in effect at Index: the last
+	// configuration entry the snapshot covers (zero if none does, then the
+	// initial configuration is in effect).
+	Config spec.Configuration `json:"config,omitzero"`
 }
 
 // validate checks that p could have been written by a correct node of an
@@ -49,6 +53,11 @@ func (p *Persistent) validate(n int) error {
 	if s := p.Snapshot; (s.Index == 0) != (s.Term == 0) || s.Term > p.Term || s.TermStart > s.Index {
 		return fmt.Errorf("snapshot: index %d term %d term start %d (index and term both 0 or both at least 1, term at most the current term %d, term start at most the index)",
 			s.Index, s.Term, s.TermStart, p.Term)
+	}
+	if c := p.Snapshot.Config; c != (spec.Configuration{}) {
+		if err := validateConfiguration(c, n); err != nil {
+			return fmt.Errorf("snapshot: configuration: %w", err)
+		}
 	}
 	return checkLog(p.Log, p.Snapshot.Term, p.Term)
 }

@@ -64,7 +64,7 @@ func (s *Storage) Recover() (raft.Persistent, *wal.Snapshot, error) {
 	p := raft.Persistent{HardState: raft.HardState{Term: st.HardState.Term, VotedFor: st.HardState.VotedFor}}
 	from := st.FirstIndex // index of st.Entries[0]
 	if st.Snapshot != nil {
-		p.Snapshot = raft.SnapshotMeta{Index: st.Snapshot.Index, Term: st.Snapshot.Term}
+		p.Snapshot = raft.SnapshotMeta{Index: st.Snapshot.Index, Term: st.Snapshot.Term, Config: st.Snapshot.Config}
 		if st.Snapshot.Index >= from {
 			skip := min(int(st.Snapshot.Index-from+1), len(st.Entries))
 			st.Entries, from = st.Entries[skip:], st.Snapshot.Index+1

@@ -29,9 +29,19 @@ const (
 	recEntry     recType = 4 // index, term, value
 	recTruncate  recType = 5 // drop entries after index
 	recSnapshot  recType = 6 // install snapshot: index, term, data
+	// The same records for a configuration (membership changes): they
+	// carry the configuration's voters, outgoing voters and learners
+	// after the index and term. The plain types are written whenever
+	// there is none, so a WAL without membership changes is unchanged.
+	recConfEntry    recType = 7 // index, term, configuration, value
+	recSnapshotConf recType = 8 // index, term, configuration, data
+	recBaseConf     recType = 9 // base payload, snapshot configuration, data
 )
 
-var recTypeNames = [...]string{"", "header", "base", "hardstate", "entry", "truncate", "snapshot"}
+var recTypeNames = [...]string{"", "header", "base", "hardstate", "entry", "truncate", "snapshot", "conf-entry", "conf-snapshot", "conf-base"}
+
+// isBase reports whether t is a base record, with a configuration or not.
+func (t recType) isBase() bool { return t == recBase || t == recBaseConf }
 
 func (t recType) String() string {
 	if t >= 1 && int(t) < len(recTypeNames) {
@@ -51,6 +61,7 @@ const (
 	payloadEntryMin  = 8 + 8         // index, term; then value
 	payloadTruncate  = 8             // after index
 	payloadSnapMin   = 8 + 8         // index, term; then data
+	payloadConf      = 3             // voters, outgoing, learners (spec.Members)
 )
 
 // MaxRecordSize bounds the length field of a record (type byte plus
@@ -68,13 +79,14 @@ var errShort = errors.New("incomplete record")
 // record is one decoded record. Which fields are meaningful depends on typ.
 type record struct {
 	typ     recType
-	version uint8      // header
-	seq     uint64     // header
-	hs      HardState  // hardstate, base
-	index   spec.Index // entry, truncate (after), snapshot, base (snapshot index)
-	term    spec.Term  // entry, snapshot, base (snapshot term)
-	first   spec.Index // base
-	data    []byte     // entry value, snapshot/base snapshot data (aliases the input)
+	version uint8              // header
+	seq     uint64             // header
+	hs      HardState          // hardstate, base
+	index   spec.Index         // entry, truncate (after), snapshot, base (snapshot index)
+	term    spec.Term          // entry, snapshot, base (snapshot term)
+	first   spec.Index         // base
+	conf    spec.Configuration // conf-entry, conf-snapshot, conf-base (snapshot's)
+	data    []byte             // entry value, snapshot/base snapshot data (aliases the input)
 }
 
 // beginRecord appends a frame header placeholder and the type byte; the
@@ -122,11 +134,30 @@ func appendIndexed(dst []byte, t recType, index spec.Index, term spec.Term, data
 	return endRecord(append(dst, data...), s)
 }
 
+// appendConfIndexed is appendIndexed with a configuration after the term.
+func appendConfIndexed(dst []byte, t recType, index spec.Index, term spec.Term, c spec.Configuration, data string) []byte {
+	dst, s := beginRecord(dst, t)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(index))
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(term))
+	dst = appendConf(dst, c)
+	return endRecord(append(dst, data...), s)
+}
+
+func appendConf(dst []byte, c spec.Configuration) []byte {
+	return append(dst, byte(c.Voters), byte(c.Outgoing), byte(c.Learners))
+}
+
 func appendEntry(dst []byte, index spec.Index, e spec.Entry) []byte {
+	if e.Config != 0 {
+		return appendConfIndexed(dst, recConfEntry, index, e.Term, e.Configuration(), string(e.Value))
+	}
 	return appendIndexed(dst, recEntry, index, e.Term, string(e.Value))
 }
 
 func appendSnapshot(dst []byte, snap *Snapshot) []byte {
+	if snap.Config.Voters != 0 {
+		return appendConfIndexed(dst, recSnapshotConf, snap.Index, snap.Term, snap.Config, string(snap.Data))
+	}
 	return appendIndexed(dst, recSnapshot, snap.Index, snap.Term, string(snap.Data))
 }
 
@@ -138,15 +169,22 @@ func appendTruncate(dst []byte, after spec.Index) []byte {
 // appendBase appends a base record for st followed by one entry record per
 // retained entry: everything a compacted segment needs to stand alone.
 func appendBase(dst []byte, st *State) []byte {
-	dst, s := beginRecord(dst, recBase)
-	dst = appendHardStateBytes(dst, st.HardState)
 	var snap Snapshot
 	if st.Snapshot != nil {
 		snap = *st.Snapshot
 	}
+	t := recBase
+	if snap.Config.Voters != 0 {
+		t = recBaseConf
+	}
+	dst, s := beginRecord(dst, t)
+	dst = appendHardStateBytes(dst, st.HardState)
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(snap.Index))
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(snap.Term))
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(st.FirstIndex))
+	if t == recBaseConf {
+		dst = appendConf(dst, snap.Config)
+	}
 	dst = endRecord(append(dst, snap.Data...), s)
 	for k, e := range st.Entries {
 		dst = appendEntry(dst, st.FirstIndex+spec.Index(k), e)
@@ -192,18 +230,31 @@ func decodeRecord(b []byte) (record, int, error) {
 			return record{}, 0, err
 		}
 		r.hs = HardState{Term: spec.Term(u64(0)), VotedFor: spec.ServerID(p[8])}
-	case recBase:
-		if err := size(payloadBaseFixed, false); err != nil {
+	case recBase, recBaseConf:
+		fixed := payloadBaseFixed
+		if r.typ == recBaseConf {
+			fixed += payloadConf
+		}
+		if err := size(fixed, false); err != nil {
 			return record{}, 0, err
 		}
 		r.hs = HardState{Term: spec.Term(u64(0)), VotedFor: spec.ServerID(p[8])}
 		r.index, r.term, r.first = spec.Index(u64(9)), spec.Term(u64(17)), spec.Index(u64(25))
-		r.data = p[payloadBaseFixed:]
+		if r.typ == recBaseConf {
+			r.conf = decodeConf(p[payloadBaseFixed:])
+		}
+		r.data = p[fixed:]
 	case recEntry, recSnapshot:
 		if err := size(payloadEntryMin, false); err != nil {
 			return record{}, 0, err
 		}
 		r.index, r.term, r.data = spec.Index(u64(0)), spec.Term(u64(8)), p[16:]
+	case recConfEntry, recSnapshotConf:
+		if err := size(payloadEntryMin+payloadConf, false); err != nil {
+			return record{}, 0, err
+		}
+		r.index, r.term = spec.Index(u64(0)), spec.Term(u64(8))
+		r.conf, r.data = decodeConf(p[16:]), p[16+payloadConf:]
 	case recTruncate:
 		if err := size(payloadTruncate, true); err != nil {
 			return record{}, 0, err
@@ -212,7 +263,19 @@ func decodeRecord(b []byte) (record, int, error) {
 	default:
 		return record{}, 0, fmt.Errorf("unknown record type %d", body[0])
 	}
+	if (r.typ == recConfEntry || r.typ == recSnapshotConf || r.typ == recBaseConf) && r.conf.Voters == 0 {
+		return record{}, 0, fmt.Errorf("malformed %v record: a configuration without voters", r.typ)
+	}
 	return r, frameLen + int(n), nil
+}
+
+func decodeConf(b []byte) spec.Configuration {
+	return spec.Configuration{Voters: spec.Members(b[0]), Outgoing: spec.Members(b[1]), Learners: spec.Members(b[2])}
+}
+
+// entry is the log entry of an entry or conf-entry record.
+func (r *record) entry() spec.Entry {
+	return spec.Entry{Term: r.term, Value: spec.Value(r.data), Config: r.conf.Voters, Outgoing: r.conf.Outgoing, Learners: r.conf.Learners}
 }
 
 // encode re-encodes a decoded record; decodeRecord(encode(r)) == r. Used by
@@ -225,11 +288,13 @@ func (r *record) encode() []byte {
 		return endRecord(binary.LittleEndian.AppendUint64(dst, r.seq), s)
 	case recHardState:
 		return appendHardState(nil, r.hs)
-	case recBase:
-		st := State{HardState: r.hs, FirstIndex: r.first, Snapshot: &Snapshot{Index: r.index, Term: r.term, Data: r.data}}
+	case recBase, recBaseConf:
+		st := State{HardState: r.hs, FirstIndex: r.first, Snapshot: &Snapshot{Index: r.index, Term: r.term, Config: r.conf, Data: r.data}}
 		return appendBase(nil, &st)
 	case recEntry, recSnapshot:
 		return appendIndexed(nil, r.typ, r.index, r.term, string(r.data))
+	case recConfEntry, recSnapshotConf:
+		return appendConfIndexed(nil, r.typ, r.index, r.term, r.conf, string(r.data))
 	case recTruncate:
 		return appendTruncate(nil, r.index)
 	}

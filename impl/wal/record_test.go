@@ -20,6 +20,9 @@ func sampleRecords() [][]byte {
 		appendTruncate(nil, 5),
 		appendSnapshot(nil, &Snapshot{Index: 10, Term: 2, Data: []byte{0, 1, 2}}),
 		appendBase(nil, &st),
+		appendEntry(nil, 4, spec.Entry{Term: 2, Config: 0b0110, Outgoing: 0b0011, Learners: 0b1000}),
+		appendSnapshot(nil, &Snapshot{Index: 10, Term: 2, Config: spec.Configuration{Voters: 0b111, Learners: 0b1000}, Data: []byte{7}}),
+		appendBase(nil, &State{HardState: HardState{Term: 4}, Snapshot: &Snapshot{Index: 3, Term: 2, Config: spec.Configuration{Voters: 0b11}}, FirstIndex: 4}),
 	}
 }
 
@@ -42,6 +45,9 @@ func TestDecodeRecordErrors(t *testing.T) {
 	unknown = endRecord(unknown, s)
 	short, s := beginRecord(nil, recTruncate)
 	short = endRecord(append(short, 1, 2, 3), s)
+	noVoters := appendConfIndexed(nil, recConfEntry, 1, 1, spec.Configuration{Learners: 1}, "")
+	shortConf, s := beginRecord(nil, recSnapshotConf)
+	shortConf = endRecord(append(shortConf, make([]byte, 17)...), s)
 	for _, c := range []struct {
 		name string
 		b    []byte
@@ -57,6 +63,8 @@ func TestDecodeRecordErrors(t *testing.T) {
 		{"flipped length", flip(entry, 0), "incomplete record"},
 		{"unknown type", unknown, "unknown record type 99"},
 		{"short payload", short, "malformed truncate record: 3 payload bytes"},
+		{"configuration without voters", noVoters, "malformed conf-entry record: a configuration without voters"},
+		{"short configuration", shortConf, "malformed conf-snapshot record: 17 payload bytes"},
 	} {
 		_, _, err := decodeRecord(c.b)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -142,5 +142,5 @@ func segmentHead(path string) (bool, error) {
 	var b [frameLen + 1 + payloadHeader + frameLen + 1]byte
 	n, _ := io.ReadFull(f, b[:])
 	const hdr = frameLen + 1 + payloadHeader
-	return n == len(b) && recType(b[frameLen]) == recHeader && recType(b[hdr+frameLen]) == recBase, nil
+	return n == len(b) && recType(b[frameLen]) == recHeader && recType(b[hdr+frameLen]).isBase(), nil
 }

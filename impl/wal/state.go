@@ -21,7 +21,10 @@ type HardState struct {
 type Snapshot struct {
 	Index spec.Index
 	Term  spec.Term
-	Data  []byte
+	// Config is the cluster configuration in effect at Index (zero: the
+	// initial one, no configuration entry is covered).
+	Config spec.Configuration
+	Data   []byte
 }
 
 // State is the durable state of a server as the WAL holds it: the hard
@@ -188,24 +191,24 @@ func (s *State) applyCompact(index spec.Index) {
 // the writer ran before writing it.
 func (s *State) replay(r *record) error {
 	switch r.typ {
-	case recBase:
+	case recBase, recBaseConf:
 		if r.first == 0 {
 			return fmt.Errorf("base: first index 0")
 		}
 		*s = State{HardState: r.hs, FirstIndex: r.first}
-		if r.index != 0 || r.term != 0 || len(r.data) != 0 {
+		if r.index != 0 || r.term != 0 || len(r.data) != 0 || r.conf.Voters != 0 {
 			if r.index == 0 || r.term == 0 || r.first > r.index+1 {
 				return fmt.Errorf("base: snapshot index %d term %d with first index %d", r.index, r.term, r.first)
 			}
-			s.Snapshot = &Snapshot{Index: r.index, Term: r.term, Data: slices.Clone(r.data)}
+			s.Snapshot = &Snapshot{Index: r.index, Term: r.term, Config: r.conf, Data: slices.Clone(r.data)}
 		}
 	case recHardState:
 		if err := s.checkHardState(r.hs); err != nil {
 			return err
 		}
 		s.HardState = r.hs
-	case recEntry:
-		e := []spec.Entry{{Term: r.term, Value: spec.Value(r.data)}}
+	case recEntry, recConfEntry:
+		e := []spec.Entry{r.entry()}
 		if r.index != s.LastIndex()+1 {
 			return fmt.Errorf("entry: index %d does not follow last index %d", r.index, s.LastIndex())
 		}
@@ -219,8 +222,8 @@ func (s *State) replay(r *record) error {
 				r.index, s.FirstIndex, s.LastIndex(), s.snapIndex())
 		}
 		s.Entries = s.Entries[:r.index+1-s.FirstIndex]
-	case recSnapshot:
-		snap := &Snapshot{Index: r.index, Term: r.term, Data: slices.Clone(r.data)}
+	case recSnapshot, recSnapshotConf:
+		snap := &Snapshot{Index: r.index, Term: r.term, Config: r.conf, Data: slices.Clone(r.data)}
 		if err := s.checkSnapshot(snap); err != nil {
 			return err
 		}

@@ -243,9 +243,9 @@ func (w *WAL) replaySegment(seq uint64, first, last bool) error {
 		case k == 0 && (r.typ != recHeader || r.version != formatVersion || r.seq != seq):
 			return corrupt(off, "bad segment header (type %v, version %d, seq %d)", r.typ, r.version, r.seq)
 		case k == 0:
-		case k == 1 && first && r.typ != recBase:
+		case k == 1 && first && !r.typ.isBase():
 			return corrupt(off, "first segment lacks a base record")
-		case r.typ == recHeader || (r.typ == recBase && k != 1):
+		case r.typ == recHeader || (r.typ.isBase() && k != 1):
 			return corrupt(off, "unexpected %v record", r.typ)
 		default:
 			if err := w.st.replay(&r); err != nil {
