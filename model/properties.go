@@ -25,13 +25,13 @@ type StepCheck func(m *Model, before *State, a Action, after *State) bool
 
 // NativeInvariants maps spec invariant names to their native checks.
 var NativeInvariants = map[string]StateCheck{
-	"election-safety":       electionSafety,
-	"log-matching":          logMatching,
-	"leader-completeness":   leaderCompleteness,
-	"state-machine-safety":  stateMachineSafety,
-	"commit-quorum":         commitQuorum,
-	"snapshot-committed":    snapshotCommitted,
-	"quorums-intersect":     quorumsIntersect,
+	"election-safety":      electionSafety,
+	"log-matching":         logMatching,
+	"leader-completeness":  leaderCompleteness,
+	"state-machine-safety": stateMachineSafety,
+	"commit-quorum":        commitQuorum,
+	"snapshot-committed":   snapshotCommitted,
+	"quorums-intersect":    quorumsIntersect,
 }
 
 // NativeTransitions maps spec transition property names to their native

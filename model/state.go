@@ -109,16 +109,16 @@ type State struct {
 	// used has bit k-1 set once value k has been proposed.
 	used                              uint8
 	restarts, partitions, drops, dups uint8
-	snapshots                         uint8               // Compact actions so far
+	snapshots                         uint8              // Compact actions so far
 	reconfigs                         uint8              // membership changes so far (LeaveJoint completes one, so it is not counted)
 	ncfg                              uint8              // configurations numbered so far
 	cfgs                              [MaxReconfigs]conf // each configuration number's voters, outgoing voters and learners
-	leaderOf                          [MaxTerm + 1]uint8  // history: first leader of each term
-	hlen                              uint8               // history: length of the committed prefix
-	hist                              [MaxLog]entry       // history: committed entries
-	htermAt                           [MaxLog]uint8       // history: term each was committed in
-	hcfg                              [MaxLog]uint8       // history: voters of the configuration each was committed under (membership changes only)
-	hout                              [MaxLog]uint8       // history: its outgoing voters, when joint
+	leaderOf                          [MaxTerm + 1]uint8 // history: first leader of each term
+	hlen                              uint8              // history: length of the committed prefix
+	hist                              [MaxLog]entry      // history: committed entries
+	htermAt                           [MaxLog]uint8      // history: term each was committed in
+	hcfg                              [MaxLog]uint8      // history: voters of the configuration each was committed under (membership changes only)
+	hout                              [MaxLog]uint8      // history: its outgoing voters, when joint
 }
 
 // SameServers reports whether a and b agree on everything the properties

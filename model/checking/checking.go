@@ -80,6 +80,7 @@ func (v *views) of(s *model.State) *spec.State {
 // changes nothing it reads, so they are not evaluated there.
 var changesServers = [...]bool{spec.Timeout: true, spec.ClientRequest: true, spec.Deliver: true, spec.Restart: true, spec.Compact: true,
 	spec.AddServer: true, spec.RemoveServer: true,
+	spec.AddLearner: true, spec.EnterJoint: true, spec.LeaveJoint: true, spec.Wipe: true,
 	spec.Heartbeat: false, spec.Drop: false, spec.Duplicate: false, spec.Partition: false, spec.Heal: false}
 
 // Properties returns the checker properties for the named spec properties
