@@ -215,10 +215,10 @@ func TestWipeOnlyUnderTheBug(t *testing.T) {
 func TestMembershipOptionsValidate(t *testing.T) {
 	base := Config{Servers: 3, MaxTerm: 1, MaxMsgs: 3, MaxCopies: 1}
 	for want, c := range map[string]func(*Config){
-		"reconfig: unknown":                        func(c *Config) { c.MaxReconfigs, c.Reconfig = 1, "double" },
-		"reconfig: membership options":             func(c *Config) { c.Reconfig = ReconfigJoint },
+		"reconfig: unknown":                         func(c *Config) { c.MaxReconfigs, c.Reconfig = 1, "double" },
+		"reconfig: membership options":              func(c *Config) { c.Reconfig = ReconfigJoint },
 		"reconfig: membership options (reconfig \"": func(c *Config) { c.Learners = true },
-		"max-reconfigs: 4 is out of range [0, 3]":  func(c *Config) { c.MaxReconfigs, c.Reconfig = 4, ReconfigJoint },
+		"max-reconfigs: 4 is out of range [0, 3]":   func(c *Config) { c.MaxReconfigs, c.Reconfig = 4, ReconfigJoint },
 	} {
 		cfg := base
 		c(&cfg)
