@@ -207,10 +207,13 @@ func (c *cluster) restart(n *node) error {
 
 func (c *cluster) compact(n *node) error {
 	st := n.r.Status()
-	if st.Applied <= st.Snapshot.Index {
+	// Applied exceeds the log only once Faults.TruncateOnStaleAppend has
+	// deleted committed entries; impl/raft's Compact then panics.
+	top := min(st.Applied, st.LastIndex)
+	if top <= st.Snapshot.Index {
 		return nil
 	}
-	idx := st.Snapshot.Index + 1 + spec.Index(c.rng.IntN(int(st.Applied-st.Snapshot.Index)))
+	idx := st.Snapshot.Index + 1 + spec.Index(c.rng.IntN(int(top-st.Snapshot.Index)))
 	if err := n.r.Compact(idx); err != nil {
 		return fmt.Errorf("sim: %w", err)
 	}
