@@ -99,7 +99,7 @@ func newValidator(logs [][]Event, opts Options) (*validator, error) {
 	v.res.Servers = n
 	for i, l := range logs {
 		id := spec.ServerID(i + 1)
-		if len(l) == 0 || l[0].Server != id {
+		if len(l) > 0 && l[0].Server != id {
 			return nil, fmt.Errorf("validate: event log %d is not S%d's (one log per server, in server order)", i+1, id)
 		}
 		s := &server{id: id, n: n, initial: opts.Initial}
