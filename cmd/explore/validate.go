@@ -140,4 +140,3 @@ func toReport(o validate.Outcome) validateReport {
 	}
 	return rep
 }
-
