@@ -130,10 +130,6 @@ func (e *Event) String() string {
 	return s
 }
 
-// maxLine bounds one line of an event log (a message carrying a long
-// batch of entries).
-const maxLine = 64 << 20
-
 // ReadFile reads and checks one server's event log.
 func ReadFile(path string) ([]Event, error) {
 	f, err := os.Open(path)
@@ -146,48 +142,52 @@ func ReadFile(path string) ([]Event, error) {
 
 // Read decodes an event log strictly: an unknown field, a bad value, a
 // missing field of the event's kind or a message no server could send is
-// one error naming name:line and the field. Blank lines are skipped.
+// one error naming name:line and the field. Blank lines are skipped; an
+// event is one line.
 func Read(r io.Reader, name string) ([]Event, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
+	all, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	// One decoder over the whole log: a decoder per line costs a fifth of
+	// the decoding time.
+	dec := json.NewDecoder(bytes.NewReader(all))
+	dec.DisallowUnknownFields()
 	var out []Event
-	line := 0
-	for sc.Scan() {
-		line++
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
+	line, pos := 1, 0 // the line at byte pos
+	for {
+		rest := all[pos:]
+		trimmed := bytes.TrimLeft(rest, " \t\r\n")
+		line += bytes.Count(rest[:len(rest)-len(trimmed)], []byte{'\n'})
+		if len(trimmed) == 0 {
+			break
 		}
-		ev, err := decodeLine(b)
-		if err == nil {
-			err = ev.check(out)
+		var ev Event
+		if err := dec.Decode(&ev); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, line, describeJSONError(err))
 		}
-		if err != nil {
+		end := int(dec.InputOffset())
+		if bytes.IndexByte(bytes.TrimSpace(all[pos:end]), '\n') >= 0 {
+			return nil, fmt.Errorf("%s:%d: an event spans several lines (one event per line)", name, line)
+		}
+		tail := all[end:]
+		if nl := bytes.IndexByte(tail, '\n'); nl >= 0 {
+			tail = tail[:nl]
+		}
+		if len(bytes.TrimSpace(tail)) > 0 {
+			return nil, fmt.Errorf("%s:%d: more than one JSON value on the line", name, line)
+		}
+		if err := ev.check(out); err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
 		}
 		ev.File, ev.Line = name, line
 		out = append(out, ev)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s:%d: %w", name, line+1, err)
+		pos = end
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%s: no events", name)
 	}
 	return out, nil
-}
-
-func decodeLine(b []byte) (Event, error) {
-	var ev Event
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&ev); err != nil {
-		return ev, describeJSONError(err)
-	}
-	if dec.More() {
-		return ev, errors.New("more than one JSON value on the line")
-	}
-	return ev, nil
 }
 
 // describeJSONError names the field of a decoding error.

@@ -221,3 +221,23 @@ func TestStrictDecoding(t *testing.T) {
 		}
 	}
 }
+
+// TestOneEventPerLine: two values on a line, or one over several lines,
+// are refused with the line.
+func TestOneEventPerLine(t *testing.T) {
+	ev := `{"server":1,"seq":1,"kind":"Timeout"}`
+	for _, c := range []struct{ text, want string }{
+		{ev + " " + ev + "\n", "x.ndjson:1: more than one JSON value on the line"},
+		{"\n\n{\"server\":1,\n\"seq\":1,\"kind\":\"Timeout\"}\n", "x.ndjson:3: an event spans several lines"},
+		{"\n", "x.ndjson: no events"},
+	} {
+		_, err := validate.Read(strings.NewReader(c.text), "x.ndjson")
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: got %v, want %q", c.text, err, c.want)
+		}
+	}
+	evs, err := validate.Read(strings.NewReader("\n"+ev+"\n\n"+strings.Replace(ev, `"seq":1`, `"seq":2`, 1)), "x.ndjson")
+	if err != nil || len(evs) != 2 || evs[0].Line != 2 || evs[1].Line != 4 {
+		t.Fatalf("blank lines: %v %+v", err, evs)
+	}
+}

@@ -46,7 +46,7 @@ func TestRealRunsPass(t *testing.T) {
 	for name, conf := range configs {
 		for _, servers := range []int{3, 5} {
 			for _, seed := range seeds(8) {
-				opts := sim.Options{Servers: servers, Events: 600, Seed: seed, Configure: conf, Snapshots: true, Restarts: true}
+				opts := sim.Options{Servers: servers, Events: 600, Seed: seed, Configure: conf, Snapshots: true, Restarts: true, SnapshotData: seed%2 == 0}
 				logs := simulate(t, opts)
 				res, err := validate.Validate(logs, validate.Options{CheckEvery: 50})
 				if err != nil {

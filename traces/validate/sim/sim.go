@@ -35,11 +35,18 @@ type Options struct {
 	// Snapshots lets servers compact their logs (and leaders send
 	// snapshots); Restarts lets servers crash and recover.
 	Snapshots, Restarts bool
+	// SnapshotData records an InstallSnapshot's data (the entries it
+	// covers) in the event logs. Without it the messages carry only
+	// last_included_index/term, as a real implementation's would (its
+	// snapshot is its state machine), and the validator takes the data
+	// from the sender's log.
+	SnapshotData bool
 }
 
 type inflight struct {
-	id  string
-	msg spec.Message
+	id   string
+	msg  spec.Message
+	data []spec.Entry // an InstallSnapshot's data
 }
 
 type node struct {
@@ -188,7 +195,7 @@ func (c *cluster) install(n *node, m inflight) error {
 		if err := n.store.SaveSnapshot(meta); err != nil {
 			return fmt.Errorf("sim: %w", err)
 		}
-		n.applied = slices.Clone(m.msg.Entries)
+		n.applied = slices.Clone(m.data)
 	}
 	return c.settle(n, validate.Event{Kind: validate.Receive, Msg: &validate.Message{ID: m.id, Message: m.msg}})
 }
@@ -237,8 +244,13 @@ func (c *cluster) settle(n *node, ev validate.Event) error {
 	}
 	for _, j := range rd.Snapshots {
 		data := slices.Clone(n.applied[:st.Snapshot.Index])
-		ev.Sent = append(ev.Sent, n.send(c, spec.Message{Type: spec.InstallSnapshot, From: n.id, To: j, Term: st.Term,
-			LastIncludedIndex: st.Snapshot.Index, LastIncludedTerm: st.Snapshot.Term, Entries: data}))
+		m := spec.Message{Type: spec.InstallSnapshot, From: n.id, To: j, Term: st.Term,
+			LastIncludedIndex: st.Snapshot.Index, LastIncludedTerm: st.Snapshot.Term}
+		if c.opts.SnapshotData {
+			m.Entries = data
+		}
+		ev.Sent = append(ev.Sent, n.send(c, m))
+		c.net[len(c.net)-1].data = data
 	}
 	if len(rd.CommittedEntries) > 0 {
 		if int(rd.CommitFrom) != len(n.applied)+1 {
