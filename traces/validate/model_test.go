@@ -71,6 +71,11 @@ func (tr *translator) step(before, after *spec.State, a spec.Action) error {
 		ev.Msg = &validate.Message{ID: tr.ids[k][0], Message: *a.Message}
 		tr.ids[k] = tr.ids[k][1:]
 		cb[k]--
+	case spec.AddServer, spec.RemoveServer:
+		ev.Kind = validate.Reconfigure
+		log := after.Servers[id-1].Log
+		c := log[len(log)-1].Configuration()
+		ev.Config = &c
 	case spec.Timeout, spec.Heartbeat, spec.Restart:
 	default:
 		return fmt.Errorf("action %v not translated", a.Kind)
@@ -107,7 +112,7 @@ func walk(t *testing.T, m *model.Model, seed uint64, depth int) ([][]validate.Ev
 	rng := rand.New(rand.NewPCG(seed, 1))
 	s := m.Init()
 	var before, after spec.State
-	tr := newTranslator(m.Config().Servers)
+	tr := newTranslator(m.Config().Servers + m.Config().Joiners)
 	steps := 0
 	for range depth {
 		acts := m.Actions(&s, nil)
@@ -145,6 +150,9 @@ func crossConfigs() map[string]model.Config {
 	c = base
 	c.MaxInflight = 2
 	out["pipelining"] = c
+	c = base
+	c.MaxReconfigs, c.Joiners = 2, 1
+	out["membership"] = c
 	c = model.DefaultConfigFor(5)
 	c.MaxTerm, c.MaxValues, c.MaxMsgs = 3, 3, 6
 	out["5 servers"] = c
@@ -163,12 +171,12 @@ func TestModelWalksValidate(t *testing.T) {
 		events := 0
 		for _, seed := range seeds(150) {
 			logs, steps := walk(t, m, seed, 60)
-			res, err := validate.Validate(logs, validate.Options{CheckEvery: 1})
+			res, err := validate.Validate(logs, validate.Options{CheckEvery: 1, Initial: spec.Configuration{Voters: spec.AllServers(cfg.Servers)}})
 			if err != nil {
 				t.Fatalf("%s seed %d (%d model steps): %v", name, seed, steps, err)
 			}
 			events += res.Events
-			mutateOne(t, name, seed, logs)
+			mutateOne(t, name, seed, logs, validate.Options{Initial: spec.Configuration{Voters: spec.AllServers(cfg.Servers)}})
 		}
 		if events < 1000 {
 			t.Fatalf("%s: only %d events validated", name, events)
@@ -179,7 +187,7 @@ func TestModelWalksValidate(t *testing.T) {
 
 // mutateOne changes the term of one event of a validated walk: the
 // failure must be at that event.
-func mutateOne(t *testing.T, name string, seed uint64, logs [][]validate.Event) {
+func mutateOne(t *testing.T, name string, seed uint64, logs [][]validate.Event, opts validate.Options) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, 2))
 	i := rng.IntN(len(logs))
@@ -188,7 +196,7 @@ func mutateOne(t *testing.T, name string, seed uint64, logs [][]validate.Event) 
 	}
 	ev := &logs[i][rng.IntN(len(logs[i]))]
 	*ev.State.Commit += 1
-	_, err := validate.Validate(logs, validate.Options{})
+	_, err := validate.Validate(logs, opts)
 	var f *validate.Failure
 	if !errors.As(err, &f) || f.Event != ev {
 		t.Fatalf("%s seed %d: commit of %v raised: got %v, want a failure at that event", name, seed, ev, err)

@@ -214,6 +214,10 @@ func TestStrictDecoding(t *testing.T) {
 		{`{"server":1,"seq":1,"kind":"Timeout","state":{"term":-1}}`, `x.ndjson:1: field state.term: number -1 is not a valid`},
 		{`{"server":1,"seq":1,"kind":"Heartbeat","sent":[{"id":"a","type":"AppendEntries","from":1,"to":2,"term":1,"granted":true}]}`, `x.ndjson:1: field sent[0].granted: not a field of AppendEntries`},
 		{`{"server":1,"seq":1,"kind":"Receive","msg":{"type":"RequestVote","from":2,"to":1,"term":1}}`, `x.ndjson:1: field msg.id: missing`},
+		{`{"server":1,"seq":1,"kind":"Receive","msg":{"id":"a","type":"RequestVote","from":2,"to":1,"term":1,"colour":2}}`, `x.ndjson:1: field "colour": not a field`},
+		{`{"server":1,"seq":1,"kind":"Timeout","sent":[{"id":"a","type":"RequestVote","from":1,"to":2,"term":1,"entries":[{"term":1,"value":"x","size":3}]}]}`, `x.ndjson:1: field "size": not a field`},
+		{`{"server":1,"seq":1,"kind":"Timeout","state":{"vote":300}}`, `x.ndjson:1: bad JSON: server id 300: not a number from 0 to 255`},
+		{`{"server":1,"seq":1,"kind":"Timeout"`, `x.ndjson:1: bad JSON: the event is cut`},
 	} {
 		_, err := validate.Read(strings.NewReader(c.line), "x.ndjson")
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -228,7 +232,9 @@ func TestOneEventPerLine(t *testing.T) {
 	ev := `{"server":1,"seq":1,"kind":"Timeout"}`
 	for _, c := range []struct{ text, want string }{
 		{ev + " " + ev + "\n", "x.ndjson:1: more than one JSON value on the line"},
-		{"\n\n{\"server\":1,\n\"seq\":1,\"kind\":\"Timeout\"}\n", "x.ndjson:3: an event spans several lines"},
+		{"\n\n{\"server\":1,\n\"seq\":1,\"kind\":\"Timeout\"}\n", "x.ndjson:3: bad JSON: the event is cut or spans several lines"},
+		{"nul\n", "x.ndjson:1: bad JSON: the event is cut"},
+		{"{\"server\":x}\n", "x.ndjson:1: bad JSON: invalid character"},
 		{"\n", "x.ndjson: no events"},
 	} {
 		_, err := validate.Read(strings.NewReader(c.text), "x.ndjson")

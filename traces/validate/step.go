@@ -27,6 +27,7 @@ func (v *validator) step(s *server, ev *Event) *Failure {
 		if f := v.leaderCommit(s, ev); f != nil {
 			return f
 		}
+		s.stepDownIfRemoved()
 	}
 	if f := v.checkSent(s, ev, resp); f != nil {
 		return f
@@ -74,6 +75,8 @@ func (v *validator) input(s *server, ev *Event) (*response, *Failure) {
 		s.restart()
 	case Compact:
 		return nil, s.compact(ev.Index)
+	case Reconfigure:
+		return nil, s.reconfigure(*ev.Config)
 	}
 	return nil, nil
 }
