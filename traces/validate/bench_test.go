@@ -3,6 +3,8 @@ package validate_test
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -95,5 +97,24 @@ func BenchmarkValidate3000Traces(b *testing.B) {
 		}
 		close(work)
 		wg.Wait()
+	}
+}
+
+// TestWriteBenchRuns writes 8 runs of 3,000 events into
+// $VALIDATE_BENCH_DIR/run1..run8, for timing `explore validate --runs`
+// (docs/bench-validate.txt); it is skipped without the variable.
+func TestWriteBenchRuns(t *testing.T) {
+	dir := os.Getenv("VALIDATE_BENCH_DIR")
+	if dir == "" {
+		t.Skip("set VALIDATE_BENCH_DIR to write the benchmark's runs")
+	}
+	for seed := uint64(1); seed <= 8; seed++ {
+		logs, err := sim.Run(sim.Options{Servers: 3, Events: 3000, Seed: seed, Configure: configs["features"], Snapshots: true, Restarts: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sim.WriteDir(filepath.Join(dir, fmt.Sprintf("run%d", seed)), logs); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
