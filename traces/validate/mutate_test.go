@@ -247,3 +247,25 @@ func TestOneEventPerLine(t *testing.T) {
 		t.Fatalf("blank lines: %v %+v", err, evs)
 	}
 }
+
+// TestCausalCycle: each server receives first what the other sends only
+// afterwards; and a message nobody sent.
+func TestCausalCycle(t *testing.T) {
+	s1 := `{"server":1,"seq":1,"kind":"Receive","msg":{"id":"S2#1","type":"RequestVote","from":2,"to":1,"term":1}}
+{"server":1,"seq":2,"kind":"Timeout","sent":[{"id":"S1#1","type":"RequestVote","from":1,"to":2,"term":1}]}`
+	s2 := `{"server":2,"seq":1,"kind":"Receive","msg":{"id":"S1#1","type":"RequestVote","from":1,"to":2,"term":1}}
+{"server":2,"seq":2,"kind":"Timeout","sent":[{"id":"S2#1","type":"RequestVote","from":2,"to":1,"term":1}]}`
+	logs, err := decode([][]byte{[]byte(s1), []byte(s2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = validate.Validate(logs, validate.Options{})
+	if want := "s1.ndjson:1: S1 #1 Receive S2#1 RequestVote S2->S1 t1 last=0/0: causality (message S2#1 is sent only at s2.ndjson:2"; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("got %v, want %q", err, want)
+	}
+	logs[1] = logs[1][:1]
+	_, err = validate.Validate(logs, validate.Options{})
+	if want := "s1.ndjson:1: S1 #1 Receive S2#1 RequestVote S2->S1 t1 last=0/0: message identity (message S2#1 was never sent by any server)"; err == nil || err.Error() != want {
+		t.Fatalf("got %v, want %q", err, want)
+	}
+}

@@ -1,7 +1,9 @@
 package validate_test
 
 import (
+	"errors"
 	"flag"
+	"strings"
 	"testing"
 
 	"github.com/raftcheck/raftcheck/impl/raft"
@@ -54,6 +56,45 @@ func TestRealRunsPass(t *testing.T) {
 				}
 				if res.Events != 600 || res.Received == 0 || res.Sent == 0 || res.Fields == 0 {
 					t.Fatalf("%s seed %d: checked too little: %+v", name, seed, res)
+				}
+			}
+		}
+	}
+}
+
+// TestContentIDs: a run whose messages are named by ContentID on both
+// sides (no ids on the wire) validates, and a changed received message is
+// then a message never sent.
+func TestContentIDs(t *testing.T) {
+	for _, seed := range seeds(4) {
+		logs := simulate(t, sim.Options{Servers: 3, Events: 600, Seed: seed, Snapshots: true, Restarts: true})
+		for i := range logs {
+			for k := range logs[i] {
+				ev := &logs[i][k]
+				for j := range ev.Sent {
+					ev.Sent[j].ID = validate.ContentID(&ev.Sent[j].Message)
+				}
+				if ev.Msg != nil {
+					m := *ev.Msg
+					m.ID = validate.ContentID(&m.Message)
+					ev.Msg = &m
+				}
+			}
+		}
+		if _, err := validate.Validate(logs, validate.Options{}); err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		for i := range logs {
+			for k := len(logs[i]) / 2; k < len(logs[i]); k++ {
+				if ev := &logs[i][k]; ev.Kind == validate.Receive {
+					ev.Msg.Term++
+					ev.Msg.ID = validate.ContentID(&ev.Msg.Message)
+					_, err := validate.Validate(logs, validate.Options{})
+					var f *validate.Failure
+					if !errors.As(err, &f) || f.Event != ev || !strings.Contains(f.Detail, "never sent") {
+						t.Fatalf("seed %d: changed %v: got %v", seed, ev, err)
+					}
+					return
 				}
 			}
 		}

@@ -131,7 +131,14 @@ func (v *validator) checkSent(s *server, ev *Event, resp *response) *Failure {
 			return f
 		}
 		if prev, dup := v.sent[m.ID]; dup {
-			return fail("message identity", "%s: id %s already used at %s", field+"id", m.ID, prev.ev.Where())
+			// The same message sent again under its id (a retransmission,
+			// or a content-derived id: ContentID) is one message that may
+			// arrive several times; another message under a used id is not.
+			if spec.CompareMessages(&prev.msg, &m.Message) != 0 {
+				return fail("message identity", "%s: id %s already names another message, sent at %s", field+"id", m.ID, prev.ev.Where())
+			}
+			v.res.Sent++
+			continue
 		}
 		rec := &sentMsg{msg: m.Message, ev: ev}
 		if m.Type == spec.InstallSnapshot {

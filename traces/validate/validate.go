@@ -153,8 +153,9 @@ func (v *validator) run() *Failure {
 	}
 }
 
-// stuck explains why no server can go on: the first waiting Receive's
-// message was never sent, or only after it was received.
+// stuck explains why no server can go on: a waiting Receive whose message
+// no server ever sent (the root cause: every other wait may depend on
+// it), else one whose message is sent only after it (a causal cycle).
 func (v *validator) stuck(cursor []int) *Failure {
 	where := map[string]*Event{}
 	for i := range v.logs {
@@ -164,19 +165,24 @@ func (v *validator) stuck(cursor []int) *Failure {
 			}
 		}
 	}
+	var cycle *Failure
 	for i := range v.logs {
 		if cursor[i] == len(v.logs[i]) {
 			continue
 		}
 		ev := &v.logs[i][cursor[i]]
-		f := fail("message identity", "message %s was never sent by any server", ev.Msg.ID)
 		if w := where[ev.Msg.ID]; w != nil {
-			f = fail("causality", "message %s is sent only at %s, which depends on this event (received before it was sent)", ev.Msg.ID, w.Where())
+			if cycle == nil {
+				cycle = fail("causality", "message %s is sent only at %s, which depends on this event (received before it was sent)", ev.Msg.ID, w.Where())
+				cycle.Event = ev
+			}
+			continue
 		}
+		f := fail("message identity", "message %s was never sent by any server", ev.Msg.ID)
 		f.Event = ev
 		return f
 	}
-	return nil
+	return cycle
 }
 
 // appended checks a new log entry against every entry of the run with the
