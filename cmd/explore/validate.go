@@ -72,7 +72,8 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	}
 	if os.Getenv("GOGC") == "" {
 		// Decoding makes short-lived garbage only: a larger heap target
-		// makes validation about a quarter faster (docs/bench-validate.txt).
+		// saves a fifth of the CPU time of 3,000 runs (51 against 63
+		// CPU-seconds, docs/bench-validate.txt) for 125 MB of memory.
 		debug.SetGCPercent(400)
 	}
 	start := time.Now()
