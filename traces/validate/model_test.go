@@ -205,6 +205,9 @@ func mutateOne(t *testing.T, name string, seed uint64, logs [][]validate.Event, 
 
 // TestModelExhaustive validates every model path up to a small depth.
 func TestModelExhaustive(t *testing.T) {
+	if raceEnabled {
+		t.Skip("75,126 single-threaded paths: 15 times slower under -race, and nothing to race; make test runs it without")
+	}
 	cfg := model.DefaultConfig()
 	m, err := model.New(cfg)
 	if err != nil {
