@@ -48,7 +48,8 @@ func TestRealRunsPass(t *testing.T) {
 	for name, conf := range configs {
 		for _, servers := range []int{3, 5} {
 			for _, seed := range seeds(8) {
-				opts := sim.Options{Servers: servers, Events: 600, Seed: seed, Configure: conf, Snapshots: true, Restarts: true, SnapshotData: seed%2 == 0}
+				opts := sim.Options{Servers: servers, Events: 600, Seed: seed, Configure: conf, Snapshots: true, Restarts: true,
+					SnapshotData: seed%2 == 0, Ticks: seed%4 < 2}
 				logs := simulate(t, opts)
 				res, err := validate.Validate(logs, validate.Options{CheckEvery: 50})
 				if err != nil {

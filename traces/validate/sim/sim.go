@@ -32,6 +32,11 @@ type Options struct {
 	Configure func(*raft.Config)
 	// Faults are switched on in every node (needs -tags raftfaults).
 	Faults raft.Faults
+	// Ticks drives elections and heartbeats by logical time (Tick, as a
+	// runtime does, each node's timer firing on its own) instead of
+	// Campaign and Heartbeat calls; the recorder tells from the state and
+	// the Ready which step a tick was.
+	Ticks bool
 	// Snapshots lets servers compact their logs (and leaders send
 	// snapshots); Restarts lets servers crash and recover.
 	Snapshots, Restarts bool
@@ -117,12 +122,17 @@ func (c *cluster) act() error {
 			leader = o
 		}
 	}
+	if c.opts.Ticks && c.rng.IntN(3) == 0 {
+		return c.tick(n)
+	}
 	switch p := c.rng.IntN(100); {
 	case p < 55 && len(c.net) > 0:
 		return c.deliver()
 	case p < 58 && len(c.net) > 0:
 		k := c.rng.IntN(len(c.net)) // lose a message
 		c.net = slices.Delete(c.net, k, k+1)
+	case p < 75 && c.opts.Ticks:
+		return nil
 	case p < 75 && leader != nil:
 		if err := leader.r.Heartbeat(); err != nil {
 			return fmt.Errorf("sim: %w", err)
@@ -133,7 +143,7 @@ func (c *cluster) act() error {
 	case p < 90:
 		return nil // no leader to act: time passes
 	case p < 91 || (p < 93 && leader == nil):
-		if n.r.Status().Role == spec.Leader {
+		if c.opts.Ticks || n.r.Status().Role == spec.Leader {
 			return nil
 		}
 		if err := n.r.Campaign(); err != nil {
@@ -144,6 +154,24 @@ func (c *cluster) act() error {
 		return c.restart(n)
 	case p < 97 && c.opts.Snapshots:
 		return c.compact(n)
+	}
+	return nil
+}
+
+// tick advances n's logical clock by one tick and records what the tick
+// did, if anything: a campaign (the term rose) is a Timeout, a leader's
+// messages a Heartbeat.
+func (c *cluster) tick(n *node) error {
+	before := n.r.Status()
+	n.r.Tick()
+	after := n.r.Status()
+	switch {
+	case after.Term > before.Term:
+		return c.settle(n, validate.Event{Kind: validate.Timeout})
+	case before.Role == spec.Leader && n.r.HasReady():
+		return c.settle(n, validate.Event{Kind: validate.Heartbeat})
+	case n.r.HasReady():
+		return fmt.Errorf("sim: %v: a tick with output that is neither a campaign nor a heartbeat", n.id)
 	}
 	return nil
 }
