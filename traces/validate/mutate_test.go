@@ -269,3 +269,22 @@ func TestCausalCycle(t *testing.T) {
 		t.Fatalf("got %v, want %q", err, want)
 	}
 }
+
+// TestRestartFirst: a fresh server's log may begin with the Restart of its
+// first start (the runtime hook logs one whenever it builds the core);
+// one claiming recovered entries is refused, the run starting fresh.
+func TestRestartFirst(t *testing.T) {
+	ok := `{"server":1,"seq":1,"kind":"Restart","state":{"term":0,"vote":0,"role":"follower","log_len":0,"commit":0,"snapshot":0}}
+{"server":1,"seq":2,"kind":"Timeout","state":{"term":1,"vote":1,"role":"leader"}}`
+	logs, err := decode([][]byte{[]byte(ok)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := validate.Validate(logs, validate.Options{}); err != nil {
+		t.Fatalf("one server restarting fresh, then electing itself: %v", err)
+	}
+	*logs[0][0].State.LogLen = 3
+	if _, err := validate.Validate(logs, validate.Options{}); err == nil || !strings.Contains(err.Error(), "state.log_len: expected 0, got 3") {
+		t.Fatalf("a fresh server recovering 3 entries: %v", err)
+	}
+}
