@@ -29,6 +29,7 @@ func TestFaultsAreCaught(t *testing.T) {
 		{"CommitFromLeaderCommit", raft.Faults{CommitFromLeaderCommit: true}, nil, []string{"Receive effect"}},
 		{"ForgetVoteOnRestart", raft.Faults{ForgetVoteOnRestart: true}, nil, []string{"Restart effect"}},
 		{"TruncateOnStaleAppend", raft.Faults{TruncateOnStaleAppend: true}, nil, []string{"Receive effect", "AppendEntries receiver"}},
+		{"SnapshotDiscardsMatchingSuffix", raft.Faults{SnapshotDiscardsMatchingSuffix: true}, nil, []string{"Receive effect"}},
 	} {
 		caught := false
 		for _, seed := range seeds(40) {
