@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"testing"
 
 	"github.com/raftcheck/raftcheck/model"
 	"github.com/raftcheck/raftcheck/spec"
+	"github.com/raftcheck/raftcheck/traces"
 	"github.com/raftcheck/raftcheck/traces/validate"
 )
 
@@ -248,4 +250,102 @@ func TestModelExhaustive(t *testing.T) {
 		t.Fatalf("only %d paths", paths)
 	}
 	t.Logf("%d model paths of depth %d validated", paths, depth)
+}
+
+// translateTrace replays a stored trace on the model of its
+// configuration and turns the path into event logs; steps maps each event
+// to the model step (1-based) it records.
+func translateTrace(t *testing.T, file string) (*traces.Trace, [][]validate.Event, map[*validate.Event]int) {
+	t.Helper()
+	tr, err := traces.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.New(tr.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := newTranslator(tr.Config.Servers + tr.Config.Joiners)
+	s := m.Init()
+	var before, after spec.State
+	for k, st := range tr.Steps {
+		out, err := m.Step(s, st.Action)
+		if err != nil {
+			t.Fatalf("%s step %d: %v", file, k+1, err)
+		}
+		m.View(&s, &before)
+		m.View(&out, &after)
+		if err := x.step(&before, &after, st.Action); err != nil {
+			t.Fatalf("%s step %d: %v", file, k+1, err)
+		}
+		s = out
+	}
+	return tr, x.logs, stepsByEvent(tr, x)
+}
+
+// TestModelScenariosValidate: the stored scenarios of the correct model
+// validate.
+func TestModelScenariosValidate(t *testing.T) {
+	files, err := filepath.Glob("../scenarios/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("stored scenarios: %v (%d files)", err, len(files))
+	}
+	for _, file := range files {
+		tr, logs, _ := translateTrace(t, file)
+		res, err := validate.Validate(logs, validate.Options{CheckEvery: 1, Initial: spec.Configuration{Voters: spec.AllServers(tr.Config.Servers)}})
+		if err != nil || res.Events == 0 {
+			t.Errorf("%s: %+v %v", file, res, err)
+		}
+	}
+}
+
+// TestModelBugsAreCaught replays the stored counterexample of every
+// seeded bug of the model (traces/scenarios/bugs) on the buggy model,
+// turns the path into event logs and validates it: each must fail, at a
+// step no later than the one where the model's property check reports
+// the violation. The validator's rules are the correct ones, so each bug
+// shows up as the first step that breaks one.
+func TestModelBugsAreCaught(t *testing.T) {
+	files, err := filepath.Glob("../scenarios/bugs/*.json")
+	if err != nil || len(files) < 15 {
+		t.Fatalf("stored counterexamples: %v (%d files)", err, len(files))
+	}
+	for _, file := range files {
+		tr, logs, stepOf := translateTrace(t, file)
+		_, err = validate.Validate(logs, validate.Options{Initial: spec.Configuration{Voters: spec.AllServers(tr.Config.Servers)}})
+		var f *validate.Failure
+		if !errors.As(err, &f) || f.Event == nil {
+			t.Errorf("%s (%s): not caught: %v", filepath.Base(file), tr.Config.Bug, err)
+			continue
+		}
+		k := stepOf[f.Event]
+		if tr.Violation != nil && k > tr.Violation.Step {
+			t.Errorf("%s: caught at model step %d, after the violation at step %d: %v", filepath.Base(file), k, tr.Violation.Step, err)
+		}
+		t.Logf("%-36s model step %2d: %v", tr.Config.Bug, k, err)
+	}
+}
+
+// actor is the server whose event a model action is.
+func actor(a spec.Action) spec.ServerID {
+	switch a.Kind {
+	case spec.Deliver:
+		return a.Message.To
+	case spec.Drop, spec.Duplicate, spec.Partition, spec.Heal:
+		return spec.None
+	}
+	return a.Server
+}
+
+// stepsByEvent maps each event of x's logs to the model step it records.
+func stepsByEvent(tr *traces.Trace, x *translator) map[*validate.Event]int {
+	out := map[*validate.Event]int{}
+	next := make([]int, len(x.logs))
+	for k, st := range tr.Steps {
+		if id := actor(st.Action); id != spec.None {
+			out[&x.logs[id-1][next[id-1]]] = k + 1
+			next[id-1]++
+		}
+	}
+	return out
 }
