@@ -101,3 +101,52 @@ func TestContentIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestPartialState: what is not logged is reconstructed — runs validate
+// with no state at all, or with one field only, and a wrong value of the
+// one field left is still caught.
+func TestPartialState(t *testing.T) {
+	for _, keep := range []string{"none", "commit", "role", "log_len"} {
+		for _, seed := range seeds(4) {
+			logs := simulate(t, sim.Options{Servers: 3, Events: 600, Seed: seed, Configure: configs["features"], Snapshots: true, Restarts: true})
+			var last *validate.Event
+			for i := range logs {
+				for k := range logs[i] {
+					ev := &logs[i][k]
+					st := ev.State
+					ev.State, ev.Entries = &validate.State{}, nil
+					switch keep {
+					case "commit":
+						ev.State.Commit = st.Commit
+					case "role":
+						ev.State.Role = st.Role
+					case "log_len":
+						ev.State.LogLen = st.LogLen
+					}
+					if i == 0 && k > len(logs[i])/2 && last == nil && keep != "none" {
+						last = ev
+					}
+				}
+			}
+			if _, err := validate.Validate(logs, validate.Options{}); err != nil {
+				t.Fatalf("keeping %s, seed %d: %v", keep, seed, err)
+			}
+			if last == nil {
+				continue
+			}
+			switch keep {
+			case "commit":
+				*last.State.Commit += 100
+			case "role":
+				*last.State.Role = (*last.State.Role + 1) % 3
+			case "log_len":
+				*last.State.LogLen += 1
+			}
+			_, err := validate.Validate(logs, validate.Options{})
+			var f *validate.Failure
+			if !errors.As(err, &f) || f.Event != last {
+				t.Fatalf("keeping %s, seed %d: a wrong %s at %v: got %v", keep, seed, keep, last, err)
+			}
+		}
+	}
+}
