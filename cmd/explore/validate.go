@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/raftcheck/raftcheck/spec"
 	"github.com/raftcheck/raftcheck/traces/validate"
 )
 
@@ -49,14 +50,16 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	runs := fs.Bool("runs", false, "the arguments are run directories, each holding one run's *.ndjson event logs")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "runs validated in parallel (with --runs)")
 	jsonOut := fs.Bool("json", false, "print the result as JSON")
+	voters := fs.Int("voters", 0, "servers 1..N are the initial voters, the others join by membership changes (0: every server of the run)")
 	every := fs.Int("check-every", 0, "also evaluate spec's invariants on the reconstructed cluster every K events (0: at the end only)")
 	if err := parseFlags(fs, args, stdout, -1); err != nil {
 		return usageError(stderr, fs, err)
 	}
-	if fs.NArg() == 0 || *workers < 1 || *every < 0 {
-		fmt.Fprintln(stderr, "explore validate: want event logs (FILE... or --runs DIR...), --workers >= 1, --check-every >= 0")
+	if fs.NArg() == 0 || *workers < 1 || *every < 0 || *voters < 0 || *voters > spec.MaxServers {
+		fmt.Fprintf(stderr, "explore validate: want event logs (FILE... or --runs DIR...), --workers >= 1, --check-every >= 0, --voters in 0..%d\n", spec.MaxServers)
 		return exitUsage
 	}
+	opts := validate.Options{CheckEvery: *every, Initial: spec.Configuration{Voters: spec.AllServers(*voters)}}
 	var sets [][]string
 	if *runs {
 		for _, dir := range fs.Args() {
@@ -77,7 +80,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		debug.SetGCPercent(400)
 	}
 	start := time.Now()
-	outs := validate.RunMany(sets, *workers, validate.Options{CheckEvery: *every})
+	outs := validate.RunMany(sets, *workers, opts)
 	return reportValidation(outs, *runs, *jsonOut, time.Since(start), stdout, stderr)
 }
 

@@ -97,3 +97,17 @@ func TestValidateRuns(t *testing.T) {
 		t.Fatalf("%s", out.String())
 	}
 }
+
+// TestValidateVoters: with --voters 2 the third server is no voter, and
+// its first campaign is reported.
+func TestValidateVoters(t *testing.T) {
+	files := writeRun(t, t.TempDir(), 1)
+	var out, errb bytes.Buffer
+	if code := run(append([]string{"validate", "--voters", "2"}, files...), &out, &errb); code != exitViolation ||
+		!strings.Contains(out.String(), "Timeout guard (S3 is not a voter of its configuration {S1,S2} (only voters campaign))") {
+		t.Fatalf("exit %d: %s%s", code, out.String(), errb.String())
+	}
+	if code := run(append([]string{"validate", "--voters", "9"}, files...), &out, &errb); code != exitUsage {
+		t.Fatalf("--voters 9: exit %d", code)
+	}
+}
