@@ -40,6 +40,7 @@ commands:
   shrink   minimise a violating or diverging trace
   conform  replay many model paths on the implementation, report the first divergence
   merge    combine the results of the shards of a search (check --shard I/N)
+  validate check a real run's event logs (one per server) against the specification
 
 Run "explore help <command>" or "explore <command> -h" for a command's flags,
 "explore --version" for the build.
@@ -74,6 +75,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdConform(args[1:], stdout, stderr)
 	case "merge":
 		return cmdMerge(args[1:], stdout, stderr)
+	case "validate":
+		return cmdValidate(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		if len(args) > 1 && args[0] == "help" {
 			return run([]string{args[1], "-h"}, stdout, stderr)
