@@ -64,6 +64,9 @@ type Config struct {
 	// Features switches on optional mechanisms of the protocol (all off:
 	// Figure 2 exactly, the configuration every pinned count is of).
 	spec.Features
+	// Timing switches on model time and the timing assumption
+	// (model/timers.go; off: no timers, as every pinned count).
+	Timing
 }
 
 // DefaultConfig is the configuration `make explore` checks: three servers,
@@ -151,6 +154,9 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	if err := c.Timing.validate(); err != nil {
+		return err
+	}
 	if c.Bug != "" {
 		if _, ok := bugByName(c.Bug); !ok {
 			return fmt.Errorf("bug: unknown seeded bug %q (known: %s)", c.Bug, strings.Join(BugNames(), ", "))
@@ -182,6 +188,9 @@ func (c Config) String() string {
 	}
 	if f := c.Features.String(); f != "" {
 		s += " features=" + strings.ReplaceAll(f, " ", ",")
+	}
+	if t := c.Timing.String(); t != "" {
+		s += " " + t
 	}
 	return s
 }

@@ -7,7 +7,7 @@ import (
 )
 
 // maxEncoded bounds the length of an encoded state.
-const maxEncoded = MaxServers*(8+MaxLog+3*MaxServers) + 1 + MaxInFlight*(mEnts+MaxLog+1) + 1 + MaxServers + 6 + MaxTerm + 1 + 2*MaxLog + 2 + MaxReconfigs + MaxLog
+const maxEncoded = MaxServers*(8+MaxLog+3*MaxServers) + 1 + MaxInFlight*(mEnts+MaxLog+1) + 1 + MaxServers + 6 + MaxTerm + 1 + 2*MaxLog + 2 + MaxReconfigs + MaxLog + MaxServers
 
 // Encode appends the canonical encoding of s to dst: equal states have
 // equal encodings and different states different ones. Only the parts of
@@ -65,6 +65,9 @@ func (m *Model) Encode(dst []byte, s *State) []byte {
 		dst = append(dst, s.reconfigs, s.ncfg)
 		dst = append(dst, s.cfgs[:s.ncfg]...)
 		dst = append(dst, s.hcfg[:s.hlen]...)
+	}
+	if m.cfg.Timers {
+		dst = append(dst, s.timer[:n]...) // only with timers, as snapshots
 	}
 	return dst
 }
@@ -156,6 +159,9 @@ func (m *Model) DecodeTrusted(src []byte, s *State) error {
 		}
 		r.into(s.cfgs[:s.ncfg])
 		r.into(s.hcfg[:s.hlen])
+	}
+	if m.cfg.Timers {
+		r.into(s.timer[:n])
 	}
 	if r.short {
 		return errShort
@@ -257,6 +263,9 @@ func (m *Model) Permute(s *State, sigma []uint8, out *State) {
 	}
 	for t := range out.leaderOf {
 		out.leaderOf[t] = pi[s.leaderOf[t]]
+	}
+	for i := range n {
+		out.timer[i] = s.timer[sigma[i]]
 	}
 	for k := range s.ncfg {
 		out.cfgs[k] = permuteMask(s.cfgs[k], &pi)

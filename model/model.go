@@ -95,7 +95,7 @@ func (m *Model) Actions(s *State, dst []Action) []Action {
 			dst = append(dst, Action{Kind: spec.Timeout, Server: id})
 		}
 		if sv.role == leader {
-			if int(s.total)+m.peers(s, sv, id) <= m.cfg.MaxMsgs {
+			if int(s.total)+m.peers(s, sv, id) <= m.cfg.MaxMsgs && !m.heartbeatsTimed(s) {
 				dst = append(dst, Action{Kind: spec.Heartbeat, Server: id})
 			}
 			// Values are interchangeable, so only the lowest unused one is
@@ -105,6 +105,7 @@ func (m *Model) Actions(s *State, dst []Action) []Action {
 			}
 			dst = m.reconfigActions(s, sv, id, dst)
 		}
+		dst = m.tickActions(s, sv, id, dst)
 		if int(s.restarts) < m.cfg.MaxRestarts {
 			dst = append(dst, Action{Kind: spec.Restart, Server: id})
 		}
@@ -145,7 +146,7 @@ func (m *Model) roomToPropose(s *State, sv *server, id uint8) bool {
 // configuration stands (spec/README.md, Membership changes).
 func (m *Model) canTimeout(s *State, sv *server, id uint8) bool {
 	return sv.role != leader && int(sv.term) < m.cfg.MaxTerm && int(s.total)+m.votePeers(s, sv, id) <= m.cfg.MaxMsgs &&
-		(!m.reconf || m.configOf(s, sv)&(1<<(id-1)) != 0)
+		(!m.reconf || m.configOf(s, sv)&(1<<(id-1)) != 0) && m.timerAllowsTimeout(s, id)
 }
 
 // nextValue returns the lowest unused value number, or 0.
@@ -193,6 +194,8 @@ func (m *Model) Next(s *State, a Action, out *State) bool {
 		return true
 	case spec.Restart:
 		return m.restart(out, a.Server)
+	case spec.Tick:
+		return m.tick(out, a.Server)
 	case spec.Compact:
 		return m.compact(out, a.Server)
 	case spec.AddServer, spec.RemoveServer:
@@ -282,10 +285,16 @@ func (m *Model) whyDisabled(s *State, a Action) string {
 		if m.reconf && m.configOf(s, sv)&(1<<(a.Server-1)) == 0 {
 			return "a server outside its configuration does not stand"
 		}
+		if !m.timerAllowsTimeout(s, a.Server) {
+			return fmt.Sprintf("the election timer has not expired (%d of %d ticks)", s.elapsed(a.Server), ElectionTicks)
+		}
 		return fmt.Sprintf("no room for %d messages (bound %d)", m.votePeers(s, sv, a.Server), m.cfg.MaxMsgs)
 	case spec.Heartbeat:
 		if sv.role != leader {
 			return "only a leader sends heartbeats"
+		}
+		if m.heartbeatsTimed(s) {
+			return "synchrony: after the last fault a leader heartbeats at its ticks (Tick)"
 		}
 		return fmt.Sprintf("no room for %d messages (bound %d)", m.peers(s, sv, a.Server), m.cfg.MaxMsgs)
 	case spec.ClientRequest:
@@ -313,6 +322,8 @@ func (m *Model) whyDisabled(s *State, a Action) string {
 		return "nothing committed beyond the snapshot"
 	case spec.AddServer, spec.RemoveServer:
 		return m.whyNoReconfig(s, a)
+	case spec.Tick:
+		return m.whyNoTick(s, a.Server)
 	}
 	return "unknown action"
 }
@@ -321,7 +332,7 @@ func (m *Model) whyDisabled(s *State, a Action) string {
 func (m *Model) SpecAction(s *State, a Action) spec.Action {
 	out := spec.Action{Kind: a.Kind}
 	switch a.Kind {
-	case spec.Timeout, spec.Heartbeat, spec.Restart, spec.Compact:
+	case spec.Timeout, spec.Heartbeat, spec.Restart, spec.Compact, spec.Tick:
 		out.Server = spec.ServerID(a.Server)
 	case spec.ClientRequest:
 		out.Server, out.Value = spec.ServerID(a.Server), m.valueNames[a.Value]

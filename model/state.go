@@ -118,6 +118,7 @@ type State struct {
 	hist                              [MaxLog]entry       // history: committed entries
 	htermAt                           [MaxLog]uint8       // history: term each was committed in
 	hcfg                              [MaxLog]uint8       // history: configuration each was committed under (membership changes only)
+	timer                             [MaxServers]uint8   // election timers (Timing.Timers only; model/timers.go)
 }
 
 // SameServers reports whether a and b agree on everything the properties
@@ -515,6 +516,9 @@ func (m *Model) CheckWellFormed(s *State) error {
 		return fmt.Errorf("history: %d committed entries", s.hlen)
 	}
 	if err := m.checkConfigs(s); err != nil {
+		return err
+	}
+	if err := m.checkTimers(s); err != nil {
 		return err
 	}
 	for k := range MaxLog {

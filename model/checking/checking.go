@@ -36,10 +36,13 @@ func (a Adapter) ActionKind(x model.Action) int { return int(x.Kind) - 1 }
 
 // ActionKinds names the action kinds in spec order. The membership
 // changes, the last two, are left out when they are off, so that a report
-// without them reads as before they existed.
+// without them reads as before they existed; with the timers, every kind
+// up to Tick is named.
 func (a Adapter) ActionKinds() []string {
 	kinds := spec.ActionKinds
-	if a.Config().MaxReconfigs == 0 {
+	if a.Config().Timers {
+		kinds = kinds[:spec.Tick] // every kind up to Tick, the last: ActionKind indexes them
+	} else if a.Config().MaxReconfigs == 0 {
 		kinds = kinds[:len(kinds)-2]
 	}
 	names := make([]string, len(kinds))
@@ -80,7 +83,8 @@ func (v *views) of(s *model.State) *spec.State {
 // changes nothing it reads, so they are not evaluated there.
 var changesServers = [...]bool{spec.Timeout: true, spec.ClientRequest: true, spec.Deliver: true, spec.Restart: true, spec.Compact: true,
 	spec.AddServer: true, spec.RemoveServer: true,
-	spec.Heartbeat: false, spec.Drop: false, spec.Duplicate: false, spec.Partition: false, spec.Heal: false}
+	spec.Heartbeat: false, spec.Drop: false, spec.Duplicate: false, spec.Partition: false, spec.Heal: false,
+	spec.Tick: false} // a tick changes only a timer, or sends a leader's heartbeat
 
 // Properties returns the checker properties for the named spec properties
 // (all when names is nil) and the reachability goals. Each call makes fresh
