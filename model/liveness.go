@@ -2,6 +2,17 @@ package model
 
 import "github.com/raftcheck/raftcheck/spec"
 
+// The names of the liveness properties (model/checking builds them), and
+// of no-disruption, the transition property checked with them.
+const (
+	LeaderElected      = "stable-leader"
+	ProposalsCommitted = "proposals-committed"
+	NoDisruption       = "no-disruption"
+)
+
+// LivenessProperties lists the liveness properties, then no-disruption.
+var LivenessProperties = []string{LeaderElected, ProposalsCommitted, NoDisruption}
+
 // Raft's liveness properties (spec/README.md, "Liveness"), as predicates
 // on the packed state; package model/checking turns them into the
 // checker's properties with their fairness assumptions.
@@ -70,15 +81,22 @@ func (m *Model) LeaderSettled(s *State) bool {
 }
 
 // Uncommitted is the trigger of proposals-committed: a settling state
-// whose top leader holds entries it has not committed.
+// whose top leader's last entry, of its own term, is not committed. Only
+// entries of the leader's term are counted (a value proposed to it), as
+// §5.4.2 commits earlier terms' entries only with one of the current term:
+// Figure 2 Raft without a no-op entry at the start of a term may leave an
+// entry of an earlier term uncommitted forever when no value is proposed.
 func (m *Model) Uncommitted(s *State) bool {
 	l := m.topLeader(s)
-	return l != 0 && m.Settling(s) && s.srv[l-1].commit < s.srv[l-1].n
+	if l == 0 || !m.Settling(s) {
+		return false
+	}
+	sv := &s.srv[l-1]
+	return sv.commit < sv.n && sv.lastTerm() == sv.term
 }
 
 // AllCommitted is the goal of proposals-committed: the top leader has
-// committed its whole log, so every value it holds (every value proposed
-// to it) is committed.
+// committed its whole log, so every value proposed to it is committed.
 func (m *Model) AllCommitted(s *State) bool {
 	l := m.topLeader(s)
 	return l != 0 && s.srv[l-1].commit == s.srv[l-1].n

@@ -285,6 +285,9 @@ func (m *Model) whyDisabled(s *State, a Action) string {
 		if m.reconf && m.configOf(s, sv)&(1<<(a.Server-1)) == 0 {
 			return "a server outside its configuration does not stand"
 		}
+		if !m.timerAllowsTimeout(s, a.Server) && !m.timed(s) {
+			return fmt.Sprintf("synchrony: before the last fault terms reach at most %d (max-term - servers)", m.cfg.MaxTerm-m.TermHeadroom())
+		}
 		if !m.timerAllowsTimeout(s, a.Server) {
 			return fmt.Sprintf("the election timer has not expired (%d of %d ticks)", s.elapsed(a.Server), ElectionTicks)
 		}

@@ -106,7 +106,14 @@ func (m *Model) timed(s *State) bool {
 }
 
 // timerAllowsTimeout is Timeout(i)'s timer guard: i's timer has expired.
+// Under synchrony, before the last fault, where time is not modelled, it
+// is the term guard that keeps the last TermHeadroom terms of the bound for
+// the elections after the faults: a timeout then reaches at most
+// MaxTerm - TermHeadroom.
 func (m *Model) timerAllowsTimeout(s *State, id uint8) bool {
+	if m.cfg.Synchrony && !m.AfterFaults(s) {
+		return int(s.srv[id-1].term) < m.cfg.MaxTerm-m.TermHeadroom()
+	}
 	return !m.timed(s) || s.elapsed(id) >= ElectionTicks
 }
 

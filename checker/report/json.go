@@ -31,6 +31,24 @@ type JSONResult struct {
 	Violation            *JSONViolation  `json:"violation"`
 	Violations           []JSONViolation `json:"violations,omitempty"`
 	Walks                *JSONWalks      `json:"walks,omitempty"`
+	// Liveness has the verdict on each liveness property, under
+	// Assumptions; absent without liveness properties.
+	Liveness    []JSONLiveness `json:"liveness,omitempty"`
+	Assumptions []string       `json:"assumptions,omitempty"`
+}
+
+// JSONLiveness is the verdict on one liveness property
+// (checker.LivenessResult); a violation's lasso has a prefix of Prefix
+// steps and then a cycle of Cycle steps that repeats forever (0: the
+// behaviour stutters at the end of the prefix).
+type JSONLiveness struct {
+	Name    string `json:"name"`
+	Checked bool   `json:"checked"`
+	Holds   bool   `json:"holds"`
+	States  int64  `json:"graph_states"`
+	Edges   int64  `json:"graph_edges"`
+	Prefix  int    `json:"prefix,omitempty"`
+	Cycle   int    `json:"cycle,omitempty"`
 }
 
 // JSONCoverage is the coverage of a run: per action kind, per goal.
@@ -59,8 +77,10 @@ type JSONViolation struct {
 	Kind     string `json:"kind"`
 	Message  string `json:"message"`
 	Length   int    `json:"length"`
-	// Loop is a liveness lasso's cycle length (checker.Violation.Loop).
-	Loop  int    `json:"loop,omitempty"`
+	// Loop is a liveness lasso's cycle length (checker.Violation.Loop),
+	// Prefix the steps before the cycle (Length - Loop).
+	Loop   int    `json:"loop,omitempty"`
+	Prefix int    `json:"prefix,omitempty"`
 	Trace string `json:"trace"`
 }
 
@@ -99,6 +119,9 @@ func (r *Report[S, A]) PrintJSON(w io.Writer) error {
 			checker.LivenessProperty: "liveness"}[v.Kind]
 		out.Violations = append(out.Violations, JSONViolation{Property: v.Property, Kind: kind, Message: v.Err.Error(),
 			Length: v.Path.Len(), Loop: v.Loop, Trace: r.TracePaths[i]})
+		if v.Kind == checker.LivenessProperty {
+			out.Violations[len(out.Violations)-1].Prefix = v.Path.Len() - v.Loop
+		}
 	}
 	if len(out.Violations) > 0 {
 		out.Violation = &out.Violations[0]
@@ -108,6 +131,14 @@ func (r *Report[S, A]) PrintJSON(w io.Writer) error {
 	}
 	if st := res.Walks; st != nil {
 		out.Walks = &JSONWalks{Walks: st.Walks, Lengths: st.Lengths, Deadlocked: st.Deadlocked, Constrained: st.Constrained, Violating: st.Violating}
+	}
+	out.Assumptions = r.Assumptions
+	for _, l := range res.Liveness {
+		jl := JSONLiveness{Name: l.Name, Checked: l.Checked, Holds: l.Holds, States: l.States, Edges: l.Edges}
+		if v := l.Violation; v != nil {
+			jl.Prefix, jl.Cycle = v.Path.Len()-v.Loop, v.Loop
+		}
+		out.Liveness = append(out.Liveness, jl)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

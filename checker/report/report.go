@@ -52,6 +52,9 @@ type Report[S, A any] struct {
 	AllowVacuous bool
 	// Note is a line printed before the verdict (what became of a bug).
 	Note string
+	// Assumptions, for a run with liveness properties, states what they
+	// assume (fairness, timing), one line each, printed and in the JSON.
+	Assumptions []string
 }
 
 // ExitStatus is the documented exit status of the run's verdict.

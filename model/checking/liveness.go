@@ -9,23 +9,23 @@ import (
 	"github.com/raftcheck/raftcheck/spec"
 )
 
-// The liveness properties of the Raft model (spec/README.md, "Liveness").
+// The liveness properties of the Raft model (spec/README.md, "Liveness"):
+// leader-elected (after the last fault, with TermHeadroom terms left,
+// eventually a leader of the highest term that every server follows),
+// proposals-committed (a leader holding an uncommitted entry of its term
+// eventually has committed its whole log) and no-disruption (after the
+// last fault a follower that has heard from the leader of its term does
+// not time out: a transition property, since under the timing assumption
+// the model's behaviours are the timely ones).
 const (
-	// LeaderElected: after the last fault (with TermHeadroom terms left),
-	// eventually a leader of the highest term that every server follows.
-	LeaderElected = "leader-elected"
-	// ProposalsCommitted: after the last fault, a leader holding
-	// uncommitted entries eventually has committed its whole log.
-	ProposalsCommitted = "proposals-committed"
-	// NoDisruption: after the last fault, a follower whose term has a
-	// leader does not time out (a transition property: under the timing
-	// assumption the model's behaviours are the timely ones).
-	NoDisruption = "no-disruption"
+	LeaderElected      = model.LeaderElected
+	ProposalsCommitted = model.ProposalsCommitted
+	NoDisruption       = model.NoDisruption
 )
 
 // LivenessNames lists the liveness properties, the transition property
 // that goes with them last.
-var LivenessNames = []string{LeaderElected, ProposalsCommitted, NoDisruption}
+var LivenessNames = model.LivenessProperties
 
 // DefaultFair is the fairness the liveness properties assume unless
 // --fair says otherwise: weak fairness of each kind of the protocol's own
@@ -84,7 +84,7 @@ func NoDisruptionTransition(m *model.Model) checker.Transition[model.State, mode
 	return checker.Transition[model.State, model.Action]{Name: NoDisruption,
 		Check: func(b *model.State, a model.Action, _ *model.State) error {
 			if m.Disrupts(b, a) {
-				return fmt.Errorf("after the last fault S%d times out although its term %d has a leader", a.Server, m.Term(b, a.Server))
+				return fmt.Errorf("after the last fault S%d times out although it has heard from the leader of its term %d", a.Server, m.Term(b, a.Server))
 			}
 			return nil
 		}}

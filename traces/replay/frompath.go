@@ -20,8 +20,13 @@ func FromPath(m *model.Model, p *checker.Path[model.State, model.Action], v *che
 	}
 	if v != nil {
 		kind := "invariant"
-		if v.Kind == checker.TransitionProperty {
+		switch v.Kind {
+		case checker.TransitionProperty:
 			kind = "transition"
+		case checker.LivenessProperty:
+			kind = "liveness"
+			loop := len(t.Steps) - v.Loop
+			t.Loop = &loop
 		}
 		t.Violation = &traces.Violation{Property: v.Property, Kind: kind, Step: len(t.Steps), Message: v.Err.Error()}
 	}
