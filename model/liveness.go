@@ -81,15 +81,24 @@ func (m *Model) LeaderSettled(s *State) bool {
 }
 
 // Uncommitted is the trigger of proposals-committed: a settling state
-// whose top leader's last entry, of its own term, is not committed. Only
-// entries of the leader's term are counted (a value proposed to it), as
-// §5.4.2 commits earlier terms' entries only with one of the current term:
-// Figure 2 Raft without a no-op entry at the start of a term may leave an
-// entry of an earlier term uncommitted forever when no value is proposed.
+// with an established leader (LeaderSettled, and every other server has
+// heard from it in its term) whose last entry, of its own term, is not
+// committed. The leader must be established because a value proposed to
+// a leader that is deposed before its followers hear from it is lost
+// (Raft leaves the retry to the client, §8), and only entries of the
+// leader's term count because §5.4.2 commits earlier terms' entries only
+// with one of the current term: Figure 2 Raft without a no-op entry at
+// the start of a term leaves such an entry uncommitted when no value
+// follows it.
 func (m *Model) Uncommitted(s *State) bool {
 	l := m.topLeader(s)
-	if l == 0 || !m.Settling(s) {
+	if l == 0 || !m.Settling(s) || !m.LeaderSettled(s) {
 		return false
+	}
+	for i := range m.n {
+		if id := uint8(i + 1); id != l && !s.hasHeard(id) {
+			return false
+		}
 	}
 	sv := &s.srv[l-1]
 	return sv.commit < sv.n && sv.lastTerm() == sv.term

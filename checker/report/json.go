@@ -81,7 +81,7 @@ type JSONViolation struct {
 	// Prefix the steps before the cycle (Length - Loop).
 	Loop   int    `json:"loop,omitempty"`
 	Prefix int    `json:"prefix,omitempty"`
-	Trace string `json:"trace"`
+	Trace  string `json:"trace"`
 }
 
 // JSONWalks summarises random walks (checker.WalkStats).

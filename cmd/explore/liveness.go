@@ -3,6 +3,8 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -11,6 +13,8 @@ import (
 	"github.com/raftcheck/raftcheck/model/checking"
 	"github.com/raftcheck/raftcheck/spec"
 	"github.com/raftcheck/raftcheck/traces"
+	"github.com/raftcheck/raftcheck/traces/replay"
+	"github.com/raftcheck/raftcheck/traces/shrink"
 )
 
 // liveFlags are explore check's flags of model time and liveness.
@@ -148,4 +152,35 @@ func lassoVerdict(t *traces.Trace) string {
 		how = fmt.Sprintf("after step %d no fair action is enabled, so the behaviour stutters forever", n)
 	}
 	return fmt.Sprintf("%s; %s fails on it under fairness %s", how, v.Property, fairText(v.Fair))
+}
+
+// shrinkLasso is explore shrink on a lasso: the prefix and the cycle are
+// shortened while the trace stays a fair lasso violating its property;
+// the result is written with the model's states recorded.
+func shrinkLasso(stdout, stderr io.Writer, t *traces.Trace, out, file string, args []string) int {
+	small, stats, err := shrink.ShrinkLasso(t)
+	if err != nil {
+		fmt.Fprintf(stderr, "explore shrink: %s: %v\n", file, err)
+		return exitViolation
+	}
+	r, err := replay.Model(small)
+	if err != nil || !r.OK() {
+		fmt.Fprintf(stderr, "explore shrink: internal error: the shrunk lasso does not replay: %v %v\n", err, r.Failures)
+		return exitViolation
+	}
+	for i := range small.Steps {
+		small.Steps[i].State = &r.Frames[i+1].Model
+	}
+	small.Title = fmt.Sprintf("%s violated: a lasso of %d steps, then %d repeated forever", small.Violation.Property, small.LoopStart(), len(small.Steps)-small.LoopStart())
+	small.Producer = traces.Producer{Tool: "explore shrink", Command: strings.TrimSpace("explore shrink " + strings.Join(args, " "))}
+	if out == "" {
+		out = strings.TrimSuffix(file, filepath.Ext(file)) + ".min.json"
+	}
+	if err := small.WriteFile(out); err != nil {
+		fmt.Fprintf(stderr, "explore shrink: %v\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "shrunk the lasso (violation of %s) from %d to %d steps: prefix %d -> %d, cycle %d -> %d (%d candidates checked): %s\n",
+		small.Violation.Property, stats.From, stats.To, t.LoopStart(), small.LoopStart(), len(t.Steps)-t.LoopStart(), len(small.Steps)-small.LoopStart(), stats.Candidates, out)
+	return exitOK
 }
