@@ -694,7 +694,7 @@
     var text = '';
     if (k !== undefined && k !== null) {
       if (k === n && f.step === n) {
-        text = '\u23F8 The behaviour stops here and stutters forever: no fair action is enabled. This repeats forever.';
+        text = '\u21BA The behaviour stops here and stutters forever: no fair action is enabled. This repeats forever.';
       } else if (f.step === n) {
         text = '\u21BA The state after step ' + n + ' is the state after step ' + k + ': steps ' + (k + 1) + '\u2013' + n + ' repeat forever.';
       } else if (f.step > k) {
@@ -738,7 +738,7 @@
     var k = data.loop, n = frames[frames.length - 1].step;
     if (k !== undefined && k !== null) {
       if (f.step === k + 1 && k < n) marks.push(['loop-start', '\u21BA cycle starts']);
-      if (f.step === n) marks.push(['loop-end', k < n ? '\u21BA back to step ' + k : '\u23F8 stutters forever']);
+      if (f.step === n) marks.push(['loop-end', k < n ? '\u21BA back to step ' + k : '\u21BA stutters forever']);
     }
     return marks;
   }
