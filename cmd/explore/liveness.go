@@ -171,6 +171,10 @@ func shrinkLasso(stdout, stderr io.Writer, t *traces.Trace, out, file string, ar
 	for i := range small.Steps {
 		small.Steps[i].State = &r.Frames[i+1].Model
 	}
+	if err := replay.RecaptionTimers(small); err != nil {
+		fmt.Fprintf(stderr, "explore shrink: internal error: %v\n", err)
+		return exitViolation
+	}
 	small.Title = fmt.Sprintf("%s violated: a lasso of %d steps, then %d repeated forever", small.Violation.Property, small.LoopStart(), len(small.Steps)-small.LoopStart())
 	small.Producer = traces.Producer{Tool: "explore shrink", Command: strings.TrimSpace("explore shrink " + strings.Join(args, " "))}
 	if out == "" {
