@@ -24,6 +24,9 @@ func cmdBugs(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stdout, "    source: %s\n", p.Paper)
 			}
 		}
+		for _, l := range livenessDocs {
+			fmt.Fprintf(stdout, "%-22s %-11s %s\n", l[0], l[1], l[2])
+		}
 		return exitOK
 	}
 	for _, b := range append(append([]model.Bug{}, model.Bugs...), model.LivenessBugs...) {

@@ -188,3 +188,11 @@ func shrinkLasso(stdout, stderr io.Writer, t *traces.Trace, out, file string, ar
 		small.Violation.Property, stats.From, stats.To, t.LoopStart(), small.LoopStart(), len(t.Steps)-t.LoopStart(), len(small.Steps)-small.LoopStart(), stats.Candidates, out)
 	return exitOK
 }
+
+// livenessDocs describes the liveness properties for explore bugs
+// -properties (name, kind, what it says; spec/README.md, "Liveness").
+var livenessDocs = [][3]string{
+	{checking.LeaderElected, "liveness", "after the last fault, eventually a leader of the highest term that every server follows (--liveness)"},
+	{checking.ProposalsCommitted, "liveness", "after the last fault, what is proposed to an established leader is eventually committed (--liveness)"},
+	{checking.NoDisruption, "transition", "after the last fault, a follower that has heard from the leader of its term does not time out (--liveness)"},
+}
