@@ -48,6 +48,12 @@ func TestLivenessCommand(t *testing.T) {
 	if code != exitOK || !strings.Contains(stdout, "stable-leader fails on it under fairness") {
 		t.Fatalf("replay: exit %d: %s%s", code, stdout, stderr)
 	}
+	// The implementation, its timers driven as the model's, takes the
+	// same lasso with the same states.
+	code, stdout, stderr = runCmd(t, "replay", "-q", "--impl", file)
+	if code != exitOK || !strings.Contains(stdout, "identical") {
+		t.Fatalf("replay --impl: exit %d: %s%s", code, stdout, stderr)
+	}
 	code, stdout, _ = runCmd(t, "show", file)
 	if code != exitOK || !strings.Contains(stdout, "repeats forever") {
 		t.Fatalf("show: exit %d, no loop line: %s", code, stdout)

@@ -26,17 +26,18 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 	if err := parseFlags(fs, args, stdout, 1); err != nil {
 		return usageError(stderr, fs, err)
 	}
+	t, err := traces.ReadFile(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "explore replay: %v\n", err)
+		return exitUsage
+	}
+	sf.timers = t.IsRaft() && t.Config.Timers && !t.Config.Synchrony
 	sys, err := sf.open(stderr, false)
 	if err != nil {
 		fmt.Fprintf(stderr, "explore replay: %v\n", err)
 		return exitUsage
 	}
 	defer sys.stop()
-	t, err := traces.ReadFile(fs.Arg(0))
-	if err != nil {
-		fmt.Fprintf(stderr, "explore replay: %v\n", err)
-		return exitUsage
-	}
 	opts := view.TextOptions{Full: *full, Loop: t.Loop}
 	if *impl || sf.program != "" {
 		r, err := conform.Replay(t, sys.factory, sys.abs)
