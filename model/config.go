@@ -154,7 +154,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	if err := c.Timing.validate(); err != nil {
+	if err := c.Timing.validate(c.MaxTerm, c.Servers); err != nil {
 		return err
 	}
 	if c.Bug != "" {

@@ -53,10 +53,15 @@ type Timing struct {
 	Synchrony bool `json:"synchrony,omitempty"`
 }
 
-// validate checks the timing switches against the rest of c.
-func (t Timing) validate() error {
+// validate checks the timing switches against the term bound and the
+// cluster size: synchrony keeps servers terms of the bound for the
+// elections after the last fault (Model.TermHeadroom).
+func (t Timing) validate(maxTerm, servers int) error {
 	if t.Synchrony && !t.Timers {
 		return fmt.Errorf("synchrony: the timing assumption needs the timers (timers: true)")
+	}
+	if t.Synchrony && maxTerm < servers {
+		return fmt.Errorf("max-term: %d leaves fewer than the %d terms synchrony keeps for the elections after the last fault (use at least %d)", maxTerm, servers, servers)
 	}
 	return nil
 }
