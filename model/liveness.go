@@ -5,13 +5,13 @@ import "github.com/raftcheck/raftcheck/spec"
 // The names of the liveness properties (model/checking builds them), and
 // of no-disruption, the transition property checked with them.
 const (
-	LeaderElected      = "stable-leader"
+	StableLeader       = "stable-leader"
 	ProposalsCommitted = "proposals-committed"
 	NoDisruption       = "no-disruption"
 )
 
 // LivenessProperties lists the liveness properties, then no-disruption.
-var LivenessProperties = []string{LeaderElected, ProposalsCommitted, NoDisruption}
+var LivenessProperties = []string{StableLeader, ProposalsCommitted, NoDisruption}
 
 // Raft's liveness properties (spec/README.md, "Liveness"), as predicates
 // on the packed state; package model/checking turns them into the
@@ -62,7 +62,7 @@ func (m *Model) topLeader(s *State) uint8 {
 	return 0
 }
 
-// LeaderSettled is the goal of leader-elected: a leader of the highest
+// LeaderSettled is the goal of stable-leader: a leader of the highest
 // term exists and every server is in that term, so none can be a
 // candidate (and, by no-disruption, none starts an election while it
 // leads: the leader stays).

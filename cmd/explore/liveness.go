@@ -192,7 +192,7 @@ func shrinkLasso(stdout, stderr io.Writer, t *traces.Trace, out, file string, ar
 // livenessDocs describes the liveness properties for explore bugs
 // -properties (name, kind, what it says; spec/README.md, "Liveness").
 var livenessDocs = [][3]string{
-	{checking.LeaderElected, "liveness", "after the last fault, eventually a leader of the highest term that every server follows (--liveness)"},
+	{checking.StableLeader, "liveness", "after the last fault, eventually a leader of the highest term that every server follows (--liveness)"},
 	{checking.ProposalsCommitted, "liveness", "after the last fault, what is proposed to an established leader is eventually committed (--liveness)"},
 	{checking.NoDisruption, "transition", "after the last fault, a follower that has heard from the leader of its term does not time out (--liveness)"},
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // The liveness properties of the Raft model (spec/README.md, "Liveness"):
-// leader-elected (after the last fault, with TermHeadroom terms left,
+// stable-leader (after the last fault, with TermHeadroom terms left,
 // eventually a leader of the highest term that every server follows),
 // proposals-committed (a leader holding an uncommitted entry of its term
 // eventually has committed its whole log) and no-disruption (after the
@@ -18,7 +18,7 @@ import (
 // not time out: a transition property, since under the timing assumption
 // the model's behaviours are the timely ones).
 const (
-	LeaderElected      = model.LeaderElected
+	StableLeader       = model.StableLeader
 	ProposalsCommitted = model.ProposalsCommitted
 	NoDisruption       = model.NoDisruption
 )
@@ -66,8 +66,8 @@ func ParseFair(list string) ([]checker.Fairness[model.Action], error) {
 func Liveness(m *model.Model, names []string, fair []checker.Fairness[model.Action]) []checker.Liveness[model.State, model.Action] {
 	var out []checker.Liveness[model.State, model.Action]
 	want := func(n string) bool { return names == nil || contains(names, n) }
-	if want(LeaderElected) {
-		l := checker.LeadsTo(LeaderElected, m.Settling, m.LeaderSettled, fair...)
+	if want(StableLeader) {
+		l := checker.LeadsTo(StableLeader, m.Settling, m.LeaderSettled, fair...)
 		l.Symmetric = true
 		out = append(out, l)
 	}

@@ -59,7 +59,7 @@ func TestLivenessHoldsUnderSynchrony(t *testing.T) {
 		t.Fatalf("violation: %s: %v", res.Violation.Property, res.Violation.Err)
 	}
 	v := verdicts(t, res)
-	if !v[LeaderElected] || !v[ProposalsCommitted] || len(v) != 2 {
+	if !v[StableLeader] || !v[ProposalsCommitted] || len(v) != 2 {
 		t.Fatalf("verdicts %v, want both to hold", v)
 	}
 }
@@ -71,7 +71,7 @@ func TestLivenessHoldsUnderSynchrony(t *testing.T) {
 // holds. No faults, so every state is after the last fault.
 func TestTimingAssumptionIsWhatMakesItHold(t *testing.T) {
 	cfg := model.Config{Servers: 3, MaxTerm: 3, MaxValues: 1, MaxMsgs: 3, MaxCopies: 1, Timing: model.Timing{Timers: true}}
-	res := liveRun(t, cfg, []string{LeaderElected}, DefaultFair, true, 2)
+	res := liveRun(t, cfg, []string{StableLeader}, DefaultFair, true, 2)
 	v := res.Liveness[0]
 	if !v.Checked || v.Holds || v.Violation == nil {
 		t.Fatalf("without synchrony: %s checked=%v holds=%v, want a lasso", v.Name, v.Checked, v.Holds)
@@ -88,8 +88,8 @@ func TestTimingAssumptionIsWhatMakesItHold(t *testing.T) {
 	}
 	t.Logf("without synchrony: lasso of %d steps, cycle %d: %v", v.Violation.Path.Len(), v.Violation.Loop, v.Violation.Err)
 	cfg.Synchrony = true
-	if got := verdicts(t, liveRun(t, cfg, []string{LeaderElected}, DefaultFair, true, 2)); !got[LeaderElected] {
-		t.Fatalf("with synchrony: %v, want %s to hold", got, LeaderElected)
+	if got := verdicts(t, liveRun(t, cfg, []string{StableLeader}, DefaultFair, true, 2)); !got[StableLeader] {
+		t.Fatalf("with synchrony: %v, want %s to hold", got, StableLeader)
 	}
 }
 
