@@ -81,9 +81,9 @@ type graphBuilder[S, A any] struct {
 	// Decoder: a few dozen bytes a state rather than the whole state.
 	encs fifo[[]byte]
 	acts []A
-	buf   []byte
-	cur   S
-	next  S
+	buf  []byte
+	cur  S
+	next S
 }
 
 // buildGraph explores every reachable state within the constraint and
