@@ -1,6 +1,10 @@
 package model
 
-import "github.com/raftcheck/raftcheck/spec"
+import (
+	"slices"
+
+	"github.com/raftcheck/raftcheck/spec"
+)
 
 // bugID identifies a seeded bug; noBug is the correct protocol.
 type bugID uint8
@@ -55,6 +59,10 @@ type Bug struct {
 	// Mirrored says that raftcheck's implementation has a test-only fault
 	// switch mirroring the bug (conform/implcluster maps the name to it).
 	Mirrored bool
+	// Liveness marks a seeded liveness bug (model/livebugs.go): Breaks
+	// names a liveness property, checked with the timers and the timing
+	// assumption, and MaxLength bounds the lasso (prefix and cycle).
+	Liveness bool
 	id       bugID
 }
 
@@ -203,7 +211,7 @@ var Bugs = []Bug{
 }
 
 func bugByName(name string) (Bug, bool) {
-	for _, b := range Bugs {
+	for _, b := range allBugs() {
 		if b.Name == name {
 			return b, true
 		}
@@ -211,11 +219,14 @@ func bugByName(name string) (Bug, bool) {
 	return Bug{}, false
 }
 
-// BugNames lists the names of the seeded bugs.
+// allBugs lists the safety bugs, then the liveness bugs.
+func allBugs() []Bug { return append(slices.Clip(Bugs), LivenessBugs...) }
+
+// BugNames lists the names of the seeded bugs, safety then liveness.
 func BugNames() []string {
-	names := make([]string, len(Bugs))
-	for i, b := range Bugs {
-		names[i] = b.Name
+	names := make([]string, 0, len(Bugs)+len(LivenessBugs))
+	for _, b := range allBugs() {
+		names = append(names, b.Name)
 	}
 	return names
 }

@@ -73,6 +73,9 @@ type Config struct {
 	// Features switches on optional mechanisms of the protocol (all off:
 	// Figure 2 exactly, the configuration every pinned count is of).
 	spec.Features
+	// Timing switches on model time and the timing assumption
+	// (model/timers.go; off: no timers, as every pinned count).
+	Timing
 }
 
 // The kinds of membership changes (Config.Reconfig).
@@ -169,6 +172,9 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	if err := c.Timing.validate(c.MaxTerm, c.Servers); err != nil {
+		return err
+	}
 	if c.Bug != "" {
 		if _, ok := bugByName(c.Bug); !ok {
 			return fmt.Errorf("bug: unknown seeded bug %q (known: %s)", c.Bug, strings.Join(BugNames(), ", "))
@@ -225,6 +231,9 @@ func (c Config) String() string {
 	}
 	if f := c.Features.String(); f != "" {
 		s += " features=" + strings.ReplaceAll(f, " ", ",")
+	}
+	if t := c.Timing.String(); t != "" {
+		s += " " + t
 	}
 	return s
 }

@@ -7,7 +7,7 @@ import (
 )
 
 // maxEncoded bounds the length of an encoded state.
-const maxEncoded = MaxServers*(8+MaxLog+3*MaxServers) + 1 + MaxInFlight*(mEnts+MaxLog+1) + 1 + MaxServers + 6 + MaxTerm + 1 + 2*MaxLog + 2 + 3*MaxReconfigs + 2*MaxLog
+const maxEncoded = MaxServers*(8+MaxLog+3*MaxServers) + 1 + MaxInFlight*(mEnts+MaxLog+1) + 1 + MaxServers + 6 + MaxTerm + 1 + 2*MaxLog + 2 + 3*MaxReconfigs + 2*MaxLog + MaxServers
 
 // Encode appends the canonical encoding of s to dst: equal states have
 // equal encodings and different states different ones. Only the parts of
@@ -68,6 +68,9 @@ func (m *Model) Encode(dst []byte, s *State) []byte {
 		}
 		dst = append(dst, s.hcfg[:s.hlen]...)
 		dst = append(dst, s.hout[:s.hlen]...)
+	}
+	if m.cfg.Timers {
+		dst = append(dst, s.timer[:n]...) // only with timers, as snapshots
 	}
 	return dst
 }
@@ -162,6 +165,9 @@ func (m *Model) DecodeTrusted(src []byte, s *State) error {
 		}
 		r.into(s.hcfg[:s.hlen])
 		r.into(s.hout[:s.hlen])
+	}
+	if m.cfg.Timers {
+		r.into(s.timer[:n])
 	}
 	if r.short {
 		return errShort
@@ -263,6 +269,9 @@ func (m *Model) Permute(s *State, sigma []uint8, out *State) {
 	}
 	for t := range out.leaderOf {
 		out.leaderOf[t] = pi[s.leaderOf[t]]
+	}
+	for i := range n {
+		out.timer[i] = s.timer[sigma[i]]
 	}
 	for k := range s.ncfg {
 		c := s.cfgs[k]

@@ -128,6 +128,8 @@ func (m *Model) wipe(s *State, id uint8) bool {
 		return false
 	}
 	s.srv[id-1] = server{}
+	m.resetTimer(s, id) // a blank server starts its timer afresh, as a restarted one
+	m.newTerm(s, id)
 	return true
 }
 

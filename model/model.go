@@ -103,7 +103,7 @@ func (m *Model) Actions(s *State, dst []Action) []Action {
 			dst = append(dst, Action{Kind: spec.Timeout, Server: id})
 		}
 		if sv.role == leader {
-			if int(s.total)+m.peers(s, sv, id) <= m.cfg.MaxMsgs {
+			if int(s.total)+m.peers(s, sv, id) <= m.cfg.MaxMsgs && !m.heartbeatsTimed(s) {
 				dst = append(dst, Action{Kind: spec.Heartbeat, Server: id})
 			}
 			// Values are interchangeable, so only the lowest unused one is
@@ -113,6 +113,7 @@ func (m *Model) Actions(s *State, dst []Action) []Action {
 			}
 			dst = m.reconfigActions(s, sv, id, dst)
 		}
+		dst = m.tickActions(s, sv, id, dst)
 		if int(s.restarts) < m.cfg.MaxRestarts {
 			dst = append(dst, Action{Kind: spec.Restart, Server: id})
 		}
@@ -156,7 +157,7 @@ func (m *Model) roomToPropose(s *State, sv *server, id uint8) bool {
 // configuration stands (learners and non-members do not) (spec/README.md, Membership changes).
 func (m *Model) canTimeout(s *State, sv *server, id uint8) bool {
 	return sv.role != leader && int(sv.term) < m.cfg.MaxTerm && int(s.total)+m.votePeers(s, sv, id) <= m.cfg.MaxMsgs &&
-		(!m.reconf || m.configOf(s, sv).voter(id))
+		(!m.reconf || m.configOf(s, sv).voter(id)) && m.timerAllowsTimeout(s, id)
 }
 
 // nextValue returns the lowest unused value number, or 0.
@@ -204,6 +205,8 @@ func (m *Model) Next(s *State, a Action, out *State) bool {
 		return true
 	case spec.Restart:
 		return m.restart(out, a.Server)
+	case spec.Tick:
+		return m.tick(out, a.Server)
 	case spec.Compact:
 		return m.compact(out, a.Server)
 	case spec.AddServer, spec.RemoveServer:
@@ -301,10 +304,19 @@ func (m *Model) whyDisabled(s *State, a Action) string {
 		if m.reconf && !m.configOf(s, sv).voter(a.Server) {
 			return "a server outside its configuration's voters does not stand"
 		}
+		if !m.timerAllowsTimeout(s, a.Server) && !m.timed(s) {
+			return fmt.Sprintf("synchrony: before the last fault terms reach at most %d (max-term - servers)", m.cfg.MaxTerm-m.TermHeadroom())
+		}
+		if !m.timerAllowsTimeout(s, a.Server) {
+			return fmt.Sprintf("the election timer has not expired (%d of %d ticks)", s.elapsed(a.Server), ElectionTicks)
+		}
 		return fmt.Sprintf("no room for %d messages (bound %d)", m.votePeers(s, sv, a.Server), m.cfg.MaxMsgs)
 	case spec.Heartbeat:
 		if sv.role != leader {
 			return "only a leader sends heartbeats"
+		}
+		if m.heartbeatsTimed(s) {
+			return "synchrony: after the last fault a leader heartbeats at its ticks (Tick)"
 		}
 		return fmt.Sprintf("no room for %d messages (bound %d)", m.peers(s, sv, a.Server), m.cfg.MaxMsgs)
 	case spec.ClientRequest:
@@ -334,6 +346,8 @@ func (m *Model) whyDisabled(s *State, a Action) string {
 		return m.whyNoReconfig(s, a)
 	case spec.Wipe:
 		return m.whyNoWipe(s, a.Server)
+	case spec.Tick:
+		return m.whyNoTick(s, a.Server)
 	}
 	return "unknown action"
 }
@@ -342,7 +356,7 @@ func (m *Model) whyDisabled(s *State, a Action) string {
 func (m *Model) SpecAction(s *State, a Action) spec.Action {
 	out := spec.Action{Kind: a.Kind}
 	switch a.Kind {
-	case spec.Timeout, spec.Heartbeat, spec.Restart, spec.Compact, spec.LeaveJoint, spec.Wipe:
+	case spec.Timeout, spec.Heartbeat, spec.Restart, spec.Compact, spec.LeaveJoint, spec.Wipe, spec.Tick:
 		out.Server = spec.ServerID(a.Server)
 	case spec.EnterJoint:
 		out.Server, out.Config = spec.ServerID(a.Server), spec.Members(a.Config)

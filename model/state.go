@@ -119,6 +119,7 @@ type State struct {
 	htermAt                           [MaxLog]uint8      // history: term each was committed in
 	hcfg                              [MaxLog]uint8      // history: voters of the configuration each was committed under (membership changes only)
 	hout                              [MaxLog]uint8      // history: its outgoing voters, when joint
+	timer                             [MaxServers]uint8  // election timers (Timing.Timers only; model/timers.go)
 }
 
 // SameServers reports whether a and b agree on everything the properties
@@ -518,6 +519,9 @@ func (m *Model) CheckWellFormed(s *State) error {
 		return fmt.Errorf("history: %d committed entries", s.hlen)
 	}
 	if err := m.checkConfigs(s); err != nil {
+		return err
+	}
+	if err := m.checkTimers(s); err != nil {
 		return err
 	}
 	for k := range MaxLog {

@@ -18,6 +18,8 @@ func (m *Model) timeout(s *State, id uint8) bool {
 	sv.term++
 	sv.role = candidate
 	sv.voted = id
+	m.resetTimer(s, id)
+	m.newTerm(s, id)
 	sv.votes = m.selfVote(id)
 	sv.next, sv.match, sv.probe, sv.infl = [MaxServers]uint8{}, [MaxServers]uint8{}, 0, [MaxServers]uint8{}
 	var p msg
@@ -47,7 +49,7 @@ func (m *Model) selfVote(id uint8) uint8 {
 // commit notification both happen at heartbeats.
 func (m *Model) heartbeat(s *State, id uint8) bool {
 	sv := &s.srv[id-1]
-	if sv.role != leader || int(s.total)+m.peers(s, sv, id) > m.cfg.MaxMsgs {
+	if sv.role != leader || int(s.total)+m.peers(s, sv, id) > m.cfg.MaxMsgs || m.heartbeatsTimed(s) {
 		return false
 	}
 	m.sendAppends(s, id, false)
@@ -228,6 +230,8 @@ func (m *Model) restart(s *State, id uint8) bool {
 	// known committed (commitIndex 0 without one).
 	sv.role, sv.commit, sv.votes = follower, sv.snap, 0
 	sv.next, sv.match, sv.probe, sv.infl = [MaxServers]uint8{}, [MaxServers]uint8{}, 0, [MaxServers]uint8{}
+	m.resetTimer(s, id) // a restarted server's timer starts afresh (raft.New)
+	m.newTerm(s, id)
 	if m.bug == bugForgetVoteOnRestart {
 		sv.voted = 0
 	}
@@ -264,11 +268,16 @@ func (m *Model) deliver(s *State, k int) bool {
 	// Figure 2, all servers: a higher term in any message makes the
 	// receiver adopt it and become a follower, then handle the message.
 	if p[mTerm] > sv.term {
+		m.newTerm(s, to)
 		switch {
 		case m.bug == bugIgnoreHigherTermInResponse && response:
 			return true
 		case m.bug == bugStayLeaderOnHigherTerm && sv.role == leader:
 			sv.term, sv.voted = p[mTerm], 0
+		case m.bug == bugKeepVoteOnNewTerm:
+			voted := sv.voted
+			stepDown(sv, p[mTerm])
+			sv.voted = voted // the mutation: the vote of the old term is kept
 		default:
 			stepDown(sv, p[mTerm])
 		}
@@ -308,6 +317,9 @@ func (m *Model) handleRequestVote(s *State, sv *server, p *msg) {
 	if grant {
 		sv.voted = cand
 	}
+	if grant || m.bug == bugResetTimerOnRefusedVote {
+		m.resetTimer(s, p[mTo]) // Figure 2: granting a vote restarts the timer
+	}
 	m.reply(s, p, spec.RequestVoteResponse, sv.term, b2u(grant), 0)
 }
 
@@ -335,6 +347,7 @@ func (m *Model) handleRequestVoteResponse(s *State, sv *server, p *msg) {
 		}
 	}
 	sv.role, sv.votes = leader, 0
+	m.resetTimer(s, p[mTo]) // a leader's election timer is not running
 	for j := range m.n {
 		sv.next[j], sv.match[j] = sv.n+1, 0
 	}
@@ -362,6 +375,7 @@ func (m *Model) handleAppendEntries(s *State, sv *server, p *msg) {
 	if sv.role == candidate {
 		stepDown(sv, sv.term)
 	}
+	m.heardLeader(s, p[mTo]) // Figure 2: heard from the current leader
 	prev := p[mA]
 	if m.bug == bugCommitFromLeaderCommit {
 		// The mutation: leaderCommit is applied before the consistency
@@ -438,6 +452,7 @@ func (m *Model) handleInstallSnapshot(s *State, sv *server, p *msg) {
 	if sv.role == candidate {
 		stepDown(sv, sv.term)
 	}
+	m.heardLeader(s, p[mTo]) // heard from the current leader
 	li, lt := p[mA], p[mB]
 	if li > sv.commit {
 		m.installSnapshot(sv, p.ents(), li, lt)

@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/raftcheck/raftcheck/model"
@@ -53,6 +54,23 @@ type Trace struct {
 	Violation *Violation `json:"violation,omitempty"`
 	Producer  Producer   `json:"producer"`
 	Steps     []Step     `json:"steps"`
+	// Loop, set on a lasso (a liveness counterexample), is the number K of
+	// the step after which the cycle starts (0: at the initial state): the
+	// steps K+1 .. N repeat forever, the state after step N being the
+	// state after step K. K = N is a behaviour that stops at step N and
+	// stutters there forever.
+	Loop *int `json:"-"`
+}
+
+// IsLasso reports whether the trace is a lasso (Loop set).
+func (t *Trace) IsLasso() bool { return t.Loop != nil }
+
+// LoopStart is the step after which a lasso's cycle starts (see Loop).
+func (t *Trace) LoopStart() int {
+	if t.Loop == nil {
+		return len(t.Steps)
+	}
+	return *t.Loop
 }
 
 // fileTrace is Trace as it is in the file: the configuration as raw JSON
@@ -65,6 +83,7 @@ type fileTrace struct {
 	Config    json.RawMessage `json:"config"`
 	Violation *Violation      `json:"violation,omitempty"`
 	Producer  Producer        `json:"producer"`
+	Loop      *int            `json:"loop,omitempty"`
 	Steps     []Step          `json:"steps"`
 }
 
@@ -96,9 +115,14 @@ func (t *Trace) RequireRaft() error {
 // Violation names the violated property and the step that breaks it.
 type Violation struct {
 	Property string `json:"property"`
-	// Kind is "invariant" (the state after Step violates it) or
-	// "transition" (step Step itself does).
+	// Kind is "invariant" (the state after Step violates it),
+	// "transition" (step Step itself does) or "liveness" (the trace is a
+	// lasso, Trace.Loop, on which the property fails forever; Step is its
+	// last step).
 	Kind string `json:"kind"`
+	// Fair, for a liveness violation, lists the fairness assumptions the
+	// lasso satisfies (a --fair list, e.g. "Deliver,Timeout,Tick").
+	Fair string `json:"fair,omitempty"`
 	// Step is the 1-based number of the step after which, or at which, the
 	// property fails.
 	Step    int    `json:"step"`
@@ -157,7 +181,7 @@ func New(cfg model.Config, producer Producer) *Trace {
 // Marshal renders the trace as indented JSON (version 2).
 func (t *Trace) Marshal() ([]byte, error) {
 	f := fileTrace{Format: t.Format, Version: Version, Title: t.Title, Model: t.Model, Config: t.ModelConfig,
-		Violation: t.Violation, Producer: t.Producer, Steps: t.Steps}
+		Violation: t.Violation, Producer: t.Producer, Loop: t.Loop, Steps: t.Steps}
 	if t.IsRaft() {
 		c, err := json.Marshal(t.Config)
 		if err != nil {
@@ -243,7 +267,7 @@ func Parse(b []byte) (*Trace, error) {
 		return nil, jsonError(b, 0, err)
 	}
 	t := Trace{Format: raw.Format, Version: raw.Version, Title: raw.Title, Model: raw.Model,
-		Violation: raw.Violation, Producer: raw.Producer}
+		Violation: raw.Violation, Producer: raw.Producer, Loop: raw.Loop}
 	if err := t.decodeConfig(raw.Config); err != nil {
 		return nil, err
 	}
@@ -340,12 +364,15 @@ func (t *Trace) Validate() error {
 	} else if n := t.Servers(); n < 1 || n > spec.MaxServers {
 		return &Error{Field: "config.servers", Err: fmt.Errorf("a %q trace's config needs \"servers\" between 1 and %d", t.Model, spec.MaxServers)}
 	}
+	if err := t.validateLoop(); err != nil {
+		return err
+	}
 	if v := t.Violation; v != nil {
-		if _, ok := spec.LookupProperty(v.Property); !ok {
+		if _, ok := spec.LookupProperty(v.Property); !ok && !slices.Contains(model.LivenessProperties, v.Property) {
 			return &Error{Field: "violation.property", Err: fmt.Errorf("unknown property %q", v.Property)}
 		}
-		if v.Kind != "invariant" && v.Kind != "transition" {
-			return &Error{Field: "violation.kind", Err: fmt.Errorf("%q is neither invariant nor transition", v.Kind)}
+		if v.Kind != "invariant" && v.Kind != "transition" && v.Kind != "liveness" {
+			return &Error{Field: "violation.kind", Err: fmt.Errorf("%q is not invariant, transition or liveness", v.Kind)}
 		}
 		if v.Step < 0 || v.Step > len(t.Steps) || (v.Kind == "transition" && v.Step == 0) {
 			return &Error{Field: "violation.step", Err: fmt.Errorf("step %d is not a step of this %d-step trace", v.Step, len(t.Steps))}
@@ -380,6 +407,23 @@ func (t *Trace) Validate() error {
 		if st.State != nil && len(st.State.Servers) != n {
 			return &Error{Step: i + 1, Field: "state.servers", Err: fmt.Errorf("%d servers recorded in a %d-server trace", len(st.State.Servers), n)}
 		}
+	}
+	return nil
+}
+
+// validateLoop checks a lasso's loop marker: within the steps, and set
+// exactly when the trace claims a liveness violation.
+func (t *Trace) validateLoop() error {
+	liveness := t.Violation != nil && t.Violation.Kind == "liveness"
+	switch {
+	case t.Loop == nil && liveness:
+		return &Error{Field: "loop", Err: errors.New("missing: a liveness violation is a lasso and needs the step its cycle starts after")}
+	case t.Loop == nil:
+		return nil
+	case !liveness:
+		return &Error{Field: "loop", Err: errors.New("only a lasso, a trace with a violation of kind \"liveness\", has a loop")}
+	case *t.Loop < 0 || *t.Loop > len(t.Steps):
+		return &Error{Field: "loop", Err: fmt.Errorf("%d is not a step of this %d-step trace (0 to %d)", *t.Loop, len(t.Steps), len(t.Steps))}
 	}
 	return nil
 }

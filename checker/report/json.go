@@ -32,7 +32,11 @@ type JSONResult struct {
 	Violation            *JSONViolation  `json:"violation"`
 	Violations           []JSONViolation `json:"violations,omitempty"`
 	Walks                *JSONWalks      `json:"walks,omitempty"`
-	Shard                *JSONShard      `json:"shard,omitempty"`
+	// Liveness has the verdict on each liveness property, under
+	// Assumptions; absent without liveness properties.
+	Liveness    []JSONLiveness `json:"liveness,omitempty"`
+	Assumptions []string       `json:"assumptions,omitempty"`
+	Shard       *JSONShard     `json:"shard,omitempty"`
 }
 
 // JSONShard is a sharded run's split (checker.ShardInfo) and what a merge
@@ -46,6 +50,20 @@ type JSONShard struct {
 	PrefixCoverage  map[string]JSONAction `json:"prefix_coverage"`
 	Fingerprints    string                `json:"fingerprints"`
 	ID              string                `json:"id"`
+}
+
+// JSONLiveness is the verdict on one liveness property
+// (checker.LivenessResult); a violation's lasso has a prefix of Prefix
+// steps and then a cycle of Cycle steps that repeats forever (0: the
+// behaviour stutters at the end of the prefix).
+type JSONLiveness struct {
+	Name    string `json:"name"`
+	Checked bool   `json:"checked"`
+	Holds   bool   `json:"holds"`
+	States  int64  `json:"graph_states"`
+	Edges   int64  `json:"graph_edges"`
+	Prefix  int    `json:"prefix,omitempty"`
+	Cycle   int    `json:"cycle,omitempty"`
 }
 
 // JSONCoverage is the coverage of a run: per action kind, per goal.
@@ -74,9 +92,11 @@ type JSONViolation struct {
 	Kind     string `json:"kind"`
 	Message  string `json:"message"`
 	Length   int    `json:"length"`
-	// Loop is a liveness lasso's cycle length (checker.Violation.Loop).
-	Loop  int    `json:"loop,omitempty"`
-	Trace string `json:"trace"`
+	// Loop is a liveness lasso's cycle length (checker.Violation.Loop),
+	// Prefix the steps before the cycle (Length - Loop).
+	Loop   int    `json:"loop,omitempty"`
+	Prefix int    `json:"prefix,omitempty"`
+	Trace  string `json:"trace"`
 }
 
 // JSONWalks summarises random walks (checker.WalkStats).
@@ -111,6 +131,9 @@ func (r *Report[S, A]) PrintJSON(w io.Writer) error {
 			checker.LivenessProperty: "liveness"}[v.Kind]
 		out.Violations = append(out.Violations, JSONViolation{Property: v.Property, Kind: kind, Message: v.Err.Error(),
 			Length: v.Path.Len(), Loop: v.Loop, Trace: r.TracePaths[i]})
+		if v.Kind == checker.LivenessProperty {
+			out.Violations[len(out.Violations)-1].Prefix = v.Path.Len() - v.Loop
+		}
 	}
 	if len(out.Violations) > 0 {
 		out.Violation = &out.Violations[0]
@@ -125,6 +148,14 @@ func (r *Report[S, A]) PrintJSON(w io.Writer) error {
 		out.Shard = &JSONShard{Index: sh.Index, Count: sh.Count, SplitDepth: sh.SplitDepth, PrefixGenerated: sh.PrefixGenerated,
 			PrefixDistinct: sh.PrefixDistinct, PrefixCoverage: coverageJSON(&sh.PrefixCoverage),
 			Fingerprints: r.ShardFingerprints, ID: r.ShardID}
+	}
+	out.Assumptions = r.Assumptions
+	for _, l := range res.Liveness {
+		jl := JSONLiveness{Name: l.Name, Checked: l.Checked, Holds: l.Holds, States: l.States, Edges: l.Edges}
+		if v := l.Violation; v != nil {
+			jl.Prefix, jl.Cycle = v.Path.Len()-v.Loop, v.Loop
+		}
+		out.Liveness = append(out.Liveness, jl)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -55,6 +55,9 @@ type Report[S, A any] struct {
 	// ShardFingerprints and ShardID go into a sharded run's JSON (see
 	// JSONShard).
 	ShardFingerprints, ShardID string
+	// Assumptions, for a run with liveness properties, states what they
+	// assume (fairness, timing), one line each, printed and in the JSON.
+	Assumptions []string
 }
 
 // ExitStatus is the documented exit status of the run's verdict.

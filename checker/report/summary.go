@@ -35,8 +35,33 @@ func (r *Report[S, A]) PrintSummary(w io.Writer) error {
 	if st := res.Walks; st != nil {
 		printWalks(w, st, &res.Coverage, res.Distinct)
 	}
+	r.printLiveness(w)
 	fmt.Fprintln(w)
 	return r.printVerdict(w)
+}
+
+// printLiveness prints the assumptions of the liveness properties and
+// the verdict on each.
+func (r *Report[S, A]) printLiveness(w io.Writer) {
+	if len(r.Result.Liveness) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "liveness, assuming:")
+	for _, a := range r.Assumptions {
+		fmt.Fprintf(w, "  - %s\n", a)
+	}
+	for _, l := range r.Result.Liveness {
+		switch {
+		case !l.Checked:
+			fmt.Fprintf(w, "  %-24s not checked (the search was incomplete or found a safety violation)\n", l.Name)
+		case l.Holds:
+			fmt.Fprintf(w, "  %-24s holds (graph of %s states, %s edges)\n", l.Name, Commas(l.States), Commas(l.Edges))
+		default:
+			v := l.Violation
+			fmt.Fprintf(w, "  %-24s VIOLATED: lasso of %s then a cycle of %s repeated forever\n", l.Name,
+				Plural(v.Path.Len()-v.Loop, "step"), Plural(v.Loop, "step"))
+		}
+	}
 }
 
 func (r *Report[S, A]) printCoverage(w io.Writer) {

@@ -24,11 +24,19 @@ func cmdBugs(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stdout, "    source: %s\n", p.Paper)
 			}
 		}
+		for _, l := range livenessDocs {
+			fmt.Fprintf(stdout, "%-22s %-11s %s\n", l[0], l[1], l[2])
+		}
 		return exitOK
 	}
-	for _, b := range model.Bugs {
+	for _, b := range append(append([]model.Bug{}, model.Bugs...), model.LivenessBugs...) {
 		found := "breaks " + b.Breaks
-		if b.Breaks == "" {
+		switch {
+		case b.Liveness && b.Breaks == "":
+			found = "liveness, not found under the synchrony assumption (see -v)"
+		case b.Liveness:
+			found = "liveness: breaks " + b.Breaks + " (a lasso)"
+		case b.Breaks == "":
 			found = "negative control: safety holds"
 		}
 		fmt.Fprintf(stdout, "%-31s %s; %s\n", b.Name, found, boundsLine(b))
@@ -63,8 +71,13 @@ func boundsLine(b model.Bug) string {
 	if b.Strategy != "" {
 		flags = append(flags, "--strategy "+b.Strategy)
 	}
+	if c.Synchrony {
+		flags = append(flags, "--liveness")
+	}
 	s := "bounds " + strings.Join(flags, " ")
-	if b.MaxLength > 0 {
+	if b.MaxLength > 0 && b.Liveness {
+		s += fmt.Sprintf(" (lasso <= %d steps)", b.MaxLength)
+	} else if b.MaxLength > 0 {
 		s += fmt.Sprintf(" (counterexample <= %d steps)", b.MaxLength)
 	}
 	return s

@@ -14,7 +14,6 @@ import (
 	"github.com/raftcheck/raftcheck/checker/report"
 	"github.com/raftcheck/raftcheck/model"
 	"github.com/raftcheck/raftcheck/model/checking"
-	"github.com/raftcheck/raftcheck/spec"
 	"github.com/raftcheck/raftcheck/traces"
 	"github.com/raftcheck/raftcheck/traces/replay"
 	"github.com/raftcheck/raftcheck/traces/view"
@@ -47,12 +46,14 @@ type checkFlags struct {
 	shard         shardFlag
 	shardOut      string
 	shardMin      int
+	live          liveFlags
 }
 
 func parseCheckFlags(args []string, stdout io.Writer) (*checkFlags, *flag.FlagSet, error) {
 	fs := flag.NewFlagSet("explore check", flag.ContinueOnError)
 	f := &checkFlags{frontier: 1 << 30}
 	addBoundFlags(fs, &f.given)
+	addLiveFlags(fs, &f.live)
 	fs.BoolVar(&f.symmetry, "symmetry", true, "reduce by symmetry over server identities")
 	fs.IntVar(&f.workers, "workers", runtime.NumCPU(), "worker goroutines (bfs and random; dfs uses one)")
 	fs.StringVar(&f.strategy, "strategy", "bfs", "search strategy: bfs, dfs or random")
@@ -92,6 +93,9 @@ func parseCheckFlags(args []string, stdout io.Writer) (*checkFlags, *flag.FlagSe
 	if err := f.validate(set); err != nil {
 		return nil, fs, err
 	}
+	if err := f.applyTiming(set); err != nil {
+		return nil, fs, err
+	}
 	return f, fs, nil
 }
 
@@ -126,7 +130,7 @@ func (f *checkFlags) validate(set map[string]bool) error {
 	if _, err := checker.ParseStrategy(f.strategy); err != nil {
 		return fmt.Errorf("--strategy: %w", err)
 	}
-	if _, err := spec.ParsePropertyList(f.invariants); err != nil {
+	if _, _, err := splitProperties(f.invariants); err != nil {
 		return fmt.Errorf("--invariants: %w", err)
 	}
 	if f.strategy != "random" {
@@ -187,7 +191,6 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := f.bounds.cfg
 	m := model.MustNew(cfg)
-	names, _ := spec.ParsePropertyList(f.invariants)
 	opts := f.options()
 	interrupt, stopSignals := report.InterruptOnSignal()
 	defer stopSignals()
@@ -201,14 +204,15 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "explore check: %v\n", err)
 		return exitUsage
 	}
-	res, err := checker.Check[model.State, model.Action](checking.Adapter{Model: m}, checking.Properties(m, names), opts)
+	res, err := checker.Check[model.State, model.Action](checking.Adapter{Model: m}, f.properties(m), opts)
 	prog.Finish()
 	if err != nil {
 		fmt.Fprintf(stderr, "explore check: %v\n", err)
 		return exitUsage
 	}
 	rep := report.Report[model.State, model.Action]{Command: "explore check", Config: cfg, Header: fmt.Sprint(cfg) + "\n  " + f.bounds.describe(), Strategy: f.strategy,
-		Workers: f.workers, Symmetry: f.symmetry, Properties: f.invariants, Result: res, AllowVacuous: f.allowVacuous}
+		Workers: f.workers, Symmetry: f.symmetry, Properties: f.invariants, Result: res, AllowVacuous: f.allowVacuous,
+		Assumptions: f.assumptions()}
 	for _, k := range cfg.SwitchedOff() {
 		rep.SwitchedOff = append(rep.SwitchedOff, k.String())
 	}
@@ -236,6 +240,10 @@ func counterexample(m *model.Model, v *checker.Violation[model.State, model.Acti
 	t := replay.FromPath(m, &v.Path, v, traces.Producer{Tool: "explore check", Command: commandLine(args),
 		Strategy: f.strategy, Seed: f.seed})
 	t.Title = fmt.Sprintf("%s violated after %d steps", v.Property, v.Path.Len())
+	if t.IsLasso() {
+		t.Violation.Fair = f.live.fair
+		t.Title = fmt.Sprintf("%s violated: a lasso of %d steps, then %d repeated forever", v.Property, t.LoopStart(), v.Loop)
+	}
 	if f.bug != "" {
 		t.Title = fmt.Sprintf("Seeded bug %s: %s", f.bug, t.Title)
 	}
@@ -255,7 +263,7 @@ func explainCounterexample(w io.Writer, t *traces.Trace, full bool) error {
 	}
 	fmt.Fprintln(w, view.Legend)
 	fmt.Fprintln(w)
-	view.WriteText(w, r.Frames, view.TextOptions{Full: full})
+	view.WriteText(w, r.Frames, view.TextOptions{Full: full, Loop: t.Loop})
 	if !full {
 		fmt.Fprintf(w, "state after step %d:\n%s", len(t.Steps), r.Frames[len(r.Frames)-1].Model.String())
 	}

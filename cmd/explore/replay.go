@@ -26,18 +26,19 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 	if err := parseFlags(fs, args, stdout, 1); err != nil {
 		return usageError(stderr, fs, err)
 	}
+	t, err := traces.ReadFile(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "explore replay: %v\n", err)
+		return exitUsage
+	}
+	sf.timers = t.IsRaft() && t.Config.Timers && !t.Config.Synchrony
 	sys, err := sf.open(stderr, false)
 	if err != nil {
 		fmt.Fprintf(stderr, "explore replay: %v\n", err)
 		return exitUsage
 	}
 	defer sys.stop()
-	t, err := traces.ReadFile(fs.Arg(0))
-	if err != nil {
-		fmt.Fprintf(stderr, "explore replay: %v\n", err)
-		return exitUsage
-	}
-	opts := view.TextOptions{Full: *full}
+	opts := view.TextOptions{Full: *full, Loop: t.Loop}
 	if *impl || sf.program != "" {
 		r, err := conform.Replay(t, sys.factory, sys.abs)
 		if err != nil {
@@ -70,7 +71,9 @@ func modelVerdict(w io.Writer, t *traces.Trace, failures []string, broken *repla
 	if len(failures) > 0 {
 		return exitViolation
 	}
-	if v := t.Violation; v != nil {
+	if v := t.Violation; v != nil && t.IsLasso() {
+		fmt.Fprintf(w, "OK: %d steps replayed on the model; %s\n", len(t.Steps), lassoVerdict(t))
+	} else if v != nil {
 		if v.Message != "" && broken.Property == v.Property && v.Message != broken.Message {
 			fmt.Fprintf(w, "note: the trace explains the violation differently: %s\n", v.Message)
 		}

@@ -60,7 +60,7 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 		status = exitViolation
 	}
 	if *html == "" {
-		printFrames(stdout, t, frames, view.TextOptions{Full: *full})
+		printFrames(stdout, t, frames, view.TextOptions{Full: *full, Loop: t.Loop})
 		for _, f := range failures {
 			fmt.Fprintf(stdout, "FAILED: %s\n", f)
 		}
@@ -80,7 +80,7 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 // writePage writes the viewer page of a replay, with the first failure as
 // its banner.
 func writePage(path string, t *traces.Trace, file string, frames []replay.Frame, failures []string) error {
-	p := view.Page{Title: t.Title, Frames: frames}
+	p := view.Page{Title: t.Title, Frames: frames, Loop: t.Loop}
 	if p.Title == "" {
 		p.Title = file
 	}

@@ -58,6 +58,9 @@ func cmdShrink(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "explore shrink: %s: %v\n", file, err)
 		return exitUsage
 	}
+	if t.IsLasso() && !f.impl && f.sys.program == "" {
+		return shrinkLasso(stdout, stderr, t, f.out, file, args)
+	}
 	prog := report.NewProgress(stderr, f.progress, "shrinking")
 	small, stats, err := shrink.Shrink(t, withProgress(still, prog, len(t.Steps)))
 	prog.Finish()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/raftcheck/raftcheck/conform"
 	"github.com/raftcheck/raftcheck/conform/implcluster"
+	"github.com/raftcheck/raftcheck/model"
 )
 
 // systemFlags choose the system a trace or model paths are replayed on:
@@ -20,6 +21,10 @@ type systemFlags struct {
 	program     string
 	abstraction string
 	wal         bool
+	// timers drives the implementation's timers as the model's (a trace of
+	// a model with --timers and without --synchrony, whose Ticks and
+	// Timeouts are the steps; cluster.Options.Timers).
+	timers bool
 }
 
 // add defines the flags; withWAL adds --wal (for conform, whose default
@@ -59,6 +64,10 @@ func (s *systemFlags) open(stderr io.Writer, memory bool) (*system, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := implcluster.Factory(implcluster.Options{Faults: faults, Memory: memory && !s.wal})
+	opts := implcluster.Options{Faults: faults, Memory: memory && !s.wal}
+	if s.timers {
+		opts.Timers = model.ElectionTicks
+	}
+	f := implcluster.Factory(opts)
 	return &system{factory: f, abs: abs, stop: func() error { return nil }}, nil
 }

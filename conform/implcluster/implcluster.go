@@ -38,6 +38,9 @@ type Options struct {
 	// vocabulary where every step ends with a Ready, as on the replay
 	// path, which conformance with it on checks.
 	ProposalBatch int
+	// Timers drives the cores' timers as the model's (cluster.Options.Timers);
+	// set it to model.ElectionTicks for traces of a model with timers.
+	Timers int
 }
 
 // Factory returns the factory of impl/cluster systems.
@@ -59,7 +62,7 @@ func Factory(opts Options) conform.Factory {
 		if s.Reconfigs {
 			initial.Voters = spec.AllServers(s.Servers) // the joiners are outside it
 		}
-		c, err := cluster.New(s.Size(), cluster.Options{Dir: dir, Faults: opts.Faults, MaxCopies: s.MaxCopies, Clock: opts.Clock, Initial: initial,
+		c, err := cluster.New(s.Size(), cluster.Options{Dir: dir, Faults: opts.Faults, MaxCopies: s.MaxCopies, Clock: opts.Clock, Initial: initial, Timers: opts.Timers,
 			Configure: func(c *raft.Config) { configure(c, s.Features); c.MaxBatch = opts.ProposalBatch }})
 		if err != nil {
 			sys.removeTemp()

@@ -59,3 +59,39 @@ func (c *Cluster) tickUntilHeartbeat(r *raft.Node) error {
 	}
 	return nil
 }
+
+// Tick is the spec action Tick(id), with Options.Timers: one tick of
+// server id's logical clock. A leader's tick is its heartbeat (HeartbeatTick
+// 1); a follower's or candidate's advances its election timer. Without
+// Options.Timers the cluster does not model time and refuses it.
+func (c *Cluster) Tick(id spec.ServerID) error {
+	if c.opts.Timers == 0 {
+		return fmt.Errorf("cluster: Tick(%v): %w: the timers are not modelled (Options.Timers)", id, ErrNotEnabled)
+	}
+	return c.nodeStep("Tick", id, func(r *raft.Node) error {
+		term := r.Status().Term
+		r.Tick()
+		if r.Status().Term != term {
+			// The model's Tick never fires a timer: its Timeout does.
+			return fmt.Errorf("the tick fired the election timer (the model's timer had expired: Timeout is the step)")
+		}
+		return nil
+	})
+}
+
+// tickToCampaign is Timeout(id) with Options.Timers: the model's timer has
+// expired, so one tick must fire the core's. A core whose timer has not
+// counted as many ticks does not campaign, and the step is refused (the
+// tick itself has happened: its timer is one tick further, a difference
+// the next steps show).
+func (c *Cluster) tickToCampaign(r *raft.Node) error {
+	st := r.Status()
+	if st.Role == spec.Leader {
+		return r.Campaign()
+	}
+	r.Tick()
+	if r.Status().Term == st.Term {
+		return fmt.Errorf("one tick did not fire the election timer")
+	}
+	return nil
+}

@@ -75,6 +75,14 @@ type Options struct {
 	// (spec.History.Members), as the model does with membership changes.
 	// The zero value makes every server a voter.
 	Initial spec.Configuration
+	// Timers, if positive, drives the cores' timers as the model does with
+	// its timers on (model/timers.go): a fixed election timeout of
+	// Timers+1 ticks (not randomised), a heartbeat at every tick of a
+	// leader, the spec action Tick(id) one raft.Node.Tick of server id, and
+	// Timeout(id) the one tick that fires an expired timer (the model's
+	// timer has counted Timers ticks; the core's electionElapsed is then
+	// Timers, and one more tick campaigns). See clock.go.
+	Timers int
 }
 
 // Cluster is N cores over a controlled network; servers are 1..N. Every
@@ -171,6 +179,10 @@ func (c *Cluster) coreConfig() raft.Config {
 	if c.opts.Configure != nil {
 		c.opts.Configure(&cfg)
 	}
+	if c.opts.Timers > 0 {
+		cfg.ElectionTick, cfg.HeartbeatTick = c.opts.Timers+1, 1
+		cfg.Rand = func(int) int { return 0 } // fixed timeouts, as the model's
+	}
 	return cfg
 }
 
@@ -209,12 +221,17 @@ func (c *Cluster) Apply(a spec.Action) error {
 		return c.ChangeConfig(a.Server, raft.ConfChange{Kind: a.Kind, Voters: a.Config})
 	case spec.LeaveJoint:
 		return c.ChangeConfig(a.Server, raft.ConfChange{Kind: a.Kind})
+	case spec.Tick:
+		return c.Tick(a.Server)
 	}
 	return fmt.Errorf("cluster: %v: %w: unknown kind", a, ErrInvalidAction) // unreachable after Validate
 }
 
 // Timeout is the spec action Timeout(id): id's election timeout fires.
 func (c *Cluster) Timeout(id spec.ServerID) error {
+	if c.opts.Timers > 0 {
+		return c.nodeStep("Timeout", id, c.tickToCampaign)
+	}
 	if c.opts.Clock {
 		return c.nodeStep("Timeout", id, c.tickUntilCampaign)
 	}

@@ -36,11 +36,17 @@ func (a Adapter) ActionKind(x model.Action) int { return int(x.Kind) - 1 }
 
 // ActionKinds names the action kinds in spec order. The membership
 // changes and Wipe, from AddServer on, are left out when they are off, so
-// that a report without them reads as before they existed.
+// that a report without them reads as before they existed; with the
+// timers, every kind up to Tick is named.
 func (a Adapter) ActionKinds() []string {
 	kinds := spec.ActionKinds
-	if a.Config().MaxReconfigs == 0 {
+	switch {
+	case a.Config().Timers:
+		kinds = kinds[:spec.Tick] // every kind up to Tick, the last: ActionKind indexes them
+	case a.Config().MaxReconfigs == 0:
 		kinds = kinds[:spec.AddServer-1]
+	default:
+		kinds = kinds[:spec.Wipe]
 	}
 	names := make([]string, len(kinds))
 	for i, k := range kinds {
@@ -81,7 +87,8 @@ func (v *views) of(s *model.State) *spec.State {
 var changesServers = [...]bool{spec.Timeout: true, spec.ClientRequest: true, spec.Deliver: true, spec.Restart: true, spec.Compact: true,
 	spec.AddServer: true, spec.RemoveServer: true,
 	spec.AddLearner: true, spec.EnterJoint: true, spec.LeaveJoint: true, spec.Wipe: true,
-	spec.Heartbeat: false, spec.Drop: false, spec.Duplicate: false, spec.Partition: false, spec.Heal: false}
+	spec.Heartbeat: false, spec.Drop: false, spec.Duplicate: false, spec.Partition: false, spec.Heal: false,
+	spec.Tick: false} // a tick changes only a timer, or sends a leader's heartbeat
 
 // Properties returns the checker properties for the named spec properties
 // (all when names is nil) and the reachability goals. Each call makes fresh

@@ -2,10 +2,12 @@ package replay
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/raftcheck/raftcheck/checker"
 	"github.com/raftcheck/raftcheck/model"
 	"github.com/raftcheck/raftcheck/model/checking"
+	"github.com/raftcheck/raftcheck/spec"
 	"github.com/raftcheck/raftcheck/traces"
 )
 
@@ -14,14 +16,23 @@ import (
 func FromPath(m *model.Model, p *checker.Path[model.State, model.Action], v *checker.Violation[model.State, model.Action], producer traces.Producer) *traces.Trace {
 	t := traces.New(m.Config(), producer)
 	_, steps := checking.SpecPath(m, p)
-	for _, st := range steps {
+	for i, st := range steps {
 		s := st.State
-		t.Steps = append(t.Steps, traces.Step{Action: st.Action, State: &s})
+		before := &p.Init
+		if i > 0 {
+			before = &p.Steps[i-1].State
+		}
+		t.Steps = append(t.Steps, traces.Step{Action: st.Action, State: &s, Caption: timerCaption(m, before, &p.Steps[i].State)})
 	}
 	if v != nil {
 		kind := "invariant"
-		if v.Kind == checker.TransitionProperty {
+		switch v.Kind {
+		case checker.TransitionProperty:
 			kind = "transition"
+		case checker.LivenessProperty:
+			kind = "liveness"
+			loop := len(t.Steps) - v.Loop
+			t.Loop = &loop
 		}
 		t.Violation = &traces.Violation{Property: v.Property, Kind: kind, Step: len(t.Steps), Message: v.Err.Error()}
 	}
@@ -107,4 +118,55 @@ func Enabled(t *traces.Trace) (*traces.Trace, error) {
 		}
 	}
 	return &kept, nil
+}
+
+// TimerCaption is the prefix of the captions timerCaption writes.
+const TimerCaption = "election timers: "
+
+// timerCaption describes the election timers after a step that changed
+// them, for a model with timers (the shared view has no timers, so a Tick
+// would otherwise show no change): each server's ticks out of
+// model.ElectionTicks, "*" once it has ticked in the current round.
+func timerCaption(m *model.Model, before, s *model.State) string {
+	if !m.Config().Timers {
+		return ""
+	}
+	var parts []string
+	changed := false
+	for i := 1; i <= m.Config().Servers+m.Config().Joiners; i++ {
+		e, ticked := m.Timer(s, spec.ServerID(i))
+		e0, ticked0 := m.Timer(before, spec.ServerID(i))
+		changed = changed || e != e0 || ticked != ticked0
+		mark := ""
+		if ticked {
+			mark = "*"
+		}
+		parts = append(parts, fmt.Sprintf("S%d %d/%d%s", i, e, model.ElectionTicks, mark))
+	}
+	if !changed {
+		return ""
+	}
+	return TimerCaption + strings.Join(parts, " ")
+}
+
+// RecaptionTimers rewrites the timer captions of t (after shrinking, the
+// old ones describe other states): each step whose timers change gets
+// one, and a caption of another kind is kept.
+func RecaptionTimers(t *traces.Trace) error {
+	p, err := NewStepper(t.Config)
+	if err != nil {
+		return err
+	}
+	for i := range t.Steps {
+		st := &t.Steps[i]
+		before := p.State()
+		if _, err := p.Step(st.Action); err != nil {
+			return fmt.Errorf("step %d: %w", i+1, err)
+		}
+		after := p.State()
+		if st.Caption == "" || strings.HasPrefix(st.Caption, TimerCaption) {
+			st.Caption = timerCaption(p.Model(), &before, &after)
+		}
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/raftcheck/raftcheck/model"
 	"github.com/raftcheck/raftcheck/traces"
 )
 
@@ -41,17 +42,24 @@ func Model(t *traces.Trace) (*Result, error) {
 	}
 	r := &Result{Frames: []Frame{{Model: p.View().Clone()}}}
 	c := NewClaims(t)
+	states := []model.State{p.State()}
 	for i, st := range t.Steps {
+		before := p.State()
 		o, err := p.Step(st.Action)
 		if err != nil {
 			c.Refused(i+1, err)
 			break
 		}
+		if o.Broken == nil {
+			o.Broken = modelBroken(p.Model(), &before, st.Action, t)
+		}
 		f := Frame{Step: i + 1, Action: st.Action, Caption: st.Caption, Model: o.After}
 		c.Check(&f, o.Broken)
 		r.Frames = append(r.Frames, f)
+		states = append(states, p.State())
 	}
 	r.Failures, r.Broken = c.Finish(len(r.Frames)-1 == len(t.Steps)), c.Broken()
+	r.Failures = append(r.Failures, CheckLasso(t, p.Model(), states)...)
 	return r, nil
 }
 
@@ -106,6 +114,10 @@ func (c *Claims) Finish(complete bool) []string {
 // claimFailures compares the violation a trace claims with the one found.
 func claimFailures(claim *traces.Violation, found *Broken, complete bool) []string {
 	switch {
+	case claim != nil && claim.Kind == "liveness" && found != nil:
+		return []string{fmt.Sprintf("step %d: %s breaks: %s (the trace claims a liveness violation)", found.Step, found.Property, found.Message)}
+	case claim != nil && claim.Kind == "liveness":
+		return nil // CheckLasso checks the claim
 	case claim == nil && found != nil:
 		return []string{fmt.Sprintf("step %d: %s breaks: %s (the trace claims no violation)", found.Step, found.Property, found.Message)}
 	case claim == nil || !complete && found == nil:

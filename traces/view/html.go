@@ -54,6 +54,7 @@ type viewerPage struct {
 type viewerData struct {
 	Title   string        `json:"title"`
 	Failure string        `json:"failure,omitempty"`
+	Loop    *int          `json:"loop,omitempty"`
 	Frames  []viewerFrame `json:"frames"`
 }
 
@@ -67,6 +68,10 @@ type Page struct {
 	// hold, a claimed violation that does not happen); "" when it does.
 	// The page shows it as a banner.
 	Failure string
+	// Loop, for a lasso, is the step after which its cycle starts
+	// (traces.Trace.Loop): the page marks the cycle and says that it
+	// repeats forever.
+	Loop *int
 }
 
 // viewerFrame is a Frame with the texts the page shows rendered here by the
@@ -138,7 +143,7 @@ func WriteHTML(w io.Writer, p Page) error {
 	if title == "" {
 		title = "raftcheck trace"
 	}
-	d := viewerData{Title: title, Failure: p.Failure, Frames: make([]viewerFrame, len(frames))}
+	d := viewerData{Title: title, Failure: p.Failure, Loop: p.Loop, Frames: make([]viewerFrame, len(frames))}
 	for i := range frames {
 		d.Frames[i] = newViewerFrame(&frames[i])
 	}

@@ -537,6 +537,7 @@ type viewerSnapshot struct {
 	Caption     string                      `json:"caption"`
 	Action      string                      `json:"action"`
 	Violation   *string                     `json:"violation"`
+	Loop        *string                     `json:"loop"`
 	Failure     *string                     `json:"failure"`
 	Failed      []string                    `json:"failed"`
 	Diff        []string                    `json:"diff"`
@@ -599,7 +600,7 @@ func runViewerSelftest(t *testing.T, browser string, p Page, hash string) viewer
 	if st.Frames != len(frames) || len(st.Steps) != len(frames) {
 		t.Fatalf("the page visited %d of %d frames", len(st.Steps), len(frames))
 	}
-	checkViewerStepList(t, &st, frames)
+	checkViewerStepList(t, &st, frames, p.Loop)
 	for i := range frames {
 		s := &st.Steps[i]
 		for side, panel := range s.Panels {
@@ -620,7 +621,7 @@ func runViewerSelftest(t *testing.T, browser string, p Page, hash string) viewer
 
 // checkViewerStepList checks the step list against the frames: one entry a
 // step with its number, action and marks, and the shown step highlighted.
-func checkViewerStepList(t *testing.T, st *viewerSelftest, frames []Frame) {
+func checkViewerStepList(t *testing.T, st *viewerSelftest, frames []Frame, loop *int) {
 	t.Helper()
 	if len(st.List) != len(frames) {
 		t.Errorf("the step list has %d entries, want %d", len(st.List), len(frames))
@@ -635,7 +636,8 @@ func checkViewerStepList(t *testing.T, st *viewerSelftest, frames []Frame) {
 		for _, m := range []struct {
 			on   bool
 			mark string
-		}{{f.Violation != "", "violation"}, {len(f.Failed) > 0, "failed"}, {len(f.Diff) > 0, "divergent"}, {f.ModelOnly, "model-only"}} {
+		}{{f.Violation != "", "violation"}, {len(f.Failed) > 0, "failed"}, {len(f.Diff) > 0, "divergent"}, {f.ModelOnly, "model-only"},
+			{loop != nil && f.Step == *loop+1 && *loop < frames[len(frames)-1].Step, "loop-start"}, {loop != nil && i == len(frames)-1, "loop-end"}} {
 			if m.on {
 				want = append(want, m.mark)
 			}

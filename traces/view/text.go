@@ -31,6 +31,9 @@ type TextOptions struct {
 	// Full prints the whole state after every step instead of what the
 	// step changed.
 	Full bool
+	// Loop, for a lasso, is the step after which its cycle starts
+	// (traces.Trace.Loop): the list marks the cycle and its end.
+	Loop *int
 }
 
 // WriteText writes frames as a step list: the initial state in full, then
@@ -65,7 +68,22 @@ func WriteText(w io.Writer, frames []Frame, opts TextOptions) {
 		for _, x := range f.Diff {
 			fmt.Fprintf(w, "  ≠ %s\n", x)
 		}
+		if opts.Loop != nil && f.Step == *opts.Loop && i < len(frames)-1 {
+			fmt.Fprintf(w, "--- the cycle starts here: steps %d-%d repeat forever ---\n", f.Step+1, frames[len(frames)-1].Step)
+		}
 	}
+	if opts.Loop != nil && len(frames) > 0 {
+		fmt.Fprintln(w, LoopLine(*opts.Loop, frames[len(frames)-1].Step))
+	}
+}
+
+// LoopLine says how a lasso whose cycle starts after step k and ends at
+// step n goes on forever.
+func LoopLine(k, n int) string {
+	if k == n {
+		return fmt.Sprintf("=== after step %d the behaviour stutters forever: no fair action is enabled; this repeats forever ===", n)
+	}
+	return fmt.Sprintf("=== back to the state after step %d: steps %d-%d repeat forever ===", k, k+1, n)
 }
 
 // StepChanges renders what changed from before to after: each changed

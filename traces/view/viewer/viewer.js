@@ -683,6 +683,26 @@
     list($('diff-lines'), f.diff);
     $('failed').hidden = !(f.failed && f.failed.length);
     list($('failed-lines'), f.failed);
+    showLoop(f);
+  }
+
+  // showLoop says, on a lasso (a liveness counterexample), where the frame
+  // lies: in the cycle that repeats forever, at its end (back to the
+  // state the cycle starts from), or where the behaviour stutters.
+  function showLoop(f) {
+    var l = $('loop'), k = data.loop, n = frames[frames.length - 1].step;
+    var text = '';
+    if (k !== undefined && k !== null) {
+      if (k === n && f.step === n) {
+        text = '\u21BA The behaviour stops here and stutters forever: no fair action is enabled. This repeats forever.';
+      } else if (f.step === n) {
+        text = '\u21BA The state after step ' + n + ' is the state after step ' + k + ': steps ' + (k + 1) + '\u2013' + n + ' repeat forever.';
+      } else if (f.step > k) {
+        text = '\u21BA In the cycle: steps ' + (k + 1) + '\u2013' + n + ' repeat forever.';
+      }
+    }
+    l.hidden = !text;
+    l.textContent = text;
   }
 
   function show(i) {
@@ -715,6 +735,11 @@
     if (f.failed && f.failed.length) marks.push(['failed', f.failed.length + ' failed']);
     if (f.diff && f.diff.length) marks.push(['divergent', '\u2260 diverges']);
     if (f.model_only) marks.push(['model-only', 'model only']);
+    var k = data.loop, n = frames[frames.length - 1].step;
+    if (k !== undefined && k !== null) {
+      if (f.step === k + 1 && k < n) marks.push(['loop-start', '\u21BA cycle starts']);
+      if (f.step === n) marks.push(['loop-end', k < n ? '\u21BA back to step ' + k : '\u21BA stutters forever']);
+    }
     return marks;
   }
 
@@ -913,6 +938,7 @@
     return {
       index: cur, step: $('step').textContent, caption: $('caption').textContent, action: $('action').textContent,
       violation: $('violation').hidden ? null : $('violation').textContent,
+      loop: $('loop').hidden ? null : $('loop').textContent,
       failure: $('failure').hidden ? null : $('failure').textContent,
       failed: $('failed').hidden ? null : Array.prototype.map.call($('failed-lines').children, function (li) { return li.textContent; }),
       diff: $('diff').hidden ? null : Array.prototype.map.call($('diff-lines').children, function (li) { return li.textContent; }),
