@@ -47,12 +47,16 @@ const (
 	// Tick advances Server's logical election and heartbeat timers by one
 	// (the liveness issue's model of time).
 	Tick
+	// TransferLeader is leader Server handing its leadership to Target
+	// (thesis §3.10): it stops taking proposals, brings Target up to date
+	// and sends it TimeoutNow.
+	TransferLeader
 )
 
-var actionNames = [...]string{"", "Timeout", "Heartbeat", "ClientRequest", "Deliver", "Drop", "Duplicate", "Partition", "Heal", "Restart", "Compact", "AddServer", "RemoveServer", "AddLearner", "EnterJoint", "LeaveJoint", "Wipe", "Tick"}
+var actionNames = [...]string{"", "Timeout", "Heartbeat", "ClientRequest", "Deliver", "Drop", "Duplicate", "Partition", "Heal", "Restart", "Compact", "AddServer", "RemoveServer", "AddLearner", "EnterJoint", "LeaveJoint", "Wipe", "Tick", "TransferLeader"}
 
 // ActionKinds lists every action kind in order.
-var ActionKinds = []ActionKind{Timeout, Heartbeat, ClientRequest, Deliver, Drop, Duplicate, Partition, Heal, Restart, Compact, AddServer, RemoveServer, AddLearner, EnterJoint, LeaveJoint, Wipe, Tick}
+var ActionKinds = []ActionKind{Timeout, Heartbeat, ClientRequest, Deliver, Drop, Duplicate, Partition, Heal, Restart, Compact, AddServer, RemoveServer, AddLearner, EnterJoint, LeaveJoint, Wipe, Tick, TransferLeader}
 
 // ActionKindNames lists the names of every action kind in order.
 func ActionKindNames() []string {
@@ -116,7 +120,7 @@ func (a Action) String() string {
 		return fmt.Sprintf("%v(%v)", a.Kind, *a.Message)
 	case Partition:
 		return fmt.Sprintf("%v(%s)", a.Kind, FormatGroups(a.Groups))
-	case AddServer, RemoveServer, AddLearner:
+	case AddServer, RemoveServer, AddLearner, TransferLeader:
 		return fmt.Sprintf("%v(%v, %v)", a.Kind, a.Server, a.Target)
 	}
 	return a.Kind.String()
@@ -132,8 +136,8 @@ func (a *Action) Validate(n int) error {
 		}
 		return nil
 	}
-	if a.Target != None && a.Kind != AddServer && a.Kind != RemoveServer && a.Kind != AddLearner {
-		return fmt.Errorf("target: only AddServer, RemoveServer and AddLearner take a target")
+	if a.Target != None && a.Kind != AddServer && a.Kind != RemoveServer && a.Kind != AddLearner && a.Kind != TransferLeader {
+		return fmt.Errorf("target: only AddServer, RemoveServer, AddLearner and TransferLeader take a target")
 	}
 	if a.Config != 0 && a.Kind != EnterJoint {
 		return fmt.Errorf("config: only EnterJoint takes a configuration")
@@ -147,7 +151,7 @@ func (a *Action) Validate(n int) error {
 			return fmt.Errorf("config: %v is not a non-empty set of servers of a %d-server cluster", a.Config, n)
 		}
 		return okServer()
-	case AddServer, RemoveServer, AddLearner:
+	case AddServer, RemoveServer, AddLearner, TransferLeader:
 		if a.Value != "" || a.Message != nil || a.Groups != nil {
 			return fmt.Errorf("%v takes only a server and a target", a.Kind)
 		}

@@ -21,9 +21,21 @@ const (
 	// answer is an AppendEntriesResponse: success with matchIndex =
 	// lastIncludedIndex, or a refusal from a higher term.
 	InstallSnapshot
+	// PreVote and PreVoteResponse are the pre-vote round of thesis §9.6:
+	// the fields of RequestVote (Term is the term the sender would stand
+	// in, its own plus one) and of RequestVoteResponse; neither side
+	// changes its term or vote for them.
+	PreVote
+	PreVoteResponse
+	// TimeoutNow is leadership transfer's last step (thesis §3.10): the
+	// receiver starts an election at once. It carries only the term.
+	TimeoutNow
 )
 
-var msgTypeNames = [...]string{"", "RequestVote", "RequestVoteResponse", "AppendEntries", "AppendEntriesResponse", "InstallSnapshot"}
+var msgTypeNames = [...]string{"", "RequestVote", "RequestVoteResponse", "AppendEntries", "AppendEntriesResponse", "InstallSnapshot", "PreVote", "PreVoteResponse", "TimeoutNow"}
+
+// lastMsgType is the last message type.
+const lastMsgType = TimeoutNow
 
 // String returns the message type's name as written in Figure 2.
 func (t MsgType) String() string {
@@ -35,7 +47,7 @@ func (t MsgType) String() string {
 
 // ParseMsgType is the inverse of MsgType.String.
 func ParseMsgType(s string) (MsgType, error) {
-	for t := RequestVote; t <= InstallSnapshot; t++ {
+	for t := RequestVote; t <= lastMsgType; t++ {
 		if t.String() == s {
 			return t, nil
 		}
@@ -80,13 +92,18 @@ type Message struct {
 
 	LastIncludedIndex Index `json:"last_included_index,omitempty"`
 	LastIncludedTerm  Term  `json:"last_included_term,omitempty"`
+
+	// Transfer marks a RequestVote sent on TimeoutNow (leadership
+	// transfer, thesis §3.10): voters grant it even while they have heard
+	// from a leader recently (etcd's campaignTransfer).
+	Transfer bool `json:"transfer,omitempty"`
 }
 
 // Validate reports the first structural problem of m: an unknown type, a
 // missing or self-addressed endpoint, or a field that does not belong to
 // the message's type.
 func (m *Message) Validate() error {
-	if m.Type < RequestVote || m.Type > InstallSnapshot {
+	if m.Type < RequestVote || m.Type > lastMsgType {
 		return fmt.Errorf("type: unknown message type %d", m.Type)
 	}
 	if m.From == None || m.To == None {
@@ -99,10 +116,13 @@ func (m *Message) Validate() error {
 		return fmt.Errorf("to: %v sends a message to itself", m.From)
 	}
 	var stray []string
-	if m.Type != RequestVote && (m.LastLogIndex != 0 || m.LastLogTerm != 0) {
+	if m.Type != RequestVote && m.Type != PreVote && (m.LastLogIndex != 0 || m.LastLogTerm != 0) {
 		stray = append(stray, "last_log_index/last_log_term")
 	}
-	if m.Type != RequestVoteResponse && m.Granted {
+	if m.Type != RequestVote && m.Transfer {
+		stray = append(stray, "transfer")
+	}
+	if m.Type != RequestVoteResponse && m.Type != PreVoteResponse && m.Granted {
 		stray = append(stray, "granted")
 	}
 	if m.Type != AppendEntries && (m.PrevLogIndex != 0 || m.PrevLogTerm != 0 || m.LeaderCommit != 0) {
@@ -236,6 +256,7 @@ func CompareMessages(a, b *Message) int {
 		cmp.Compare(a.MatchIndex, b.MatchIndex),
 		cmp.Compare(a.LastIncludedIndex, b.LastIncludedIndex),
 		cmp.Compare(a.LastIncludedTerm, b.LastIncludedTerm),
+		cmpBool(a.Transfer, b.Transfer),
 	} {
 		if c != 0 {
 			return c
@@ -251,7 +272,13 @@ func compareEntries(a, b Entry) int {
 	if c := cmp.Compare(a.Value, b.Value); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.Config, b.Config)
+	if c := cmp.Compare(a.Config, b.Config); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Outgoing, b.Outgoing); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Learners, b.Learners)
 }
 
 func cmpBool(a, b bool) int {
@@ -269,9 +296,12 @@ func cmpBool(a, b bool) int {
 func (m Message) String() string {
 	head := fmt.Sprintf("%v %v->%v t%d", m.Type, m.From, m.To, m.Term)
 	switch m.Type {
-	case RequestVote:
+	case RequestVote, PreVote:
+		if m.Transfer {
+			head += " transfer"
+		}
 		return fmt.Sprintf("%s last=%d/%d", head, m.LastLogIndex, m.LastLogTerm)
-	case RequestVoteResponse:
+	case RequestVoteResponse, PreVoteResponse:
 		if m.Granted {
 			return head + " granted"
 		}

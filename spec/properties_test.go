@@ -292,10 +292,10 @@ func TestActionValidate(t *testing.T) {
 		"kind":    {Kind: 42},
 		"granted": {Kind: Deliver, Message: &Message{Type: AppendEntries, From: 1, To: 2, Term: 1, Granted: true}},
 		"target":  {Kind: AddServer, Server: 1, Target: 4},
-		"only AddServer, RemoveServer and AddLearner take a target": {Kind: Timeout, Server: 1, Target: 2},
-		"only EnterJoint takes a configuration":                     {Kind: AddServer, Server: 1, Target: 2, Config: 3},
-		"not a non-empty set of servers":                            {Kind: EnterJoint, Server: 1, Config: 0b1000},
-		"LeaveJoint takes only a server":                            {Kind: LeaveJoint, Server: 1, Value: "x"},
+		"only AddServer, RemoveServer, AddLearner and TransferLeader take a target": {Kind: Timeout, Server: 1, Target: 2},
+		"only EnterJoint takes a configuration":                                     {Kind: AddServer, Server: 1, Target: 2, Config: 3},
+		"not a non-empty set of servers":                                            {Kind: EnterJoint, Server: 1, Config: 0b1000},
+		"LeaveJoint takes only a server":                                            {Kind: LeaveJoint, Server: 1, Value: "x"},
 	}
 	for want, a := range bad {
 		err := a.Validate(3)

@@ -79,11 +79,14 @@ func (e Entry) String() string {
 // Role is a server's role (Figure 2: follower, candidate, leader).
 type Role uint8
 
-// The three roles.
+// The three roles of Figure 2, and PreCandidate: a server running the
+// pre-vote round of thesis §9.6 before it stands (its term not yet
+// incremented).
 const (
 	Follower Role = iota
 	Candidate
 	Leader
+	PreCandidate
 )
 
 // String returns the role's name.
@@ -95,18 +98,20 @@ func (r Role) String() string {
 		return "candidate"
 	case Leader:
 		return "leader"
+	case PreCandidate:
+		return "precandidate"
 	}
 	return "role(" + strconv.Itoa(int(r)) + ")"
 }
 
 // ParseRole is the inverse of Role.String.
 func ParseRole(s string) (Role, error) {
-	for r := Follower; r <= Leader; r++ {
+	for r := Follower; r <= PreCandidate; r++ {
 		if r.String() == s {
 			return r, nil
 		}
 	}
-	return 0, fmt.Errorf("unknown role %q (want follower, candidate or leader)", s)
+	return 0, fmt.Errorf("unknown role %q (want follower, candidate, leader or precandidate)", s)
 }
 
 // LastTerm is the term of the last entry of log, or 0 for an empty log.
