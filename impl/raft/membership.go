@@ -94,7 +94,6 @@ func (r *Node) ConfigurationAt(i spec.Index) spec.Configuration {
 // (ErrChangeInProgress), and c applies to its configuration
 // (*BadChangeError). It is replicated like any entry.
 func (r *Node) ProposeConfChange(c ConfChange) error {
-	r.flushProposals()
 	if r.role != spec.Leader {
 		return fmt.Errorf("raft: propose %v: %w", c, r.notLeader())
 	}
@@ -114,6 +113,7 @@ func (r *Node) ProposeConfChange(c ConfChange) error {
 	// heartbeat tick, see Tick).
 	// Nor is it sent at once with ReplicateOnPropose, a feature of client
 	// proposals in the model too: the next heartbeat replicates it.
+	r.flushProposals() // batched proposals go first, in order; only on success, so a refusal changes nothing
 	r.appendLog(spec.Entry{Term: r.term, Config: next.Voters, Outgoing: next.Outgoing, Learners: next.Learners})
 	return nil
 }
@@ -291,6 +291,25 @@ func (r *Node) maybeStepDown() {
 		r.becomeFollower()
 		r.leader = spec.None
 	}
+}
+
+// checkConfigEntries reports a configuration entry of log that is not a
+// configuration of servers 1..n, or an entry with outgoing voters or
+// learners but no voters: no correct server writes one, and adopting it
+// would make the node replicate to servers that do not exist.
+func checkConfigEntries(log []spec.Entry, n int) error {
+	for k := range log {
+		e := &log[k]
+		if e.Config == 0 && (e.Outgoing != 0 || e.Learners != 0) {
+			return fmt.Errorf("log[%d]: outgoing voters or learners without voters", k+1)
+		}
+		if e.Config != 0 {
+			if err := validateConfiguration(e.Configuration(), n); err != nil {
+				return fmt.Errorf("log[%d]: configuration: %w", k+1, err)
+			}
+		}
+	}
+	return nil
 }
 
 // validateConfiguration reports a configuration that is not over servers

@@ -390,6 +390,20 @@ func TestInitialConfigurationValidated(t *testing.T) {
 		Snapshot: SnapshotMeta{Index: 1, Term: 1, Config: spec.Configuration{Voters: members(4)}}}}); err == nil {
 		t.Error("a snapshot configuration outside the cluster accepted")
 	}
+	for _, bad := range []spec.Entry{
+		{Term: 1, Config: members(4)},
+		{Term: 1, Config: members(1), Learners: members(1)},
+		{Term: 1, Value: "x", Learners: members(2)},
+	} {
+		if _, err := New(Config{ID: 1, Servers: 3, Restore: persistent(1, 0, bad)}); err == nil {
+			t.Errorf("a restored log with %+v accepted", bad)
+		}
+		r := newNode(t, 1, 3, Persistent{})
+		wantErr(t, r.Step(ae(2, 1, 1, 0, 0, 0, bad)), ErrInvalidMessage)
+		if len(r.log) != 0 || r.term != 0 {
+			t.Errorf("a refused AppendEntries with %+v changed the node: %v", bad, r.View())
+		}
+	}
 }
 
 // TestPipelinedLeaderStepsDownOnRemoval: a pipelined leader (MaxInflight)
