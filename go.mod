@@ -3,6 +3,8 @@ module github.com/raftcheck/raftcheck
 go 1.26.0
 
 require (
+	github.com/anishathalye/porcupine v1.3.1
+	github.com/goccy/go-json v0.10.5
 	github.com/google/gofuzz v1.2.0
 	github.com/schollz/progressbar/v3 v3.19.1
 	github.com/zeebo/xxh3 v1.1.0

@@ -117,13 +117,10 @@ func (r *run[S, A]) newWorker() *worker[S, A] {
 }
 
 func (r *run[S, A]) bfs() error {
-	level, err := r.firstLevel()
+	level, base, err := r.startBFS()
 	if err != nil || level == nil {
 		return err
 	}
-	r.res.Depth = 1
-	r.levelGenerated = r.generated.Load()
-	var base int64 // id of the first state of the level
 	defer func() { r.res.Generated = r.generated.Load() }()
 	for level.count > 0 {
 		r.distinct.Store(r.table.len())
@@ -138,7 +135,17 @@ func (r *run[S, A]) bfs() error {
 		// grow the shards that this would fill now, on every worker, rather
 		// than one by one in the middle of the in-order insertion.
 		r.table.growFor(level.count, r.workers)
+		r.maybeSplit(level)
+		st := r.startOfLevel(level, base)
+		if err := r.maybeCheckpoint(st, false); err != nil {
+			level.close()
+			return err
+		}
 		next, viol, stopped, err := r.expandLevel(level, base)
+		if err == nil && stopped && viol == nil {
+			// A run cut short resumes at the start of the level it was in.
+			err = r.maybeCheckpoint(st, true)
+		}
 		level.close()
 		switch {
 		case err != nil:
@@ -158,6 +165,22 @@ func (r *run[S, A]) bfs() error {
 	}
 	r.res.Complete = true
 	return nil
+}
+
+// startBFS returns the first level to expand and the id of its first
+// state: the initial states, or the level a checkpoint was taken at (nil
+// after a violation in the initial states).
+func (r *run[S, A]) startBFS() (*frontier, int64, error) {
+	if r.opts.Resume {
+		return r.resume()
+	}
+	level, err := r.firstLevel()
+	if err != nil || level == nil {
+		return nil, 0, err
+	}
+	r.res.Depth = 1
+	r.levelGenerated = r.generated.Load()
+	return level, 0, nil
 }
 
 // levelLimit returns the limit that stops the search before the next
@@ -346,7 +369,9 @@ func (r *run[S, A]) successors(w *worker[S, A], items [][]byte, first int64) err
 		} else if err := r.dec.Decode(item, &w.curs[i]); err != nil {
 			return fmt.Errorf("decoding a frontier state: %w", err)
 		}
-		w.acts = r.m.Actions(&w.curs[i], w.acts)
+		if !r.otherShard(item) {
+			w.acts = r.m.Actions(&w.curs[i], w.acts)
+		}
 		w.actOff = append(w.actOff, int32(len(w.acts)))
 	}
 	w.kinds = grow(w.kinds, len(w.acts))

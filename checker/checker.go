@@ -187,6 +187,28 @@ type Options struct {
 	// from a separate goroutine while the run goes on.
 	Progress      func(Progress)
 	ProgressEvery time.Duration
+	// Checkpoint, if set, is a directory where a breadth-first run saves
+	// itself between levels about every CheckpointEvery (0: one minute),
+	// and when a time limit or an interrupt stops it. Resume continues the
+	// run saved there: the resumed run reports the same counts, coverage,
+	// goals and counterexample as one never stopped (Elapsed includes the
+	// time before the checkpoint). CheckpointID identifies what the run
+	// checks (the model's configuration and the options that change the
+	// search); a checkpoint is resumed only by a run with the same ID.
+	// Checkpoints need a Decoder.
+	Checkpoint      string
+	CheckpointEvery time.Duration
+	CheckpointID    string
+	Resume          bool
+	// Shards > 1 makes the breadth-first run shard number Shard (0-based)
+	// of Shards independent parts of the search (see ShardInfo): at the
+	// first level with at least ShardMinStates (0: 64) states per shard,
+	// it keeps only the states whose fingerprint modulo Shards is Shard.
+	// ShardFingerprints, if set, is a file the run writes its stored
+	// fingerprints to, sorted, for MergeFingerprints.
+	Shard, Shards     int
+	ShardMinStates    int
+	ShardFingerprints string
 }
 
 // Progress is a snapshot of a running search.
@@ -208,6 +230,11 @@ type Result[S, A any] struct {
 	// "max-depth", "time-limit", "interrupted", "walks", "max-violations"
 	// or "violation".
 	Stopped string
+	// Shard describes the split of a sharded run (nil when not sharded).
+	Shard *ShardInfo
+	// Resumed is the level a resumed run continued from (Options.Resume),
+	// 0 for a run that started from the initial states.
+	Resumed int
 	Elapsed time.Duration
 	// CollisionProbability estimates the chance that two distinct states
 	// shared a fingerprint, computed as TLC's optimistic estimate

@@ -22,16 +22,25 @@ func Check[S, A any](m Model[S, A], props func() Properties[S, A], opts Options)
 			r.parents.close()
 		}
 	}()
-	var err error
-	switch opts.Strategy {
-	case BFS:
+	err := r.checkCheckpointOptions()
+	if err == nil {
+		err = r.checkShardOptions()
+	}
+	switch {
+	case err != nil:
+	case opts.Strategy == BFS:
 		err = r.bfs()
-	case DFS:
+	case opts.Strategy == DFS:
 		err = r.dfs()
-	case Random:
+	case opts.Strategy == Random:
 		err = r.random()
 	default:
 		err = fmt.Errorf("unknown strategy %d", opts.Strategy)
+	}
+	if err == nil && opts.ShardFingerprints != "" {
+		if err = r.writeShardFingerprints(opts.ShardFingerprints); err != nil {
+			err = fmt.Errorf("shard fingerprints %s: %w", opts.ShardFingerprints, err)
+		}
 	}
 	if err == nil && len(r.props0.Liveness) > 0 {
 		err = r.checkLiveness()
@@ -88,6 +97,8 @@ type run[S, A any] struct {
 	deadline                time.Time
 
 	liveSets []Fairness[A] // the fairness sets of every liveness property
+	ckpt     *checkpointer // nil without Options.Checkpoint
+	shard    *sharding     // nil unless Options.Shards > 1
 
 	goalNames []string
 	goalHit   []*hit // first state reaching each goal

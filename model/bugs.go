@@ -27,6 +27,9 @@ const (
 	bugConfigOnCommit
 	bugCountNonmemberVotes
 	bugConcurrentReconfigs
+	bugRejoinBlankDisk
+	bugLeaveJointEarly
+	bugJointNewMajorityOnly
 )
 
 // Bug describes one seeded bug: a named mutation that switches one rule of
@@ -179,6 +182,24 @@ var Bugs = []Bug{
 		Seen:     "thesis §4.2 (Figure 4.3's intersection argument needs one server at a time); etcd raft refuses a change while one is pending (PendingConfIndex)",
 		Breaks:   "leader-completeness",
 		Bounds:   Config{Servers: 3, Joiners: 1, MaxReconfigs: 2, MaxTerm: 2, MaxValues: 1, MaxMsgs: 4, MaxCopies: 1}, MaxLength: 14},
+	{Name: "rejoin-blank-disk", id: bugRejoinBlankDisk,
+		Rule:     "thesis §4.1-4.2 and Figure 2 (votedFor, currentTerm and the log are persistent): a removed server's id is retired; a server never comes back under it with an empty disk",
+		Mutation: "a server outside its own configuration may lose its disk (Wipe) and come back blank under the same id: term 0, no vote, an empty log and so the initial configuration, answering RPCs and free to be re-added",
+		Seen:     "etcd gives every added member a fresh ID and drops messages from removed IDs (RaftCluster.IsIDRemoved) for this reason: an operator who removes a member, wipes its data directory and starts it again under its old identity",
+		Breaks:   "committed-never-lost",
+		Bounds:   Config{Servers: 3, MaxReconfigs: 1, MaxTerm: 2, MaxValues: 1, MaxMsgs: 3, MaxCopies: 1}, MaxLength: 9},
+	{Name: "leave-joint-early", id: bugLeaveJointEarly,
+		Rule:     "paper §6 and thesis §4.3: C_new is appended only once C_old,new is committed (etcd: LeaveJoint after the joint entry is applied)",
+		Mutation: "a leader appends C_new as soon as C_old,new is in its log, committed or not, so C_new can decide while C_old still does alone",
+		Seen:     "paper §6 (\"once C_old,new has been committed ... the leader can create a log entry describing C_new\"); etcd raft leaves the joint configuration only after applying the entry that entered it (AutoLeave)",
+		Breaks:   "leader-completeness",
+		Bounds:   Config{Servers: 3, MaxReconfigs: 1, Reconfig: ReconfigJoint, MaxTerm: 2, MaxValues: 1, MaxMsgs: 3, MaxCopies: 1}, MaxLength: 14},
+	{Name: "joint-new-majority-only", id: bugJointNewMajorityOnly,
+		Rule:     "paper §6: while joint, agreement (for elections and entry commitment) requires separate majorities from both C_old and C_new",
+		Mutation: "while joint, elections and commitment count only a majority of C_new",
+		Seen:     "the joint variant of count-nonmember-votes: a quorum check over the incoming voters only (etcd's JointConfig.VoteResult takes both halves for this reason)",
+		Breaks:   "commit-quorum",
+		Bounds:   Config{Servers: 3, MaxReconfigs: 1, Reconfig: ReconfigJoint, MaxTerm: 2, MaxValues: 1, MaxMsgs: 3, MaxCopies: 1}, MaxLength: 10},
 }
 
 func bugByName(name string) (Bug, bool) {

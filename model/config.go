@@ -50,13 +50,22 @@ type Config struct {
 	// MaxSnapshots bounds the Compact actions of a run (snapshots of a
 	// server's committed log, §7); 0 switches snapshots off.
 	MaxSnapshots int `json:"max_snapshots,omitempty"`
-	// MaxReconfigs bounds the single-server membership changes of a run
-	// (AddServer, RemoveServer, thesis §4.2); 0 switches them off.
+	// MaxReconfigs bounds the membership changes of a run (AddServer,
+	// RemoveServer, AddLearner, EnterJoint; thesis §4.2-4.3; LeaveJoint
+	// completes an EnterJoint's change and is not counted); 0 switches
+	// them off.
 	MaxReconfigs int `json:"max_reconfigs,omitempty"`
 	// Joiners is the number of servers that exist beyond the Servers
 	// initial members, outside the initial configuration (servers
 	// Servers+1 .. Servers+Joiners); they need MaxReconfigs > 0.
 	Joiners int `json:"joiners,omitempty"`
+	// Reconfig is the kind of membership changes: ReconfigSingle
+	// (AddServer, RemoveServer; "" means it too) or ReconfigJoint
+	// (EnterJoint, LeaveJoint: joint consensus, paper §6).
+	Reconfig string `json:"reconfig,omitempty"`
+	// Learners switches on non-voting members (thesis §4.2.1): AddLearner,
+	// and in single mode AddServer only of a learner that has caught up.
+	Learners bool `json:"learners,omitempty"`
 	// Values names the client values (default "v1", "v2", ...).
 	Values []spec.Value `json:"values,omitempty"`
 	// Bug switches on one seeded bug by name ("" for the correct protocol).
@@ -65,6 +74,12 @@ type Config struct {
 	// Figure 2 exactly, the configuration every pinned count is of).
 	spec.Features
 }
+
+// The kinds of membership changes (Config.Reconfig).
+const (
+	ReconfigSingle = "single"
+	ReconfigJoint  = "joint"
+)
 
 // DefaultConfig is the configuration `make explore` checks: three servers,
 // two terms, two client values (so an uncommitted entry can be
@@ -136,6 +151,9 @@ func (c *Config) Validate() error {
 	if c.Joiners > 0 && c.MaxReconfigs == 0 {
 		return fmt.Errorf("joiners: %d servers outside the configuration can never join with max-reconfigs 0", c.Joiners)
 	}
+	if err := c.validateMembership(); err != nil {
+		return err
+	}
 	if c.MaxDups > 0 && c.MaxCopies < 2 {
 		// Duplicate(m) makes a second copy; with one copy allowed it is
 		// never enabled, and a bound that cannot act is a mistake.
@@ -159,6 +177,25 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// validateMembership checks the options of membership changes: a known
+// kind, and none of them without changes to make.
+func (c *Config) validateMembership() error {
+	switch c.Reconfig {
+	case "", ReconfigSingle:
+	case ReconfigJoint:
+		// Each joint change numbers two configurations (C_old,new, C_new).
+		if c.MaxReconfigs > MaxReconfigs/2 {
+			return fmt.Errorf("max-reconfigs: %d is out of range [0, %d] with reconfig joint (each change numbers two configurations)", c.MaxReconfigs, MaxReconfigs/2)
+		}
+	default:
+		return fmt.Errorf("reconfig: unknown kind of membership change %q (want %s or %s)", c.Reconfig, ReconfigSingle, ReconfigJoint)
+	}
+	if c.MaxReconfigs == 0 && (c.Reconfig != "" || c.Learners) {
+		return fmt.Errorf("reconfig: membership options (reconfig %q, learners %v) need max-reconfigs > 0", c.Reconfig, c.Learners)
+	}
+	return nil
+}
+
 // ValueName returns the name of value number k (1-based).
 func (c *Config) ValueName(k int) spec.Value {
 	if k >= 1 && k <= len(c.Values) {
@@ -176,6 +213,12 @@ func (c Config) String() string {
 	}
 	if c.MaxReconfigs > 0 {
 		s += fmt.Sprintf(" joiners=%d reconfigs=%d", c.Joiners, c.MaxReconfigs)
+		if c.Reconfig == ReconfigJoint {
+			s += " reconfig=joint"
+		}
+		if c.Learners {
+			s += " learners"
+		}
 	}
 	if c.Bug != "" {
 		s += " bug=" + c.Bug

@@ -7,7 +7,7 @@ import (
 )
 
 // maxEncoded bounds the length of an encoded state.
-const maxEncoded = MaxServers*(8+MaxLog+3*MaxServers) + 1 + MaxInFlight*(mEnts+MaxLog+1) + 1 + MaxServers + 6 + MaxTerm + 1 + 2*MaxLog + 2 + MaxReconfigs + MaxLog
+const maxEncoded = MaxServers*(8+MaxLog+3*MaxServers) + 1 + MaxInFlight*(mEnts+MaxLog+1) + 1 + MaxServers + 6 + MaxTerm + 1 + 2*MaxLog + 2 + 3*MaxReconfigs + 2*MaxLog
 
 // Encode appends the canonical encoding of s to dst: equal states have
 // equal encodings and different states different ones. Only the parts of
@@ -63,8 +63,11 @@ func (m *Model) Encode(dst []byte, s *State) []byte {
 	if m.reconf {
 		// Written only with membership changes, as snapshots above.
 		dst = append(dst, s.reconfigs, s.ncfg)
-		dst = append(dst, s.cfgs[:s.ncfg]...)
+		for _, c := range s.cfgs[:s.ncfg] {
+			dst = append(dst, c.v, c.o, c.l)
+		}
 		dst = append(dst, s.hcfg[:s.hlen]...)
+		dst = append(dst, s.hout[:s.hlen]...)
 	}
 	return dst
 }
@@ -154,8 +157,11 @@ func (m *Model) DecodeTrusted(src []byte, s *State) error {
 		if s.ncfg > MaxReconfigs {
 			return fmt.Errorf("configurations: %d numbered", s.ncfg)
 		}
-		r.into(s.cfgs[:s.ncfg])
+		for k := range s.ncfg {
+			s.cfgs[k] = conf{r.u8(), r.u8(), r.u8()}
+		}
 		r.into(s.hcfg[:s.hlen])
+		r.into(s.hout[:s.hlen])
 	}
 	if r.short {
 		return errShort
@@ -259,10 +265,11 @@ func (m *Model) Permute(s *State, sigma []uint8, out *State) {
 		out.leaderOf[t] = pi[s.leaderOf[t]]
 	}
 	for k := range s.ncfg {
-		out.cfgs[k] = permuteMask(s.cfgs[k], &pi)
+		c := s.cfgs[k]
+		out.cfgs[k] = conf{permuteMask(c.v, &pi), permuteMask(c.o, &pi), permuteMask(c.l, &pi)}
 	}
 	for k := range s.hlen {
-		out.hcfg[k] = permuteMask(s.hcfg[k], &pi)
+		out.hcfg[k], out.hout[k] = permuteMask(s.hcfg[k], &pi), permuteMask(s.hout[k], &pi)
 	}
 }
 

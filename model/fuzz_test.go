@@ -242,3 +242,62 @@ func keepFieldsOfType(m *spec.Message) {
 	}
 	*m = k
 }
+
+// membershipFuzzConfigs are the configurations FuzzMembershipWalk picks
+// from: each kind of change, learners, and the membership bugs.
+var membershipFuzzConfigs = func() []Config {
+	base := Config{Servers: 3, Joiners: 2, MaxReconfigs: 3, MaxTerm: 3, MaxValues: 2, MaxMsgs: 6, MaxCopies: 2,
+		MaxRestarts: 1, MaxDrops: 1, MaxDups: 1, MaxPartitions: 1, MaxSnapshots: 1}
+	var out []Config
+	for _, mode := range []string{ReconfigSingle, ReconfigJoint} {
+		for _, learners := range []bool{false, true} {
+			for _, bug := range []string{"", "rejoin-blank-disk", "leave-joint-early", "joint-new-majority-only", "count-nonmember-votes", "config-on-commit"} {
+				c := base
+				c.Reconfig, c.Learners, c.Bug = mode, learners, bug
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}()
+
+// FuzzMembershipWalk: a walk whose configuration and actions the fuzz
+// bytes choose, with membership changes on. After every step the state is
+// well formed and round-trips, Step on the spec action agrees with Next,
+// and every native property agrees with its spec definition.
+func FuzzMembershipWalk(f *testing.F) {
+	f.Add([]byte{0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})
+	f.Add(bytes.Repeat([]byte{7, 3, 0, 1}, 60))
+	f.Add(bytes.Repeat([]byte{13, 1, 2, 0, 5}, 60))
+	f.Add(bytes.Repeat([]byte{0xff, 0x80, 0x11}, 80))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := &byteSource{b: data}
+		m := MustNew(membershipFuzzConfigs[r.next(len(membershipFuzzConfigs))])
+		a := &agreement{t: t, m: m, violated: map[string]int{}}
+		s := m.Init()
+		var acts []Action
+		for len(r.b) > 0 {
+			if acts = m.Actions(&s, acts[:0]); len(acts) == 0 {
+				return
+			}
+			act := acts[r.next(len(acts))]
+			var next State
+			if !m.Next(&s, act, &next) {
+				t.Fatalf("%v enumerated but not enabled", act)
+			}
+			if got, err := m.Step(s, m.SpecAction(&s, act)); err != nil || got != next {
+				t.Fatalf("%v: Step disagrees with Next: %v", m.SpecAction(&s, act), err)
+			}
+			if err := m.CheckWellFormed(&next); err != nil {
+				t.Fatalf("%v: ill-formed successor: %v", act, err)
+			}
+			var back State
+			if err := m.Decode(m.Encode(nil, &next), &back); err != nil || back != next {
+				t.Fatalf("%v: successor does not round-trip: %v", act, err)
+			}
+			a.step(&s, act, &next, m.cfg.String())
+			a.state(&next, m.cfg.String())
+			s = next
+		}
+	})
+}

@@ -99,8 +99,16 @@ func (c *Config) SwitchedOff() []spec.ActionKind {
 		{spec.Compact, c.MaxSnapshots == 0},
 		// Adding needs a server outside the configuration: a joiner, or
 		// one removed by an earlier change.
-		{spec.AddServer, c.MaxReconfigs == 0 || (c.Joiners == 0 && c.MaxReconfigs < 2)},
-		{spec.RemoveServer, c.MaxReconfigs == 0}} {
+		// With learners, a learner must be added first.
+		{spec.AddServer, c.MaxReconfigs == 0 || ((c.Joiners == 0 || c.Learners) && c.MaxReconfigs < 2) || c.Reconfig == ReconfigJoint},
+		{spec.RemoveServer, c.MaxReconfigs == 0 || c.Reconfig == ReconfigJoint},
+		// The kinds of the other mode (listed only with changes on, as
+		// reports without them do not show these kinds at all); only the
+		// seeded bug wipes a disk (a removed id is retired).
+		{spec.AddLearner, c.MaxReconfigs > 0 && !c.Learners},
+		{spec.EnterJoint, c.MaxReconfigs > 0 && c.Reconfig != ReconfigJoint},
+		{spec.LeaveJoint, c.MaxReconfigs > 0 && c.Reconfig != ReconfigJoint},
+		{spec.Wipe, c.MaxReconfigs > 0 && c.Bug != "rejoin-blank-disk"}} {
 		if k.off {
 			out = append(out, k.kind)
 		}

@@ -24,6 +24,8 @@ type Model struct {
 	bug        bugID
 	n          int   // servers: the initial members, then the joiners
 	reconf     bool  // membership changes are on (MaxReconfigs > 0)
+	joint      bool  // they are joint consensus (Reconfig "joint")
+	maxCfgs    int   // configurations a run may number
 	initial    uint8 // the initial configuration: servers 1..Servers
 	all        uint8 // every server
 	valueNames [MaxLog + 1]spec.Value
@@ -36,7 +38,11 @@ func New(cfg Config) (*Model, error) {
 		return nil, err
 	}
 	n := cfg.Servers + cfg.Joiners
-	m := &Model{cfg: cfg, n: n, reconf: cfg.MaxReconfigs > 0, initial: uint8(1<<cfg.Servers - 1), all: uint8(1<<n - 1)}
+	m := &Model{cfg: cfg, n: n, reconf: cfg.MaxReconfigs > 0, joint: cfg.Reconfig == ReconfigJoint,
+		initial: uint8(1<<cfg.Servers - 1), all: uint8(1<<n - 1), maxCfgs: cfg.MaxReconfigs}
+	if m.joint {
+		m.maxCfgs *= 2 // C_old,new and C_new
+	}
 	if cfg.Bug != "" {
 		b, _ := bugByName(cfg.Bug)
 		m.bug = b.id
@@ -76,15 +82,17 @@ func (m *Model) Init() State { return State{} }
 // one of spec.ActionKinds.
 type Action struct {
 	Kind   spec.ActionKind
-	Server uint8 // 1-based, for Timeout, Heartbeat, ClientRequest, Restart, AddServer, RemoveServer
-	Target uint8 // AddServer, RemoveServer: the server added or removed
+	Server uint8 // 1-based, for Timeout, Heartbeat, ClientRequest, Restart, Compact, Wipe and the changes
+	Target uint8 // AddServer, RemoveServer, AddLearner: the server added or removed
+	Config uint8 // EnterJoint: the new voters C_new (bit i-1 for Si)
 	Value  uint8 // value number, for ClientRequest
 	Msg    uint8 // network position, for Deliver, Drop, Duplicate
 	Part   uint8 // Partition: the servers (bit i-1 for Si) on the side without S1
 }
 
 // Actions appends to dst every action enabled in s, in a fixed order: per
-// server Timeout, Heartbeat, ClientRequest, Restart, Compact; per message Deliver,
+// server Timeout, Heartbeat, ClientRequest, the membership changes,
+// Restart, Compact, Wipe; per message Deliver,
 // Drop, Duplicate; then Partition and Heal.
 func (m *Model) Actions(s *State, dst []Action) []Action {
 	n := m.n
@@ -110,6 +118,9 @@ func (m *Model) Actions(s *State, dst []Action) []Action {
 		}
 		if int(s.snapshots) < m.cfg.MaxSnapshots && m.compactTo(sv) > sv.snap {
 			dst = append(dst, Action{Kind: spec.Compact, Server: id})
+		}
+		if m.canWipe(s, sv, id) {
+			dst = append(dst, Action{Kind: spec.Wipe, Server: id})
 		}
 	}
 	for k := 0; k < int(s.nmsg); k++ {
@@ -141,11 +152,11 @@ func (m *Model) roomToPropose(s *State, sv *server, id uint8) bool {
 }
 
 // canTimeout: a follower or candidate below the term bound with room for
-// its RequestVotes; with membership changes only a member of its own
-// configuration stands (spec/README.md, Membership changes).
+// its RequestVotes; with membership changes only a voter of its own
+// configuration stands (learners and non-members do not) (spec/README.md, Membership changes).
 func (m *Model) canTimeout(s *State, sv *server, id uint8) bool {
 	return sv.role != leader && int(sv.term) < m.cfg.MaxTerm && int(s.total)+m.votePeers(s, sv, id) <= m.cfg.MaxMsgs &&
-		(!m.reconf || m.configOf(s, sv)&(1<<(id-1)) != 0)
+		(!m.reconf || m.configOf(s, sv).voter(id))
 }
 
 // nextValue returns the lowest unused value number, or 0.
@@ -196,7 +207,15 @@ func (m *Model) Next(s *State, a Action, out *State) bool {
 	case spec.Compact:
 		return m.compact(out, a.Server)
 	case spec.AddServer, spec.RemoveServer:
-		return m.reconfigure(out, a.Server, a.Target, a.Kind == spec.AddServer)
+		return m.reconfigure(out, a.Kind, a.Server, a.Target)
+	case spec.AddLearner:
+		return m.addLearner(out, a.Server, a.Target)
+	case spec.EnterJoint:
+		return m.enterJoint(out, a.Server, a.Config)
+	case spec.LeaveJoint:
+		return m.leaveJoint(out, a.Server)
+	case spec.Wipe:
+		return m.wipe(out, a.Server)
 	}
 	return false
 }
@@ -210,7 +229,7 @@ func (m *Model) Step(s State, a spec.Action) (State, error) {
 		return s, fmt.Errorf("%v: %w", a.Kind, err)
 	}
 	var out State
-	ca := Action{Kind: a.Kind, Server: uint8(a.Server), Target: uint8(a.Target)}
+	ca := Action{Kind: a.Kind, Server: uint8(a.Server), Target: uint8(a.Target), Config: uint8(a.Config)}
 	switch a.Kind {
 	case spec.ClientRequest:
 		ca.Value = m.valueNumber(a.Value)
@@ -279,8 +298,8 @@ func (m *Model) whyDisabled(s *State, a Action) string {
 		case int(sv.term) >= m.cfg.MaxTerm:
 			return fmt.Sprintf("term bound %d reached", m.cfg.MaxTerm)
 		}
-		if m.reconf && m.configOf(s, sv)&(1<<(a.Server-1)) == 0 {
-			return "a server outside its configuration does not stand"
+		if m.reconf && !m.configOf(s, sv).voter(a.Server) {
+			return "a server outside its configuration's voters does not stand"
 		}
 		return fmt.Sprintf("no room for %d messages (bound %d)", m.votePeers(s, sv, a.Server), m.cfg.MaxMsgs)
 	case spec.Heartbeat:
@@ -311,8 +330,10 @@ func (m *Model) whyDisabled(s *State, a Action) string {
 			return fmt.Sprintf("snapshot bound %d reached", m.cfg.MaxSnapshots)
 		}
 		return "nothing committed beyond the snapshot"
-	case spec.AddServer, spec.RemoveServer:
+	case spec.AddServer, spec.RemoveServer, spec.AddLearner, spec.EnterJoint, spec.LeaveJoint:
 		return m.whyNoReconfig(s, a)
+	case spec.Wipe:
+		return m.whyNoWipe(s, a.Server)
 	}
 	return "unknown action"
 }
@@ -321,8 +342,10 @@ func (m *Model) whyDisabled(s *State, a Action) string {
 func (m *Model) SpecAction(s *State, a Action) spec.Action {
 	out := spec.Action{Kind: a.Kind}
 	switch a.Kind {
-	case spec.Timeout, spec.Heartbeat, spec.Restart, spec.Compact:
+	case spec.Timeout, spec.Heartbeat, spec.Restart, spec.Compact, spec.LeaveJoint, spec.Wipe:
 		out.Server = spec.ServerID(a.Server)
+	case spec.EnterJoint:
+		out.Server, out.Config = spec.ServerID(a.Server), spec.Members(a.Config)
 	case spec.ClientRequest:
 		out.Server, out.Value = spec.ServerID(a.Server), m.valueNames[a.Value]
 	case spec.Deliver, spec.Drop, spec.Duplicate:
@@ -330,7 +353,7 @@ func (m *Model) SpecAction(s *State, a Action) spec.Action {
 			msg := m.specMsg(s, &s.msgs[a.Msg])
 			out.Message = &msg
 		}
-	case spec.AddServer, spec.RemoveServer:
+	case spec.AddServer, spec.RemoveServer, spec.AddLearner:
 		out.Server, out.Target = spec.ServerID(a.Server), spec.ServerID(a.Target)
 	case spec.Partition:
 		var in, other []spec.ServerID

@@ -40,6 +40,9 @@ var testConfigs = []Config{
 	{Servers: 5, MaxTerm: 3, MaxValues: 2, MaxMsgs: 10, MaxCopies: 2, MaxRestarts: 1, MaxPartitions: 1, MaxDrops: 1, MaxDups: 1},
 	{Servers: 7, MaxTerm: 2, MaxValues: 3, MaxMsgs: 16, MaxCopies: 1},
 	{Servers: 3, Joiners: 2, MaxReconfigs: 3, MaxTerm: 3, MaxValues: 2, MaxMsgs: 6, MaxCopies: 1, MaxRestarts: 1, MaxDrops: 1},
+	{Servers: 3, Joiners: 2, MaxReconfigs: 3, Learners: true, MaxTerm: 3, MaxValues: 2, MaxMsgs: 6, MaxCopies: 1, MaxRestarts: 1, MaxDrops: 1},
+	{Servers: 3, Joiners: 1, MaxReconfigs: 2, Reconfig: ReconfigJoint, Learners: true, MaxTerm: 3, MaxValues: 2, MaxMsgs: 6, MaxCopies: 1, MaxRestarts: 1, MaxDrops: 1},
+	{Servers: 3, Joiners: 1, MaxReconfigs: 2, MaxTerm: 3, MaxValues: 2, MaxMsgs: 6, MaxCopies: 1, MaxRestarts: 1, Bug: "rejoin-blank-disk"},
 }
 
 func TestEncodeDecodeRoundTrip(t *testing.T) {
@@ -166,6 +169,17 @@ func TestStepRefusesWithReason(t *testing.T) {
 	}
 }
 
+// rapidMembership draws the membership options: joiners, a change budget,
+// single or joint changes, learners.
+func rapidMembership(t *rapid.T, cfg *Config) {
+	cfg.Joiners = rapid.IntRange(0, 2).Draw(t, "joiners")
+	cfg.MaxMsgs = max(cfg.MaxMsgs, cfg.Servers+cfg.Joiners-1)
+	cfg.MaxReconfigs = rapid.IntRange(1, MaxReconfigs/2).Draw(t, "maxReconfigs")
+	cfg.Reconfig = rapid.SampledFrom([]string{"", ReconfigSingle, ReconfigJoint}).Draw(t, "reconfig")
+	cfg.Learners = rapid.Bool().Draw(t, "learners")
+	cfg.MaxValues = max(cfg.MaxValues, 1) // a leader commits an entry of its term before a change
+}
+
 // rapidConfig draws a configuration of the given size, with or without
 // faults.
 func rapidConfig(t *rapid.T, servers int, faults bool) Config {
@@ -197,17 +211,21 @@ func TestRapidModel(t *testing.T) {
 	for _, servers := range []int{3, 5} {
 		for _, faults := range []bool{false, true} {
 			t.Run(fmt.Sprintf("servers=%d/faults=%v", servers, faults), func(t *testing.T) {
-				rapidModel(t, servers, faults)
+				rapidModel(t, servers, faults, false)
 			})
 		}
 	}
+	t.Run("membership", func(t *testing.T) { rapidModel(t, 3, true, true) })
 }
 
-func rapidModel(tt *testing.T, servers int, faults bool) {
+func rapidModel(tt *testing.T, servers int, faults, members bool) {
 	fixRapidSeed(tt, 20261202)
-	steps := 0
+	steps, changes := 0, map[spec.ActionKind]int{}
 	rapid.Check(tt, func(t *rapid.T) {
 		cfg := rapidConfig(t, servers, faults)
+		if members {
+			rapidMembership(t, &cfg)
+		}
 		m := MustNew(cfg)
 		s := m.Init()
 		var view spec.State
@@ -248,6 +266,9 @@ func rapidModel(tt *testing.T, servers int, faults bool) {
 				}
 				s, view = next, after
 				steps++
+				if a.Kind >= spec.AddServer && a.Kind <= spec.LeaveJoint {
+					changes[a.Kind]++
+				}
 			},
 			"": func(t *rapid.T) {
 				if err := spec.CheckAll(&view, nil); err != nil {
@@ -259,7 +280,10 @@ func rapidModel(tt *testing.T, servers int, faults bool) {
 	if steps < 1000 {
 		tt.Fatalf("only %d steps checked", steps)
 	}
-	tt.Logf("%d steps checked", steps)
+	tt.Logf("%d steps checked, membership changes %v", steps, changes)
+	if members && len(changes) < 5 {
+		tt.Fatalf("the walks made only the changes %v: the new actions are not all exercised", changes)
+	}
 }
 
 // TestTransitionsHoldAgrees: the fused fast check agrees with the

@@ -1,7 +1,6 @@
 package model
 
 import (
-	"math/bits"
 	"slices"
 
 	"github.com/raftcheck/raftcheck/spec"
@@ -26,13 +25,13 @@ type StepCheck func(m *Model, before *State, a Action, after *State) bool
 
 // NativeInvariants maps spec invariant names to their native checks.
 var NativeInvariants = map[string]StateCheck{
-	"election-safety":       electionSafety,
-	"log-matching":          logMatching,
-	"leader-completeness":   leaderCompleteness,
-	"state-machine-safety":  stateMachineSafety,
-	"commit-quorum":         commitQuorum,
-	"snapshot-committed":    snapshotCommitted,
-	"single-server-changes": singleServerChanges,
+	"election-safety":      electionSafety,
+	"log-matching":         logMatching,
+	"leader-completeness":  leaderCompleteness,
+	"state-machine-safety": stateMachineSafety,
+	"commit-quorum":        commitQuorum,
+	"snapshot-committed":   snapshotCommitted,
+	"quorums-intersect":    quorumsIntersect,
 }
 
 // NativeTransitions maps spec transition property names to their native
@@ -107,18 +106,6 @@ func stateMachineSafety(m *Model, s *State) bool {
 	return true
 }
 
-// holders counts the members of mask with an entry of term t at 0-based
-// position k.
-func holders(m *Model, s *State, k uint8, t uint8, mask uint8) int {
-	c := 0
-	for j := range m.n {
-		if sv := &s.srv[j]; mask&(1<<j) != 0 && k < sv.n && sv.log[k].term() == t {
-			c++
-		}
-	}
-	return c
-}
-
 func commitQuorum(m *Model, s *State) bool {
 	for i := range m.n {
 		sv := &s.srv[i]
@@ -126,8 +113,7 @@ func commitQuorum(m *Model, s *State) bool {
 			return false
 		}
 		for k := range sv.commit {
-			mask := m.commitConfig(s, sv, k)
-			if holders(m, s, k, sv.log[k].term(), mask) < quorum(mask) {
+			if !m.specQuorum(m.commitConfig(s, sv, k), holders(m, s, k, sv.log[k].term())) {
 				return false
 			}
 		}
@@ -135,41 +121,70 @@ func commitQuorum(m *Model, s *State) bool {
 	return true
 }
 
-// commitConfig mirrors spec's: the configuration whose majority must hold
-// sv's committed entry at position k.
-func (m *Model) commitConfig(s *State, sv *server, k uint8) uint8 {
-	if !m.reconf {
-		return m.all
-	}
-	if k < s.hlen && s.hist[k] == sv.log[k] && s.hcfg[k] != 0 {
-		return s.hcfg[k]
-	}
-	c := m.initial
-	for j := int(sv.n) - 1; j >= 0; j-- {
-		if e := sv.log[j]; e.isConfig() {
-			c = s.cfgs[e.configNum()]
-			break
+// holders is the set of servers with an entry of term t at 0-based
+// position k.
+func holders(m *Model, s *State, k uint8, t uint8) uint8 {
+	var c uint8
+	for j := range m.n {
+		if sv := &s.srv[j]; k < sv.n && sv.log[k].term() == t {
+			c |= 1 << j
 		}
 	}
 	return c
 }
 
-// singleServerChanges mirrors spec.SingleServerChanges.
-func singleServerChanges(m *Model, s *State) bool {
+// specQuorum is spec.Configuration.HasQuorum (the properties' rule, not
+// the model's: a seeded bug does not change it).
+func (m *Model) specQuorum(c conf, acks uint8) bool {
+	return majority(acks, c.v) && (!c.joint() || majority(acks, c.o))
+}
+
+// commitConfig mirrors spec's: the configuration whose quorum must hold
+// sv's committed entry at position k.
+func (m *Model) commitConfig(s *State, sv *server, k uint8) conf {
+	if !m.reconf {
+		return conf{v: m.all}
+	}
+	if k < s.hlen && s.hist[k] == sv.log[k] && s.hcfg[k] != 0 {
+		return conf{v: s.hcfg[k], o: s.hout[k]}
+	}
+	if j := lastConfig(sv, sv.n); j > 0 {
+		return s.cfgs[sv.log[j-1].configNum()]
+	}
+	return conf{v: m.initial}
+}
+
+// quorumsIntersect mirrors spec.QuorumsIntersect.
+func quorumsIntersect(m *Model, s *State) bool {
 	if !m.reconf {
 		return true
 	}
 	for i := range m.n {
 		sv := &s.srv[i]
-		prev := m.initial
+		prev := conf{v: m.initial}
 		for _, e := range sv.log[:sv.n] {
 			if e.isConfig() {
 				c := s.cfgs[e.configNum()]
-				if bits.OnesCount8(prev^c) > 1 {
+				if !m.intersect(prev, c) {
 					return false
 				}
 				prev = c
 			}
+		}
+	}
+	return true
+}
+
+// intersect reports whether every quorum of a meets every quorum of b:
+// no set of servers is a quorum of a while its complement is one of b
+// (quorums are closed under supersets, so that is enough).
+func (m *Model) intersect(a, b conf) bool {
+	for x := uint8(0); x <= m.all; x++ {
+		if m.specQuorum(a, x) && m.specQuorum(b, m.all&^x) {
+			return false
+		}
+		if x == m.all {
+			break
 		}
 	}
 	return true
@@ -197,10 +212,10 @@ func TransitionsHold(m *Model, b *State, act Action, a *State) bool {
 	logChanged := false
 	for i := range m.n {
 		x, y := &b.srv[i], &a.srv[i]
-		if y.term < x.term || (x.term == y.term && x.voted != 0 && y.voted != x.voted) {
+		if (y.term < x.term && !wiped(act, i)) || (x.term == y.term && x.voted != 0 && y.voted != x.voted) {
 			return false // term-monotonic, vote-once
 		}
-		if y.commit < x.commit && !(act.Kind == spec.Restart && act.Server == uint8(i+1) && y.commit == y.snap) {
+		if y.commit < x.commit && !(act.Kind == spec.Restart && act.Server == uint8(i+1) && y.commit == y.snap) && !wiped(act, i) {
 			return false // commit-monotonic
 		}
 		if x.n != y.n || x.log != y.log {
@@ -225,12 +240,11 @@ func leaderAppendOnly(m *Model, b *State, _ Action, a *State) bool {
 
 func committedNeverLost(m *Model, b *State, _ Action, a *State) bool {
 	for k := range b.hlen {
-		t, mask := b.hist[k].term(), m.all
+		t, c := b.hist[k].term(), conf{v: m.all}
 		if b.hcfg[k] != 0 {
-			mask = b.hcfg[k]
+			c = conf{v: b.hcfg[k], o: b.hout[k]}
 		}
-		q := quorum(mask)
-		if holders(m, a, k, t, mask) < q && holders(m, b, k, t, mask) >= q {
+		if !m.specQuorum(c, holders(m, a, k, t)) && m.specQuorum(c, holders(m, b, k, t)) {
 			return false
 		}
 	}
@@ -247,9 +261,14 @@ func voteOnce(m *Model, b *State, _ Action, a *State) bool {
 	return true
 }
 
-func termMonotonic(m *Model, b *State, _ Action, a *State) bool {
+// wiped reports whether act is the Wipe of the server at position i: its
+// persistent state is gone by the scenario's own fault, which the
+// monotonicity properties exempt, as commit-monotonic exempts a restart.
+func wiped(act Action, i int) bool { return act.Kind == spec.Wipe && act.Server == uint8(i+1) }
+
+func termMonotonic(m *Model, b *State, act Action, a *State) bool {
 	for i := range m.n {
-		if a.srv[i].term < b.srv[i].term {
+		if a.srv[i].term < b.srv[i].term && !wiped(act, i) {
 			return false
 		}
 	}
@@ -259,7 +278,7 @@ func termMonotonic(m *Model, b *State, _ Action, a *State) bool {
 func commitMonotonic(m *Model, b *State, act Action, a *State) bool {
 	for i := range m.n {
 		x, y := b.srv[i].commit, a.srv[i].commit
-		if y < x && !(act.Kind == spec.Restart && act.Server == uint8(i+1) && y == a.srv[i].snap) {
+		if y < x && !(act.Kind == spec.Restart && act.Server == uint8(i+1) && y == a.srv[i].snap) && !wiped(act, i) {
 			return false
 		}
 	}

@@ -109,22 +109,23 @@ type State struct {
 	// used has bit k-1 set once value k has been proposed.
 	used                              uint8
 	restarts, partitions, drops, dups uint8
-	snapshots                         uint8               // Compact actions so far
-	reconfigs                         uint8               // AddServer and RemoveServer actions so far
-	ncfg                              uint8               // configurations numbered so far
-	cfgs                              [MaxReconfigs]uint8 // member mask of each configuration number
-	leaderOf                          [MaxTerm + 1]uint8  // history: first leader of each term
-	hlen                              uint8               // history: length of the committed prefix
-	hist                              [MaxLog]entry       // history: committed entries
-	htermAt                           [MaxLog]uint8       // history: term each was committed in
-	hcfg                              [MaxLog]uint8       // history: configuration each was committed under (membership changes only)
+	snapshots                         uint8              // Compact actions so far
+	reconfigs                         uint8              // membership changes so far (LeaveJoint completes one, so it is not counted)
+	ncfg                              uint8              // configurations numbered so far
+	cfgs                              [MaxReconfigs]conf // each configuration number's voters, outgoing voters and learners
+	leaderOf                          [MaxTerm + 1]uint8 // history: first leader of each term
+	hlen                              uint8              // history: length of the committed prefix
+	hist                              [MaxLog]entry      // history: committed entries
+	htermAt                           [MaxLog]uint8      // history: term each was committed in
+	hcfg                              [MaxLog]uint8      // history: voters of the configuration each was committed under (membership changes only)
+	hout                              [MaxLog]uint8      // history: its outgoing voters, when joint
 }
 
 // SameServers reports whether a and b agree on everything the properties
 // read: the servers and the history.
 func SameServers(a, b *State) bool {
 	return a.srv == b.srv && a.leaderOf == b.leaderOf && a.hlen == b.hlen && a.hist == b.hist && a.htermAt == b.htermAt &&
-		a.hcfg == b.hcfg && a.cfgs == b.cfgs
+		a.hcfg == b.hcfg && a.hout == b.hout && a.cfgs == b.cfgs
 }
 
 // partitioned reports whether the network is split.
@@ -232,7 +233,8 @@ func (m *Model) PropertyView(s *State, dst *spec.State) {
 	}
 	h.Committed = h.Committed[:0]
 	for k := range s.hlen {
-		h.Committed = append(h.Committed, spec.CommittedEntry{Entry: m.specEntry(s, s.hist[k]), CommitTerm: spec.Term(s.htermAt[k]), Quorum: spec.Members(s.hcfg[k])})
+		h.Committed = append(h.Committed, spec.CommittedEntry{Entry: m.specEntry(s, s.hist[k]), CommitTerm: spec.Term(s.htermAt[k]),
+			Quorum: spec.Members(s.hcfg[k]), Outgoing: spec.Members(s.hout[k])})
 	}
 	h.Members = 0
 	if m.reconf {
@@ -285,7 +287,8 @@ func (m *Model) fillView(s *State, i int, v *spec.View) {
 // for a configuration entry).
 func (m *Model) specEntry(s *State, e entry) spec.Entry {
 	if e.isConfig() {
-		return spec.Entry{Term: spec.Term(e.term()), Config: spec.Members(s.cfgs[e.configNum()])}
+		c := s.cfgs[e.configNum()]
+		return spec.Entry{Term: spec.Term(e.term()), Config: spec.Members(c.v), Outgoing: spec.Members(c.o), Learners: spec.Members(c.l)}
 	}
 	return spec.Entry{Term: spec.Term(e.term()), Value: m.valueNames[e.value()]}
 }
@@ -403,11 +406,11 @@ func (m *Model) packEntry(s *State, e spec.Entry) (entry, error) {
 	}
 	if e.Config != 0 {
 		for k := range s.ncfg {
-			if spec.Members(s.cfgs[k]) == e.Config {
+			if s.cfgs[k].spec() == e.Configuration() {
 				return mkConfigEntry(uint8(e.Term), k), nil
 			}
 		}
-		return 0, fmt.Errorf("config: %v was never proposed in this run", e.Config)
+		return 0, fmt.Errorf("config: %v was never proposed in this run", e.Configuration())
 	}
 	v := m.valueNumber(e.Value)
 	if v == 0 {
@@ -533,25 +536,39 @@ func (m *Model) CheckWellFormed(s *State) error {
 // numbered masks of existing servers, nothing beyond them, and none of it
 // without membership changes.
 func (m *Model) checkConfigs(s *State) error {
-	if int(s.reconfigs) > m.cfg.MaxReconfigs || s.ncfg > s.reconfigs {
+	perChange := 1
+	if m.joint {
+		perChange = 2
+	}
+	if int(s.reconfigs) > m.cfg.MaxReconfigs || int(s.ncfg) > perChange*int(s.reconfigs) {
 		return fmt.Errorf("configurations: %d changes, %d numbered, bound %d", s.reconfigs, s.ncfg, m.cfg.MaxReconfigs)
 	}
 	for k := range MaxReconfigs {
-		c := s.cfgs[k]
-		if (k < int(s.ncfg)) != (c != 0) || c&^m.all != 0 {
-			return fmt.Errorf("configurations: number %d has mask %#x", k, c)
+		if c := s.cfgs[k]; !m.wellFormedConf(c, k < int(s.ncfg)) {
+			return fmt.Errorf("configurations: number %d is %+v", k, c)
 		}
 	}
 	for k := range MaxLog {
-		if c := s.hcfg[k]; (k >= int(s.hlen) || !m.reconf) && c != 0 || c&^m.all != 0 {
-			return fmt.Errorf("history: entry %d committed under mask %#x", k+1, c)
+		c, o := s.hcfg[k], s.hout[k]
+		if (k >= int(s.hlen) || !m.reconf) && c|o != 0 || (c|o)&^m.all != 0 || (c == 0 && o != 0) {
+			return fmt.Errorf("history: entry %d committed under voters %#x, outgoing %#x", k+1, c, o)
 		}
 	}
 	return nil
 }
 
+// wellFormedConf reports whether c is a numbered configuration (used) or
+// an empty slot: voters present, servers that exist, learners apart from
+// the voters, outgoing voters only in joint mode, learners only with them.
+func (m *Model) wellFormedConf(c conf, used bool) bool {
+	if !used {
+		return c == conf{}
+	}
+	return c.v != 0 && c.members()&^m.all == 0 && c.l&c.voters() == 0 && (m.joint || c.o == 0) && (m.cfg.Learners || c.l == 0)
+}
+
 func (m *Model) checkEntry(e entry) error {
-	if e.isConfig() && int(e.configNum()) < m.cfg.MaxReconfigs && e.term() != 0 {
+	if e.isConfig() && int(e.configNum()) < m.maxCfgs && e.term() != 0 {
 		return nil
 	}
 	if e.term() == 0 || int(e.value()) == 0 || int(e.value()) > m.cfg.MaxValues {

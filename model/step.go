@@ -1,10 +1,6 @@
 package model
 
-import (
-	"math/bits"
-
-	"github.com/raftcheck/raftcheck/spec"
-)
+import "github.com/raftcheck/raftcheck/spec"
 
 // The actions' effects. Each takes the successor state (already a copy of
 // the current one), checks the action's guard and applies its effect; a
@@ -27,7 +23,7 @@ func (m *Model) timeout(s *State, id uint8) bool {
 	var p msg
 	p[mTyp], p[mFrom], p[mTerm] = uint8(spec.RequestVote), id, sv.term
 	p[mA], p[mB] = sv.n, sv.lastTerm()
-	asked := m.voters(s, sv)
+	asked := m.asked(m.configOf(s, sv))
 	for j := 1; j <= m.n; j++ {
 		if uint8(j) != id && asked&(1<<(j-1)) != 0 {
 			p[mTo] = uint8(j)
@@ -64,7 +60,7 @@ func (m *Model) heartbeat(s *State, id uint8) bool {
 // acknowledgement frees the window).
 func (m *Model) sendAppends(s *State, id uint8, skipFull bool) {
 	sv := &s.srv[id-1]
-	members := m.configOf(s, sv)
+	members := m.configOf(s, sv).members()
 	for j := 1; j <= m.n; j++ {
 		if uint8(j) != id && members&(1<<(j-1)) != 0 && !(skipFull && m.windowFull(sv, uint8(j))) {
 			m.sendAppend(s, id, uint8(j))
@@ -324,19 +320,19 @@ func (m *Model) handleRequestVoteResponse(s *State, sv *server, p *msg) {
 	if sv.role != candidate || p[mA] == 0 || (stale && m.bug != bugCountStaleVotes) {
 		return
 	}
-	var votes int
 	if m.bug == bugCountDuplicateVotes {
 		sv.votes++
-		votes = int(sv.votes)
+		if int(sv.votes) < quorum(m.configOf(s, sv).v) {
+			return
+		}
 	} else {
-		members := m.configOf(s, sv)
-		if m.bug == bugCountNonmemberVotes || members&(1<<(p[mFrom]-1)) != 0 {
+		c := m.configOf(s, sv)
+		if m.bug == bugCountNonmemberVotes || c.voter(p[mFrom]) {
 			sv.votes |= 1 << (p[mFrom] - 1)
 		}
-		votes = bits.OnesCount8(sv.votes)
-	}
-	if votes < m.quorumOf(s, sv) {
-		return
+		if !m.wins(c, sv.votes) {
+			return
+		}
 	}
 	sv.role, sv.votes = leader, 0
 	for j := range m.n {
@@ -523,15 +519,16 @@ func (m *Model) handleAppendEntriesResponse(s *State, sv *server, p *msg) {
 	}
 }
 
-// advanceCommit is the leader's commit rule: the largest N stored by a
-// majority (the leader counts its own log) with log[N].term ==
-// currentTerm.
+// advanceCommit is the leader's commit rule: the largest N with
+// log[N].term == currentTerm whose holders (the leader's own log counts if
+// it votes) form a quorum of its configuration — a majority, of each half
+// while joint.
 func (m *Model) advanceCommit(s *State, sv *server, self uint8) {
 	lo := sv.commit + 1
 	if m.bug == bugMatchIndexRegress {
 		lo = 1
 	}
-	members := m.configOf(s, sv)
+	c := m.configOf(s, sv)
 	for n := sv.n; n >= lo; n-- {
 		if sv.log[n-1].term() != sv.term && m.bug != bugFigure8Commit {
 			if m.bug == bugMatchIndexRegress {
@@ -539,13 +536,13 @@ func (m *Model) advanceCommit(s *State, sv *server, self uint8) {
 			}
 			break // earlier entries have lower terms still
 		}
-		count := int(members>>(self-1)) & 1 // the leader's own log, if it is a member
+		acks := uint8(1) << (self - 1) // the leader's own log (hasQuorum counts it only if it votes)
 		for j := range m.n {
-			if uint8(j+1) != self && members&(1<<j) != 0 && sv.match[j] >= n {
-				count++
+			if uint8(j+1) != self && sv.match[j] >= n {
+				acks |= 1 << j
 			}
 		}
-		if count >= quorum(members) {
+		if m.hasQuorum(c, acks) {
 			sv.commit = n
 			m.stepDownIfRemoved(s, sv, self)
 			return
@@ -570,12 +567,12 @@ func (m *Model) observe(s *State, id uint8) {
 			return
 		}
 	}
-	var q uint8
+	var q conf
 	if m.reconf {
 		q = m.configOf(s, sv)
 	}
 	for k := s.hlen; k < sv.commit; k++ {
-		s.hist[k], s.htermAt[k], s.hcfg[k] = sv.log[k], sv.term, q
+		s.hist[k], s.htermAt[k], s.hcfg[k], s.hout[k] = sv.log[k], sv.term, q.v, q.o
 	}
 	s.hlen = sv.commit
 }

@@ -39,7 +39,7 @@ var Invariants = []Invariant{
 	{"state-machine-safety", "Figure 3, State Machine Safety", "no two servers commit different entries at one index", StateMachineSafety},
 	{"commit-quorum", "§5.3-5.4: an entry is committed once a majority stores it", "every committed entry is stored by a majority", CommitOnlyWithQuorum},
 	{"snapshot-committed", "§7: each server snapshots only committed entries (Figure 12)", "a snapshot holds only committed entries, and its server's commitIndex covers it", SnapshotCommitted},
-	{"single-server-changes", "thesis §4.2: one server added or removed at a time", "each configuration entry differs from the previous configuration by at most one server", SingleServerChanges},
+	{"quorums-intersect", "thesis §4.2-4.3 and paper §6: one server at a time, or C_old -> C_old,new -> C_new", "every quorum of each configuration of a log meets every quorum of the configuration before it", QuorumsIntersect},
 }
 
 // TransitionProperties lists the transition properties, in the order they
@@ -81,8 +81,20 @@ func Properties() []PropertyInfo {
 	return out
 }
 
-// LookupProperty returns the registered property of that name.
+// propertyAliases maps former names of properties to their registered
+// names, so that traces and command lines that use them keep working.
+var propertyAliases = map[string]string{
+	// Generalised to joint consensus: a single-server change is one whose
+	// configurations' majorities intersect.
+	"single-server-changes": "quorums-intersect",
+}
+
+// LookupProperty returns the registered property of that name (or of a
+// former name of it).
 func LookupProperty(name string) (PropertyInfo, bool) {
+	if to, ok := propertyAliases[name]; ok {
+		name = to
+	}
 	for _, p := range Properties() {
 		if p.Name == name {
 			return p, true
@@ -201,10 +213,11 @@ func StateMachineSafety(s *State) error {
 // entry has replicated it on a majority of the servers"). Every index at or
 // below any server's commitIndex is held, with the same term, by a majority.
 //
-// With membership changes (History.Members set) the majority is of a
-// configuration (§4.1): of the one the entry was committed under
-// (CommittedEntry.Quorum) when the history holds it, else of the server's
-// configuration in effect.
+// With membership changes (History.Members set) the quorum is of a
+// configuration (§4.1; while joint a majority of each half, paper §6): of
+// the one the entry was committed under (CommittedEntry.Quorum and
+// Outgoing) when the history holds it, else of the server's configuration
+// in effect.
 func CommitOnlyWithQuorum(s *State) error {
 	for i := range s.Servers {
 		v := &s.Servers[i]
@@ -213,82 +226,103 @@ func CommitOnlyWithQuorum(s *State) error {
 		}
 		for k := range int(v.CommitIndex) {
 			c := s.commitConfig(v, k)
-			if n := holders(s, k, v.Log[k].Term, c); n < c.Quorum() {
+			if h := holders(s, k, v.Log[k].Term); !c.HasQuorum(h) {
 				return fmt.Errorf("%v has committed %v at index %d but only %d of %s hold it",
-					v.ID, v.Log[k], k+1, n, s.serversOf(c))
+					v.ID, v.Log[k], k+1, (h & c.Members()).Size(), s.serversOf(c))
 			}
 		}
 	}
 	return nil
 }
 
-// commitConfig is the configuration whose majority must hold v's committed
+// commitConfig is the configuration whose quorum must hold v's committed
 // entry at 0-based position k: every server without membership changes.
-func (s *State) commitConfig(v *View, k int) Members {
+func (s *State) commitConfig(v *View, k int) Configuration {
 	h := &s.History
 	if h.Members == 0 {
-		return AllServers(len(s.Servers))
+		return Configuration{Voters: AllServers(len(s.Servers))}
 	}
 	if k < len(h.Committed) && h.Committed[k].Entry == v.Log[k] && h.Committed[k].Quorum != 0 {
-		return h.Committed[k].Quorum
+		return h.Committed[k].QuorumConfig()
 	}
-	return ConfigOf(v.Log, h.Members)
+	return ConfigurationOf(v.Log, Configuration{Voters: h.Members})
 }
 
-// serversOf names the servers a majority is counted over, for messages:
-// "3 servers", or with membership changes "the 3 servers of {S1,S2,S3}".
-func (s *State) serversOf(c Members) string {
+// serversOf names the servers a quorum is counted over, for messages:
+// "3 servers", or with membership changes "the 3 servers of {S1,S2,S3}"
+// (of {S1,S2}&{S1,S3} while joint, a majority of each half).
+func (s *State) serversOf(c Configuration) string {
 	if s.History.Members == 0 {
 		return fmt.Sprintf("%d servers", len(s.Servers))
 	}
-	return fmt.Sprintf("the %d servers of %v", c.Size(), c)
+	return fmt.Sprintf("the %d servers of %v", c.Members().Size(), c)
 }
 
-// historyConfig is the configuration whose majority holds the committed
+// historyConfig is the configuration whose quorum holds the committed
 // entry c of the history.
-func (s *State) historyConfig(c *CommittedEntry) Members {
+func (s *State) historyConfig(c *CommittedEntry) Configuration {
 	if c.Quorum != 0 {
-		return c.Quorum
+		return c.QuorumConfig()
 	}
-	return AllServers(len(s.Servers))
+	return Configuration{Voters: AllServers(len(s.Servers))}
 }
 
-// holders counts the members of c whose log has an entry of term t at
+// holders is the set of servers whose log has an entry of term t at
 // 0-based position k.
-func holders(s *State, k int, t Term, c Members) int {
-	n := 0
+func holders(s *State, k int, t Term) Members {
+	var h Members
 	for j := range s.Servers {
-		if l := s.Servers[j].Log; c.Has(ServerID(j+1)) && k < len(l) && l[k].Term == t {
-			n++
+		if l := s.Servers[j].Log; k < len(l) && l[k].Term == t {
+			h |= 1 << j
 		}
 	}
-	return n
+	return h
 }
 
-// SingleServerChanges: every configuration entry differs from the
-// configuration before it (the previous configuration entry of the log,
-// or the initial one) by at most one server, so that the majorities of
-// consecutive configurations intersect (thesis §4.2: "a leader can add
-// or remove only one server at a time"). It holds trivially without
-// membership changes.
-func SingleServerChanges(s *State) error {
+// QuorumsIntersect: every quorum of each configuration entry of a log
+// meets every quorum of the configuration before it (the previous
+// configuration entry, or the initial configuration), so that two
+// consecutive configurations cannot decide apart (thesis §4.2: one server
+// at a time; paper §6 and thesis §4.3: C_old -> C_old,new -> C_new, where
+// C_old,new's quorums contain one of each half). It holds trivially
+// without membership changes. (Its former name, single-server-changes,
+// still selects it.)
+func QuorumsIntersect(s *State) error {
 	if s.History.Members == 0 {
 		return nil
 	}
+	all := AllServers(len(s.Servers))
 	for i := range s.Servers {
 		v := &s.Servers[i]
-		prev := s.History.Members
+		prev := Configuration{Voters: s.History.Members}
 		for k, e := range v.Log {
 			if e.Config == 0 {
 				continue
 			}
-			if !prev.SingleChange(e.Config) {
-				return fmt.Errorf("%v has configuration %v at index %d after %v: more than one server changed", v.ID, e.Config, k+1, prev)
+			c := e.Configuration()
+			if q, ok := disjointQuorums(prev, c, all); ok {
+				return fmt.Errorf("%v has configuration %v at index %d after %v: %v decides in %v and %v in %v, which do not meet",
+					v.ID, c, k+1, prev, q, prev, all&^q, c)
 			}
-			prev = e.Config
+			prev = c
 		}
 	}
 	return nil
+}
+
+// disjointQuorums returns a quorum q of a whose complement within all is a
+// quorum of b, if there is one. Quorums are closed under supersets, so two
+// configurations have disjoint quorums exactly when some set and its
+// complement are quorums of each.
+func disjointQuorums(a, b Configuration, all Members) (Members, bool) {
+	for q := Members(0); ; q++ {
+		if q&^all == 0 && a.HasQuorum(q) && b.HasQuorum(all&^q) {
+			return q, true
+		}
+		if q == all {
+			return 0, false
+		}
+	}
 }
 
 // LeaderAppendOnly: "a leader never overwrites or deletes entries in its
@@ -316,16 +350,15 @@ func LeaderAppendOnly(before *State, _ *Action, after *State) error {
 // commit-quorum this does not rely on commitIndex, which a restart
 // forgets, and a step that changes no server cannot violate it.
 //
-// With membership changes, the majority is of the configuration the entry
-// was committed under (CommittedEntry.Quorum).
+// With membership changes, the quorum is of the configuration the entry
+// was committed under (CommittedEntry.Quorum and Outgoing).
 func CommittedNeverLost(before *State, _ *Action, after *State) error {
 	for k := range before.History.Committed {
 		c := &before.History.Committed[k]
 		m := before.historyConfig(c)
-		q := m.Quorum()
-		if n := holders(after, k, c.Term, m); n < q && holders(before, k, c.Term, m) >= q {
+		if h := holders(after, k, c.Term); !m.HasQuorum(h) && m.HasQuorum(holders(before, k, c.Term)) {
 			return fmt.Errorf("committed entry %v at index %d is now held by only %d of %s",
-				c.Entry, k+1, n, after.serversOf(m))
+				c.Entry, k+1, (h & m.Members()).Size(), after.serversOf(m))
 		}
 	}
 	return nil
@@ -347,9 +380,13 @@ func VoteOnce(before *State, _ *Action, after *State) error {
 
 // TermMonotonic: currentTerm "increases monotonically" (Figure 2) and is on
 // stable storage, so no step lowers it.
-func TermMonotonic(before *State, _ *Action, after *State) error {
+//
+// A Wipe is the one exception: the wiped server lost its stable storage
+// (the seeded bug rejoin-blank-disk), which is the fault of the scenario,
+// not of the protocol.
+func TermMonotonic(before *State, a *Action, after *State) error {
 	for i := range before.Servers {
-		if after.Servers[i].Term < before.Servers[i].Term {
+		if after.Servers[i].Term < before.Servers[i].Term && !a.wipes(before.Servers[i].ID) {
 			return fmt.Errorf("%v's term went down from %d to %d", before.Servers[i].ID, before.Servers[i].Term, after.Servers[i].Term)
 		}
 	}
@@ -370,10 +407,16 @@ func CommitMonotonic(before *State, a *Action, after *State) error {
 		if a != nil && a.Kind == Restart && a.Server == before.Servers[i].ID && x == after.Servers[i].SnapshotIndex {
 			continue
 		}
+		if a.wipes(before.Servers[i].ID) {
+			continue // the wiped server starts blank (TermMonotonic)
+		}
 		return fmt.Errorf("%v's commitIndex went down from %d to %d", before.Servers[i].ID, b, x)
 	}
 	return nil
 }
+
+// wipes reports whether a is the Wipe of server id (a may be nil).
+func (a *Action) wipes(id ServerID) bool { return a != nil && a.Kind == Wipe && a.Server == id }
 
 // SnapshotCommitted: "each server takes snapshots independently, covering
 // just the committed entries in its log" (§7). A snapshot's entries are a
@@ -441,6 +484,9 @@ func ParsePropertyList(list string) ([]string, error) {
 	var names []string
 	for _, n := range strings.Split(list, ",") {
 		n = strings.TrimSpace(n)
+		if to, ok := propertyAliases[n]; ok {
+			n = to
+		}
 		if !slices.Contains(known, n) {
 			return nil, fmt.Errorf("unknown property %q (known: %s)", n, strings.Join(known, ", "))
 		}

@@ -71,7 +71,7 @@ func TestEveryInvariantHasAViolation(t *testing.T) {
 			s.Servers[0].CommitIndex = 1
 			return s
 		},
-		"single-server-changes": func() State {
+		"quorums-intersect": func() State {
 			// S1 goes from {S1,S2,S3} to {S1,S2,S3,S4,S5} in one entry.
 			s := cluster([]Entry{{Term: 1, Config: 0b11111}}, nil, nil, nil, nil)
 			s.History.Members = 0b111

@@ -151,6 +151,15 @@ type CommittedEntry struct {
 	// the configuration in effect at that server then: the one whose
 	// majority stores the entry (§4.1).
 	Quorum Members `json:"quorum,omitempty"`
+	// Outgoing is, when that configuration was joint, its outgoing voters
+	// C_old: a quorum then needs a majority of each (paper §6).
+	Outgoing Members `json:"outgoing_quorum,omitempty"`
+}
+
+// QuorumConfig is the configuration whose quorum stores c (Voters
+// Quorum, Outgoing Outgoing), zero when the history keeps none.
+func (c *CommittedEntry) QuorumConfig() Configuration {
+	return Configuration{Voters: c.Quorum, Outgoing: c.Outgoing}
 }
 
 // History is what the properties need to remember beyond the servers'
@@ -212,12 +221,12 @@ func (h *History) Observe(servers []View) {
 		if len(c) <= len(h.Committed) || !consistentWithHistory(c, h.Committed) {
 			continue
 		}
-		var q Members
+		var q Configuration
 		if h.Members != 0 {
-			q = ConfigOf(v.Log, h.Members)
+			q = ConfigurationOf(v.Log, Configuration{Voters: h.Members})
 		}
 		for _, e := range c[len(h.Committed):] {
-			h.Committed = append(h.Committed, CommittedEntry{Entry: e, CommitTerm: v.Term, Quorum: q})
+			h.Committed = append(h.Committed, CommittedEntry{Entry: e, CommitTerm: v.Term, Quorum: q.Voters, Outgoing: q.Outgoing})
 		}
 	}
 }

@@ -22,6 +22,7 @@ type JSONResult struct {
 	StatesPerSecond      float64         `json:"states_per_second"`
 	Complete             bool            `json:"complete"`
 	Stopped              string          `json:"stopped,omitempty"`
+	ResumedFromLevel     int             `json:"resumed_from_level,omitempty"`
 	CollisionProbability float64         `json:"collision_probability"`
 	TableBytes           int64           `json:"table_bytes"`
 	Coverage             JSONCoverage    `json:"coverage"`
@@ -31,6 +32,20 @@ type JSONResult struct {
 	Violation            *JSONViolation  `json:"violation"`
 	Violations           []JSONViolation `json:"violations,omitempty"`
 	Walks                *JSONWalks      `json:"walks,omitempty"`
+	Shard                *JSONShard      `json:"shard,omitempty"`
+}
+
+// JSONShard is a sharded run's split (checker.ShardInfo) and what a merge
+// needs: the fingerprint file and the identity every shard must share.
+type JSONShard struct {
+	Index           int                   `json:"index"`
+	Count           int                   `json:"count"`
+	SplitDepth      int                   `json:"split_depth"`
+	PrefixGenerated int64                 `json:"prefix_generated"`
+	PrefixDistinct  int64                 `json:"prefix_distinct"`
+	PrefixCoverage  map[string]JSONAction `json:"prefix_coverage"`
+	Fingerprints    string                `json:"fingerprints"`
+	ID              string                `json:"id"`
 }
 
 // JSONCoverage is the coverage of a run: per action kind, per goal.
@@ -80,13 +95,10 @@ func (r *Report[S, A]) PrintJSON(w io.Writer) error {
 		Verdict: res.Verdict(), ExitStatus: r.ExitStatus(),
 		DistinctStates: res.Distinct, GeneratedStates: res.Generated, Depth: res.Depth,
 		ElapsedSeconds: res.Elapsed.Seconds(), StatesPerSecond: Rate(res), Complete: res.Complete, Stopped: res.Stopped,
-		CollisionProbability: res.CollisionProbability, TableBytes: res.TableBytes,
+		ResumedFromLevel: res.Resumed, CollisionProbability: res.CollisionProbability, TableBytes: res.TableBytes,
 		Coverage:       JSONCoverage{Actions: map[string]JSONAction{}, Goals: map[string]JSONGoal{}},
 		UnreachedGoals: nonNil(res.Unreached()), NeverEnabled: nonNil(r.NeverEnabled()), Note: r.Note}
-	c := res.Coverage
-	for i, k := range c.Kinds {
-		out.Coverage.Actions[k] = JSONAction{Enabled: c.Enabled[i], Fired: c.Fired[i], New: c.New[i]}
-	}
+	out.Coverage.Actions = coverageJSON(&res.Coverage)
 	for _, g := range res.Goals {
 		jg := JSONGoal{Expected: g.Expected, Reached: g.Reached}
 		if g.Path != nil {
@@ -109,6 +121,11 @@ func (r *Report[S, A]) PrintJSON(w io.Writer) error {
 	if st := res.Walks; st != nil {
 		out.Walks = &JSONWalks{Walks: st.Walks, Lengths: st.Lengths, Deadlocked: st.Deadlocked, Constrained: st.Constrained, Violating: st.Violating}
 	}
+	if sh := res.Shard; sh != nil {
+		out.Shard = &JSONShard{Index: sh.Index, Count: sh.Count, SplitDepth: sh.SplitDepth, PrefixGenerated: sh.PrefixGenerated,
+			PrefixDistinct: sh.PrefixDistinct, PrefixCoverage: coverageJSON(&sh.PrefixCoverage),
+			Fingerprints: r.ShardFingerprints, ID: r.ShardID}
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
@@ -120,4 +137,13 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// coverageJSON is the per-kind table of c.
+func coverageJSON(c *checker.Coverage) map[string]JSONAction {
+	out := map[string]JSONAction{}
+	for i, k := range c.Kinds {
+		out[k] = JSONAction{Enabled: c.Enabled[i], Fired: c.Fired[i], New: c.New[i]}
+	}
+	return out
 }

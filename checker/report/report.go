@@ -52,6 +52,9 @@ type Report[S, A any] struct {
 	AllowVacuous bool
 	// Note is a line printed before the verdict (what became of a bug).
 	Note string
+	// ShardFingerprints and ShardID go into a sharded run's JSON (see
+	// JSONShard).
+	ShardFingerprints, ShardID string
 }
 
 // ExitStatus is the documented exit status of the run's verdict.

@@ -26,6 +26,9 @@ func (r *Report[S, A]) PrintSummary(w io.Writer) error {
 	fmt.Fprintf(w, "  strategy %s, %s, symmetry %s, properties: %s\n", r.Strategy, workers, sym, r.Properties)
 	fmt.Fprintf(w, "%s distinct states, %s generated, depth %d, %.2fs (%s generated/s)\n",
 		Commas(res.Distinct), Commas(res.Generated), res.Depth, res.Elapsed.Seconds(), Human(Rate(res)))
+	if res.Resumed > 0 {
+		fmt.Fprintf(w, "resumed from a checkpoint at level %d (counts and time include the run before it)\n", res.Resumed)
+	}
 	fmt.Fprintf(w, "visited set %s (%.1f bytes/state); fingerprint collision probability %.1e\n",
 		BytesHuman(res.TableBytes), float64(res.TableBytes)/float64(max(res.Distinct, 1)), res.CollisionProbability)
 	r.printCoverage(w)

@@ -65,8 +65,10 @@ func addBoundFlags(fs *flag.FlagSet, cfg *model.Config) {
 	fs.IntVar(&cfg.MaxDrops, "max-drops", def.MaxDrops, "Drop actions per run (lost message copies)")
 	fs.IntVar(&cfg.MaxDups, "max-dups", def.MaxDups, "Duplicate actions per run (needs --max-copies 2)")
 	fs.IntVar(&cfg.MaxSnapshots, "max-snapshots", def.MaxSnapshots, "Compact actions per run (a server snapshots its committed log, §7)")
-	fs.IntVar(&cfg.MaxReconfigs, "max-reconfigs", 0, "AddServer/RemoveServer actions per run (single-server membership changes, thesis §4.2; 0: off)")
+	fs.IntVar(&cfg.MaxReconfigs, "max-reconfigs", 0, "membership changes per run (AddServer, RemoveServer, AddLearner, EnterJoint; thesis §4.2-4.3; 0: off)")
 	fs.IntVar(&cfg.Joiners, "joiners", 0, "servers beyond --servers that start outside the configuration (needs --max-reconfigs)")
+	fs.StringVar(&cfg.Reconfig, "reconfig", model.ReconfigSingle, "kind of membership change: single (AddServer/RemoveServer, thesis §4.2) or joint (EnterJoint/LeaveJoint, paper §6); needs --max-reconfigs")
+	fs.BoolVar(&cfg.Learners, "learners", false, "non-voting learners: AddLearner, and AddServer only of a caught-up learner (thesis §4.2.1); needs --max-reconfigs")
 	fs.BoolVar(&cfg.ConflictHint, "conflict-hint", false, "feature: a refusal hints past the follower's whole conflicting term (§5.3)")
 	fs.BoolVar(&cfg.ReplicateOnPropose, "replicate-on-propose", false, "feature: a leader sends AppendEntries as soon as it appends a client's value")
 	fs.IntVar(&cfg.MaxBatch, "max-batch", 0, "feature: entries per AppendEntries (0: the whole suffix)")
@@ -80,6 +82,13 @@ var featureFlags = map[string]func(dst, src *model.Config){
 	"replicate-on-propose": func(d, s *model.Config) { d.ReplicateOnPropose = s.ReplicateOnPropose },
 	"max-batch":            func(d, s *model.Config) { d.MaxBatch = s.MaxBatch },
 	"max-inflight":         func(d, s *model.Config) { d.MaxInflight = s.MaxInflight },
+}
+
+// memberOptions are the non-numeric options of membership changes, with
+// the field of model.Config each sets.
+var memberOptions = map[string]func(dst, src *model.Config){
+	"reconfig": func(d, s *model.Config) { d.Reconfig = s.Reconfig },
+	"learners": func(d, s *model.Config) { d.Learners = s.Learners },
 }
 
 // bounds is the outcome of resolving the bound flags.
@@ -118,6 +127,15 @@ func resolveBounds(fs *flag.FlagSet, given *model.Config, bugName string) (bound
 			featureFlags[name](&b.cfg, given)
 			b.overridden = append(b.overridden, "--"+name)
 		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(memberOptions)) {
+		if set[name] {
+			memberOptions[name](&b.cfg, given)
+			b.overridden = append(b.overridden, "--"+name)
+		}
+	}
+	if b.cfg.Reconfig == model.ReconfigSingle {
+		b.cfg.Reconfig = "" // the default kind, so that configurations compare equal
 	}
 	b.cfg.Bug, b.cfg.Values = bugName, given.Values
 	if err := b.cfg.Validate(); err != nil {
@@ -163,7 +181,21 @@ func flagsOf(c model.Config) string {
 			parts = append(parts, fmt.Sprintf("--%s %d", name, v))
 		}
 	}
+	parts = append(parts, memberArgs(c)...)
 	return strings.Join(append(parts, featureArgs(c.Features)...), " ")
+}
+
+// memberArgs renders the membership options that differ from their
+// defaults as flags.
+func memberArgs(c model.Config) []string {
+	var out []string
+	if c.Reconfig != "" && c.Reconfig != model.ReconfigSingle {
+		out = append(out, "--reconfig "+c.Reconfig)
+	}
+	if c.Learners {
+		out = append(out, "--learners")
+	}
+	return out
 }
 
 // featureArgs renders the features switched on as flags.

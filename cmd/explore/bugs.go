@@ -58,6 +58,7 @@ func boundsLine(b model.Bug) string {
 			flags = append(flags, fmt.Sprintf("--%s %d", f.name, f.v))
 		}
 	}
+	flags = append(flags, memberArgs(c)...)
 	flags = append(flags, featureArgs(c.Features)...)
 	if b.Strategy != "" {
 		flags = append(flags, "--strategy "+b.Strategy)

@@ -41,6 +41,12 @@ type checkFlags struct {
 	progress      string
 	allowVacuous  bool
 	full          bool
+	checkpoint    string
+	ckptEvery     time.Duration
+	resume        string
+	shard         shardFlag
+	shardOut      string
+	shardMin      int
 }
 
 func parseCheckFlags(args []string, stdout io.Writer) (*checkFlags, *flag.FlagSet, error) {
@@ -64,6 +70,12 @@ func parseCheckFlags(args []string, stdout io.Writer) (*checkFlags, *flag.FlagSe
 	fs.StringVar(&f.progress, "progress", "auto", "live progress on stderr: auto (when a terminal), on, off")
 	fs.BoolVar(&f.allowVacuous, "allow-vacuous", false, "exit 0 for a vacuous run (a goal the bounds promise not reached)")
 	fs.BoolVar(&f.full, "full", false, "print whole states in a counterexample instead of what each step changed")
+	fs.StringVar(&f.checkpoint, "checkpoint", "", "directory where a bfs run saves itself between levels, to continue with --resume")
+	fs.DurationVar(&f.ckptEvery, "checkpoint-every", time.Minute, "interval between checkpoints (with --checkpoint)")
+	fs.StringVar(&f.resume, "resume", "", "continue the run checkpointed in this directory (its flags are read from there)")
+	fs.Var(&f.shard, "shard", "run part I of N of a bfs search (I/N, I from 0), for explore merge")
+	fs.IntVar(&f.shardMin, "shard-min-states", 64, "with --shard: split at the first level with this many states per shard")
+	fs.StringVar(&f.shardOut, "shard-out", "shards", "with --shard: directory for the shard's result and fingerprint files")
 	fs.String("model", "raft", "the model: raft, or tlaraft for the rendering of raft.tla (see explore check --model tlaraft -h)")
 	if err := parseFlags(fs, args, stdout, 0); err != nil {
 		return nil, fs, err
@@ -102,6 +114,14 @@ func (f *checkFlags) validate(set map[string]bool) error {
 		return fmt.Errorf("--max-violations: %d must not be negative", f.maxViolations)
 	case f.progress != "auto" && f.progress != "on" && f.progress != "off":
 		return fmt.Errorf("--progress: %q is not auto, on or off", f.progress)
+	case f.ckptEvery <= 0:
+		return fmt.Errorf("--checkpoint-every: %v must be positive", f.ckptEvery)
+	case f.resume != "" && f.checkpoint != f.resume:
+		return fmt.Errorf("--checkpoint: a resumed run keeps checkpointing to %s, not %s", f.resume, f.checkpoint)
+	case f.shard.n > 0 && f.strategy != "bfs":
+		return fmt.Errorf("--shard: only bfs runs can be sharded, not --strategy %s", f.strategy)
+	case (f.checkpoint != "" || f.resume != "") && f.strategy != "bfs":
+		return fmt.Errorf("--checkpoint: only bfs runs can be checkpointed, not --strategy %s", f.strategy)
 	}
 	if _, err := checker.ParseStrategy(f.strategy); err != nil {
 		return fmt.Errorf("--strategy: %w", err)
@@ -126,9 +146,18 @@ func (f *checkFlags) options() checker.Options {
 	if maxV == 0 {
 		maxV = math.MaxInt
 	}
-	return checker.Options{Strategy: strategy, Workers: f.workers, Symmetry: f.symmetry, MaxStates: f.maxStates,
+	opts := checker.Options{Strategy: strategy, Workers: f.workers, Symmetry: f.symmetry, MaxStates: f.maxStates,
 		MaxDepth: f.maxDepth, TimeLimit: f.timeLimit, Seed: f.seed, Walks: f.walks, MaxViolations: maxV,
 		FrontierMemory: int64(f.frontier)}
+	if f.shard.n > 0 {
+		opts.Shard, opts.Shards, opts.ShardFingerprints = f.shard.i, f.shard.n, f.shardFile(".fps")
+		opts.ShardMinStates = f.shardMin
+	}
+	if f.checkpoint != "" {
+		opts.Checkpoint, opts.CheckpointEvery, opts.CheckpointID = f.checkpoint, f.ckptEvery, f.checkpointID()
+		opts.Resume = f.resume != ""
+	}
+	return opts
 }
 
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
@@ -140,9 +169,17 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	if tla {
 		return cmdCheckTLA(args, stdout, stderr)
 	}
+	args, err = resumeArgs(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "explore check: %v\n", err)
+		return exitUsage
+	}
 	f, _, err := parseCheckFlags(args, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
+	}
+	if err == nil {
+		err = f.saveCommand(args)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "explore check: %v\n", err)
@@ -159,6 +196,10 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	if prog != nil {
 		opts.Progress = prog.Update
 		opts.ProgressEvery = 200 * time.Millisecond
+	}
+	if err := f.prepareShard(); err != nil {
+		fmt.Fprintf(stderr, "explore check: %v\n", err)
+		return exitUsage
 	}
 	res, err := checker.Check[model.State, model.Action](checking.Adapter{Model: m}, checking.Properties(m, names), opts)
 	prog.Finish()
@@ -182,6 +223,10 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	rep.Path = func(w io.Writer, v *checker.Violation[model.State, model.Action]) error {
 		return explainCounterexample(w, counterexample(m, v, f, args), f.full)
+	}
+	if err := f.writeShard(&rep); err != nil {
+		fmt.Fprintf(stderr, "explore check: %v\n", err)
+		return exitUsage
 	}
 	return rep.Finish(stdout, stderr, f.json)
 }

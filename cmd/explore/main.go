@@ -39,6 +39,8 @@ commands:
   show     print a trace as a step list (--html OUT: as an animated page)
   shrink   minimise a violating or diverging trace
   conform  replay many model paths on the implementation, report the first divergence
+  merge    combine the results of the shards of a search (check --shard I/N)
+  validate check a real run's event logs (one per server) against the specification
 
 Run "explore help <command>" or "explore <command> -h" for a command's flags,
 "explore --version" for the build.
@@ -71,6 +73,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdShrink(args[1:], stdout, stderr)
 	case "conform":
 		return cmdConform(args[1:], stdout, stderr)
+	case "merge":
+		return cmdMerge(args[1:], stdout, stderr)
+	case "validate":
+		return cmdValidate(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		if len(args) > 1 && args[0] == "help" {
 			return run([]string{args[1], "-h"}, stdout, stderr)
@@ -86,7 +92,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // positional names the arguments after the flags, for the usage line.
-var positional = map[string]string{"explore replay": " FILE", "explore show": " FILE", "explore shrink": " FILE"}
+var positional = map[string]string{"explore replay": " FILE", "explore show": " FILE", "explore shrink": " FILE", "explore merge": " RESULT.json..."}
 
 // parseFlags parses a command's flags and checks that exactly nargs
 // arguments follow them. A bad flag gives only the flag package's one-line

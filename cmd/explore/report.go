@@ -28,7 +28,25 @@ func writeTraces[S, A any](r *report.Report[S, A], dir string, trace func(*check
 }
 
 func commandLine(args []string) string {
-	return strings.TrimSpace("explore check " + strings.Join(args, " "))
+	return strings.TrimSpace("explore check " + strings.Join(withoutCheckpointFlags(args), " "))
+}
+
+// withoutCheckpointFlags drops --checkpoint, --checkpoint-every and
+// --resume (and their values) from args: they say where a run was saved,
+// not what it checks, so a trace's command leaves them out.
+func withoutCheckpointFlags(args []string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		name, _, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		if strings.HasPrefix(args[i], "-") && (name == "checkpoint" || name == "checkpoint-every" || name == "resume") {
+			if !hasValue {
+				i++
+			}
+			continue
+		}
+		out = append(out, args[i])
+	}
+	return out
 }
 
 // writeCounterexample writes the trace under dir, named after the bug (if

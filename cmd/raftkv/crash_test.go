@@ -62,6 +62,8 @@ type procCluster struct {
 	procs            []*proc
 	peers, httpPeers string
 	logs             []string
+	// extra, when set, gives more flags for server i.
+	extra func(i int) []string
 }
 
 func newProcCluster(t *testing.T, bin string, n int) *procCluster {
@@ -89,8 +91,12 @@ func newProcCluster(t *testing.T, bin string, n int) *procCluster {
 
 func (c *procCluster) start(i int) {
 	c.t.Helper()
-	cmd := exec.Command(c.bin, "--id", fmt.Sprint(i+1), "--peers", c.peers, "--http", c.http[i],
-		"--http-peers", c.httpPeers, "--data", c.dirs[i], "--snapshot-entries", "500")
+	args := []string{"--id", fmt.Sprint(i + 1), "--peers", c.peers, "--http", c.http[i],
+		"--http-peers", c.httpPeers, "--data", c.dirs[i], "--snapshot-entries", "500"}
+	if c.extra != nil {
+		args = append(args, c.extra(i)...)
+	}
+	cmd := exec.Command(c.bin, args...)
 	p := &proc{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {

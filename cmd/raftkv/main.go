@@ -46,7 +46,7 @@ const usage = `usage: raftkv --id N --peers 1=HOST:PORT,2=HOST:PORT,... --http H
 flags:
   --id N                this server's id, one of the ids in --peers (required)
   --peers LIST          every server's Raft address, id=host:port, comma-separated (this one included;
-                        required)
+                        required); servers added later have their addresses replicated (POST /members)
   --http HOST:PORT      address of this server's HTTP API (required; an empty host: all interfaces)
   --http-peers LIST     every server's HTTP address, id=host:port (for redirects to the leader);
                         default: each peer's Raft host with its port shifted by the same offset
@@ -54,6 +54,11 @@ flags:
   --data DIR            data directory (the write-ahead log); created if missing (required)
   --tick DURATION       Raft tick (default 10ms); elections time out after 10-20 ticks
   --snapshot-entries N  snapshot and compact the log every N applied entries (default 10000; -1: never)
+  --initial-cluster IDS the voters of the cluster's first configuration, comma-separated ids of --peers
+                        (default: every server of --peers, or all but this one with --join); the same
+                        on every server and every restart
+  --join                this server is new: it is not in the initial configuration, does not campaign,
+                        and waits to be added with POST /members on the leader
   --version             print the build's module, version and VCS revision, and exit
 
 Ports are numbers in 1..65535; no two servers share an address.
@@ -68,6 +73,8 @@ type config struct {
 	data      string
 	tick      time.Duration
 	snapEvery int
+	initial   spec.Members // voters of the initial configuration
+	join      bool
 	version   bool // print the version and exit; nothing else is set
 }
 
@@ -129,6 +136,8 @@ func parseFlags(args []string) (*config, error) {
 	data := fs.String("data", "", "")
 	tick := fs.Duration("tick", 10*time.Millisecond, "")
 	snapEvery := fs.Int("snapshot-entries", 10000, "")
+	initial := fs.String("initial-cluster", "", "")
+	join := fs.Bool("join", false, "")
 	version := fs.Bool("version", false, "")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -142,8 +151,11 @@ func parseFlags(args []string) (*config, error) {
 	if err := required(fs); err != nil {
 		return nil, err
 	}
-	c := &config{http: *httpAddr, data: *data, tick: *tick, snapEvery: *snapEvery}
+	c := &config{http: *httpAddr, data: *data, tick: *tick, snapEvery: *snapEvery, join: *join}
 	if err := c.setServers(*id, *peers, *httpPeers); err != nil {
+		return nil, err
+	}
+	if err := c.setInitial(*initial); err != nil {
 		return nil, err
 	}
 	switch {
@@ -194,6 +206,40 @@ func (c *config) setServers(id int, peers, httpPeers string) error {
 		return err
 	}
 	return c.checkHTTPNotRaft(httpPeers == "")
+}
+
+// setInitial sets the initial configuration's voters from
+// --initial-cluster, or the default, and checks it against --join.
+func (c *config) setInitial(list string) error {
+	if list == "" {
+		for id := range c.peers {
+			if !c.join || id != c.id {
+				c.initial |= 1 << (id - 1)
+			}
+		}
+		if c.initial == 0 {
+			return errors.New("--join: --peers has no other server to join")
+		}
+		return nil
+	}
+	for _, item := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(item))
+		id := spec.ServerID(n)
+		if _, ok := c.peers[id]; err != nil || !ok {
+			return fmt.Errorf("--initial-cluster: %q is not the id of a server of --peers (1..%d)", item, len(c.peers))
+		}
+		if c.initial.Has(id) {
+			return fmt.Errorf("--initial-cluster: server %d given twice", id)
+		}
+		c.initial |= 1 << (id - 1)
+	}
+	switch {
+	case c.join && c.initial.Has(c.id):
+		return fmt.Errorf("--join: server %d is in --initial-cluster %v; a joining server is not", c.id, c.initial)
+	case !c.join && !c.initial.Has(c.id):
+		return fmt.Errorf("--initial-cluster: server %d is not in %v; give --join to start it as a new server", c.id, c.initial)
+	}
+	return nil
 }
 
 // checkHTTPNotRaft rejects an HTTP address (--http, or one of
@@ -332,13 +378,17 @@ func serve(c *config, stderr io.Writer) error {
 	}
 	defer ln.Close()
 	nd, err := node.Start(node.Config{
-		ID: c.id, Servers: len(c.peers), Peers: c.peers, Dir: c.data, StateMachine: store,
+		// Servers may join later (POST /members): every id is possible.
+		ID: c.id, Servers: spec.MaxServers, Initial: spec.Configuration{Voters: c.initial},
+		Peers: c.peers, Dir: c.data, StateMachine: store,
 		TickInterval: c.tick, SnapshotEntries: c.snapEvery, Logf: logger.Printf,
 	})
 	if err != nil {
 		return fmt.Errorf("starting the Raft node: %w", err)
 	}
-	srv := kv.NewHTTPServer(kv.NewServer(nd, store, c.httpPeers))
+	kvs := kv.NewServer(nd, store, c.httpPeers)
+	kvs.RaftPeers = c.peers
+	srv := kv.NewHTTPServer(kvs)
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- srv.Serve(kv.JSONErrorListener(ln)) }()
 	logger.Printf("serving HTTP on %v, Raft on %v, data in %s", ln.Addr(), nd.Addr(), c.data)

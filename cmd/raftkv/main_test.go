@@ -158,3 +158,45 @@ func TestVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestMembershipFlags: --initial-cluster and --join set the initial
+// configuration; bad combinations are one-line errors.
+func TestMembershipFlags(t *testing.T) {
+	peers := "1=h:1,2=h:2,3=h:3,4=h:4"
+	parse := func(extra ...string) (*config, error) {
+		return parseFlags(append([]string{"--peers", peers, "--http", "h:8001", "--data", "d"}, extra...))
+	}
+	for _, tc := range []struct {
+		args    []string
+		initial spec.Members
+		join    bool
+	}{
+		{[]string{"--id", "1"}, 0b1111, false},
+		{[]string{"--id", "2", "--initial-cluster", "1,2,3"}, 0b0111, false},
+		{[]string{"--id", "4", "--join"}, 0b0111, true},
+		{[]string{"--id", "4", "--join", "--initial-cluster", "1, 2"}, 0b0011, true},
+	} {
+		c, err := parse(tc.args...)
+		if err != nil || c.initial != tc.initial || c.join != tc.join {
+			t.Errorf("%q: %+v, %v; want initial %v join %v", tc.args, c, err, tc.initial, tc.join)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--id", "4", "--initial-cluster", "1,2,3"}, "--initial-cluster: server 4 is not in {S1,S2,S3}; give --join to start it as a new server"},
+		{[]string{"--id", "1", "--join", "--initial-cluster", "1,2"}, "--join: server 1 is in --initial-cluster {S1,S2}; a joining server is not"},
+		{[]string{"--id", "1", "--initial-cluster", "1,5"}, `--initial-cluster: "5" is not the id of a server of --peers (1..4)`},
+		{[]string{"--id", "1", "--initial-cluster", "1,1"}, "--initial-cluster: server 1 given twice"},
+		{[]string{"--id", "1", "--initial-cluster", "1,x"}, `--initial-cluster: "x" is not the id`},
+	} {
+		if _, err := parse(tc.args...); err == nil || err.Error() != tc.want && !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.args, err, tc.want)
+		}
+	}
+	if _, err := parseFlags([]string{"--id", "1", "--peers", "1=h:1", "--http", "h:2", "--data", "d", "--join"}); err == nil ||
+		err.Error() != "--join: --peers has no other server to join" {
+		t.Errorf("--join alone: %v", err)
+	}
+}

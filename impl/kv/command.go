@@ -7,6 +7,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/raftcheck/raftcheck/spec"
 )
@@ -21,6 +23,12 @@ const (
 	OpPut    Op = 'P'
 	OpDelete Op = 'D'
 	OpGet    Op = 'G'
+	// OpAddress sets the addresses of server Key (its id in decimal) to
+	// Value, "RAFT HTTP" (EncodeAddresses), or forgets them when Value is
+	// empty. Membership changes replicate the address table through the
+	// log so that every server, even one restored from a snapshot, can
+	// reach a new member (see Store.OnAddresses).
+	OpAddress Op = 'A'
 )
 
 // String names the operation (put, delete, get).
@@ -32,6 +40,8 @@ func (o Op) String() string {
 		return "delete"
 	case OpGet:
 		return "get"
+	case OpAddress:
+		return "address"
 	}
 	return fmt.Sprintf("op(%d)", byte(o))
 }
@@ -46,7 +56,7 @@ type Command struct {
 	Client uint64
 	Seq    uint64
 	Key    string
-	Value  string // OpPut only
+	Value  string // OpPut and OpAddress only
 }
 
 // commandVersion is the first byte of every encoded command, so that the
@@ -80,7 +90,7 @@ func DecodeCommand(v spec.Value) (Command, error) {
 		return Command{}, fmt.Errorf("%w: missing or unknown version byte", ErrBadCommand)
 	}
 	c := Command{Op: Op(b[1])}
-	if c.Op != OpPut && c.Op != OpDelete && c.Op != OpGet {
+	if c.Op != OpPut && c.Op != OpDelete && c.Op != OpGet && c.Op != OpAddress {
 		return Command{}, fmt.Errorf("%w: unknown op %d", ErrBadCommand, b[1])
 	}
 	b = b[2:]
@@ -100,8 +110,45 @@ func DecodeCommand(v spec.Value) (Command, error) {
 		return Command{}, fmt.Errorf("%w: key of %d bytes in %d remaining", ErrBadCommand, fields[2], len(b))
 	}
 	c.Key, c.Value = string(b[:fields[2]]), string(b[fields[2]:])
-	if c.Op != OpPut && c.Value != "" {
+	if c.Op != OpPut && c.Op != OpAddress && c.Value != "" {
 		return Command{}, fmt.Errorf("%w: %v carries a value", ErrBadCommand, c.Op)
 	}
+	if c.Op == OpAddress {
+		if _, err := addressTarget(c.Key); err != nil {
+			return Command{}, err
+		}
+		if _, err := DecodeAddresses(c.Value); c.Value != "" && err != nil {
+			return Command{}, err
+		}
+	}
 	return c, nil
+}
+
+// Addresses are where a server is reached: its Raft (transport) address
+// and its HTTP address, both host:port.
+type Addresses struct {
+	Raft string `json:"raft"`
+	HTTP string `json:"http"`
+}
+
+// EncodeAddresses is the Value of an OpAddress command: "RAFT HTTP".
+func EncodeAddresses(a Addresses) string { return a.Raft + " " + a.HTTP }
+
+// DecodeAddresses is the inverse of EncodeAddresses; both addresses must
+// be non-empty and free of spaces.
+func DecodeAddresses(v string) (Addresses, error) {
+	r, h, ok := strings.Cut(v, " ")
+	if !ok || r == "" || h == "" || strings.Contains(h, " ") {
+		return Addresses{}, fmt.Errorf("%w: addresses %q are not \"RAFT HTTP\"", ErrBadCommand, v)
+	}
+	return Addresses{Raft: r, HTTP: h}, nil
+}
+
+// addressTarget parses the key of an OpAddress command: a server id.
+func addressTarget(key string) (spec.ServerID, error) {
+	id, err := strconv.Atoi(key)
+	if err != nil || id < 1 || id > spec.MaxServers || strconv.Itoa(id) != key {
+		return spec.None, fmt.Errorf("%w: address key %q is not a server id in 1..%d", ErrBadCommand, key, spec.MaxServers)
+	}
+	return spec.ServerID(id), nil
 }

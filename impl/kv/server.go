@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/raftcheck/raftcheck/impl/node"
@@ -24,6 +25,16 @@ import (
 type Raft interface {
 	Propose(ctx context.Context, v spec.Value) error
 	Status() node.Status
+	// ChangeMembership proposes a membership change and waits until it
+	// is applied (node.Node.ChangeMembership).
+	ChangeMembership(ctx context.Context, c raft.ConfChange) error
+}
+
+// peerSetter is what a Raft may also do: learn a server's Raft address
+// (node.Node.SetPeer), which the server feeds from the replicated
+// address table.
+type peerSetter interface {
+	SetPeer(id spec.ServerID, addr string) error
 }
 
 // Server serves the HTTP API of one raftkv server and executes commands
@@ -34,11 +45,21 @@ type Server struct {
 	// httpPeers maps server ids to HTTP addresses (host:port), for
 	// redirects to the leader.
 	httpPeers map[spec.ServerID]string
+	// RaftPeers are the Raft addresses the node was configured with,
+	// shown by GET /members for servers the replicated address table
+	// does not have (the initial ones). Optional.
+	RaftPeers map[spec.ServerID]string
 	// Timeout bounds how long a request waits for its command to commit
 	// and apply (default 5s).
 	Timeout time.Duration
 	// MaxValue bounds a PUT body (default 1 MiB).
 	MaxValue int64
+	// ChangeTimeout bounds a membership change, a new server's catching
+	// up included (default 30s).
+	ChangeTimeout time.Duration
+	// changing is held by the membership change in progress, so that a
+	// second one is refused at once rather than half applied.
+	changing sync.Mutex
 }
 
 // MaxKeyBytes bounds a key, counted in bytes after unescaping; a longer
@@ -46,9 +67,20 @@ type Server struct {
 // requests well within MaxHeaderBytes.
 const MaxKeyBytes = 1024
 
-// NewServer returns the server of a node replicating store.
+// NewServer returns the server of a node replicating store. httpPeers
+// are the HTTP addresses the server was configured with; the replicated
+// address table (OpAddress) takes precedence. If r can SetPeer (a
+// *node.Node), the Raft addresses of the table are handed to it as they
+// change, so that the node reaches servers added at run time.
 func NewServer(r Raft, store *Store, httpPeers map[spec.ServerID]string) *Server {
-	return &Server{raft: r, store: store, httpPeers: httpPeers, Timeout: 5 * time.Second, MaxValue: 1 << 20}
+	if ps, ok := r.(peerSetter); ok {
+		store.OnAddresses(func(id spec.ServerID, a Addresses) {
+			if a.Raft != "" {
+				ps.SetPeer(id, a.Raft) // an error is for a closed node, or its own id: nothing to do
+			}
+		})
+	}
+	return &Server{raft: r, store: store, httpPeers: httpPeers, Timeout: 5 * time.Second, MaxValue: 1 << 20, ChangeTimeout: 30 * time.Second}
 }
 
 // ServeHTTP implements http.Handler. It routes requests itself rather
@@ -63,8 +95,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if allowed(w, r, "/status", "GET", "HEAD") {
 			s.status(w, r)
 		}
+	case p == "/members":
+		s.serveMembers(w, r, "")
+	case strings.HasPrefix(p, "/members/"):
+		s.serveMembers(w, r, p[len("/members/"):])
 	default:
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no such path %q; the API is /kv/{key} and /status", p))
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no such path %q; the API is /kv/{key}, /status and /members", p))
 	}
 }
 
@@ -208,6 +244,11 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 // redirect to the leader or an error. ok reports a result to write.
 func (s *Server) execute(w http.ResponseWriter, r *http.Request, c Command) (Result, bool) {
 	if st := s.raft.Status(); st.Role != spec.Leader {
+		if !st.Config.Members().Has(st.ID) {
+			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("server %d is not a member of the cluster's configuration %v "+
+				"(it was removed, or has not been added yet); send requests to a member", st.ID, st.Config))
+			return Result{}, false
+		}
 		s.notLeader(w, r, st.Leader)
 		return Result{}, false
 	}
@@ -233,8 +274,8 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, c Command) (Res
 // known. The Location keeps the escaped path as the client sent it, so
 // the leader sees the same key.
 func (s *Server) notLeader(w http.ResponseWriter, r *http.Request, leader spec.ServerID) {
-	addr, ok := s.httpPeers[leader]
-	if leader == spec.None || !ok {
+	_, addr := s.addresses(leader)
+	if leader == spec.None || addr == "" {
 		writeError(w, http.StatusServiceUnavailable, "no leader known; retry shortly")
 		return
 	}

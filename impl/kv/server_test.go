@@ -27,6 +27,34 @@ type fakeRaft struct {
 	commit bool // apply proposals (false: they never commit)
 	// propose, when set, replaces Propose (a node that is stuck or fails).
 	propose func(ctx context.Context) error
+	// change, when set, replaces ChangeMembership; changes records the
+	// changes made.
+	change  func(ctx context.Context, c raft.ConfChange) error
+	changes []raft.ConfChange
+}
+
+// ChangeMembership applies c to the configuration at once, as a leader
+// whose changes commit immediately.
+func (f *fakeRaft) ChangeMembership(ctx context.Context, c raft.ConfChange) error {
+	if f.change != nil {
+		return f.change(ctx, c)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.st.Role != spec.Leader {
+		return &raft.NotLeaderError{ID: f.st.ID, Role: f.st.Role, Term: f.st.Term, Leader: f.st.Leader}
+	}
+	bit := spec.Members(1) << (c.Target - 1)
+	switch cfg := &f.st.Config; c.Kind {
+	case spec.AddLearner:
+		cfg.Learners |= bit
+	case spec.AddServer:
+		cfg.Voters, cfg.Learners = cfg.Voters|bit, cfg.Learners&^bit
+	case spec.RemoveServer:
+		cfg.Voters, cfg.Learners = cfg.Voters&^bit, cfg.Learners&^bit
+	}
+	f.changes = append(f.changes, c)
+	return nil
 }
 
 func (f *fakeRaft) Propose(ctx context.Context, v spec.Value) error {
@@ -56,6 +84,7 @@ func newFake(role spec.Role, leader spec.ServerID) (*fakeRaft, *Server) {
 	store := NewStore()
 	f := &fakeRaft{store: store, commit: true}
 	f.st.ID, f.st.Role, f.st.Term, f.st.Leader = 1, role, 3, leader
+	f.st.Config = spec.Configuration{Voters: 0b11}
 	return f, NewServer(f, store, map[spec.ServerID]string{1: "h1:8001", 2: "h2:8002"})
 }
 

@@ -50,13 +50,62 @@ type Store struct {
 	sessions map[uint64]session
 	applied  spec.Index
 	waiters  map[reqID][]chan Result
+	// addrs is the replicated address table (OpAddress); watchers are
+	// called, under mu, with every change (see OnAddresses).
+	addrs    map[spec.ServerID]Addresses
+	watchers []func(spec.ServerID, Addresses)
 	// Logf receives one line per entry that is not a valid command.
 	Logf func(format string, args ...any)
 }
 
 // NewStore returns an empty store.
 func NewStore() *Store {
-	return &Store{data: map[string]string{}, sessions: map[uint64]session{}, waiters: map[reqID][]chan Result{}, Logf: log.Printf}
+	return &Store{data: map[string]string{}, sessions: map[uint64]session{}, waiters: map[reqID][]chan Result{},
+		addrs: map[spec.ServerID]Addresses{}, Logf: log.Printf}
+}
+
+// Addresses returns the replicated addresses of server id (set by an
+// OpAddress command), if any.
+func (s *Store) Addresses(id spec.ServerID) (Addresses, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.addrs[id]
+	return a, ok
+}
+
+// AddressTable returns a copy of the replicated address table.
+func (s *Store) AddressTable() map[spec.ServerID]Addresses {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.addrs)
+}
+
+// OnAddresses calls f with every entry of the address table now, then
+// with every change as it is applied or restored from a snapshot (a zero
+// Addresses: the entry was removed), so that the caller (the node's
+// transport) never misses one. f runs with the store locked, on the
+// node's goroutine: it must be quick and must not call back into the
+// store.
+func (s *Store) OnAddresses(f func(id spec.ServerID, a Addresses)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range slices.Sorted(maps.Keys(s.addrs)) {
+		f(id, s.addrs[id])
+	}
+	s.watchers = append(s.watchers, f)
+}
+
+// setAddresses changes the table (a zero a removes id) and tells the
+// watchers. s.mu is held.
+func (s *Store) setAddresses(id spec.ServerID, a Addresses) {
+	if a == (Addresses{}) {
+		delete(s.addrs, id)
+	} else {
+		s.addrs[id] = a
+	}
+	for _, f := range s.watchers {
+		f(id, a)
+	}
 }
 
 // Applied is the index of the last applied entry.
@@ -102,8 +151,8 @@ func (s *Store) Apply(index spec.Index, e spec.Entry) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.applied = index
-	if e.Value == node.NoOp {
-		return
+	if e.Value == node.NoOp || e.Config != 0 {
+		return // the node's own entries: a leader's no-op, a configuration
 	}
 	c, err := DecodeCommand(e.Value)
 	if err != nil {
@@ -140,6 +189,14 @@ func (s *Store) apply(index spec.Index, c *Command) Result {
 		delete(s.data, c.Key)
 	case OpGet:
 		r.Value, r.Found = s.data[c.Key]
+	case OpAddress:
+		id, _ := addressTarget(c.Key) // checked by DecodeCommand
+		var a Addresses
+		if c.Value != "" {
+			a, _ = DecodeAddresses(c.Value)
+		}
+		_, r.Found = s.addrs[id]
+		s.setAddresses(id, a)
 	}
 	return r
 }
@@ -162,13 +219,19 @@ func (s *Store) evictSessions() {
 	}
 }
 
-// snapshotMagic starts every encoded snapshot (format version 1).
-const snapshotMagic = "RKVSNAP1"
+// snapshotMagic starts every encoded snapshot (format version 2);
+// Restore still reads version 1, which has no address table.
+const (
+	snapshotMagic   = "RKVSNAP2"
+	snapshotMagicV1 = "RKVSNAP1"
+)
 
 // Snapshot implements node.StateMachine: the magic, the applied index,
 // the number of keys and each key and value (uvarint length + bytes, keys
 // sorted so that equal states encode equally), then the number of
-// sessions and each client, sequence number and last index.
+// sessions and each client, sequence number and last index, then the
+// number of address table entries and each id, Raft and HTTP address
+// (ids increasing).
 func (s *Store) Snapshot() ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -188,6 +251,13 @@ func (s *Store) Snapshot() ([]byte, error) {
 		b = binary.AppendUvarint(b, ss.seq)
 		b = binary.AppendUvarint(b, uint64(ss.index))
 	}
+	ids := slices.Sorted(maps.Keys(s.addrs))
+	b = binary.AppendUvarint(b, uint64(len(ids)))
+	for _, id := range ids {
+		b = binary.AppendUvarint(b, uint64(id))
+		b = appendString(b, s.addrs[id].Raft)
+		b = appendString(b, s.addrs[id].HTTP)
+	}
 	return b, nil
 }
 
@@ -203,7 +273,11 @@ var ErrBadSnapshot = errors.New("bad snapshot")
 // replacing anything, so a bad snapshot leaves the store unchanged.
 func (s *Store) Restore(index spec.Index, data []byte) error {
 	d := decoder{b: data}
-	if len(data) < len(snapshotMagic) || string(data[:len(snapshotMagic)]) != snapshotMagic {
+	magic := ""
+	if len(data) >= len(snapshotMagic) {
+		magic = string(data[:len(snapshotMagic)])
+	}
+	if magic != snapshotMagic && magic != snapshotMagicV1 {
 		return fmt.Errorf("%w: missing magic %q", ErrBadSnapshot, snapshotMagic)
 	}
 	d.b = d.b[len(snapshotMagic):]
@@ -218,6 +292,10 @@ func (s *Store) Restore(index spec.Index, data []byte) error {
 		c := d.uvarint("client")
 		sessions[c] = session{seq: d.uvarint("seq"), index: spec.Index(d.uvarint("session index"))}
 	}
+	addrs := map[spec.ServerID]Addresses{}
+	if magic == snapshotMagic {
+		d.addresses(addrs)
+	}
 	switch {
 	case d.err != nil:
 		return d.err
@@ -229,7 +307,35 @@ func (s *Store) Restore(index spec.Index, data []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.data, s.sessions, s.applied = m, sessions, applied
+	s.restoreAddresses(addrs)
 	return nil
+}
+
+// restoreAddresses replaces the address table by addrs, telling the
+// watchers what changed. s.mu is held.
+func (s *Store) restoreAddresses(addrs map[spec.ServerID]Addresses) {
+	for _, id := range slices.Sorted(maps.Keys(s.addrs)) {
+		if _, ok := addrs[id]; !ok {
+			s.setAddresses(id, Addresses{})
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(addrs)) {
+		if a, ok := s.addrs[id]; !ok || a != addrs[id] {
+			s.setAddresses(id, addrs[id])
+		}
+	}
+}
+
+// addresses reads the address table of a version 2 snapshot into m.
+func (d *decoder) addresses(m map[spec.ServerID]Addresses) {
+	for range d.count("addresses", 3) {
+		id := d.uvarint("server id")
+		a := Addresses{Raft: d.string("raft address"), HTTP: d.string("http address")}
+		if d.err == nil && (id < 1 || id > spec.MaxServers || a.Raft == "" || a.HTTP == "") {
+			d.err = fmt.Errorf("%w: address entry %d %+v", ErrBadSnapshot, id, a)
+		}
+		m[spec.ServerID(id)] = a
+	}
 }
 
 // decoder reads uvarint-framed fields, remembering the first error.

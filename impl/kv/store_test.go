@@ -3,6 +3,7 @@ package kv
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/raftcheck/raftcheck/spec"
@@ -15,6 +16,8 @@ func TestCommandRoundTrip(t *testing.T) {
 		{Op: OpPut, Client: 7, Seq: 3, Key: "empty value"},
 		{Op: OpDelete, Client: 2, Seq: 9, Key: "k"},
 		{Op: OpGet, Client: 3, Key: "k"},
+		{Op: OpAddress, Client: 3, Seq: 4, Key: "5", Value: "127.0.0.1:7005 127.0.0.1:8005"},
+		{Op: OpAddress, Client: 3, Key: "7"},
 	} {
 		v := c.Encode()
 		if v == "" {
@@ -150,5 +153,62 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	}
 	if r.Applied() != 3 {
 		t.Fatalf("a refused snapshot changed the store: applied %d", r.Applied())
+	}
+}
+
+// TestAddressTable: OpAddress sets and clears a server's addresses, the
+// watchers see every change (the current table first), the table travels
+// in snapshots, and a version-1 snapshot (no table) still restores.
+func TestAddressTable(t *testing.T) {
+	s := NewStore()
+	a4 := Addresses{Raft: "127.0.0.1:7004", HTTP: "127.0.0.1:8004"}
+	setAddr := func(index spec.Index, id string, a Addresses) {
+		v := ""
+		if a != (Addresses{}) {
+			v = EncodeAddresses(a)
+		}
+		apply(s, index, Command{Op: OpAddress, Client: 1, Key: id, Value: v})
+	}
+	setAddr(1, "4", a4)
+	type change struct {
+		id spec.ServerID
+		a  Addresses
+	}
+	var seen []change
+	s.OnAddresses(func(id spec.ServerID, a Addresses) { seen = append(seen, change{id, a}) })
+	a5 := Addresses{Raft: "h5:1", HTTP: "h5:2"}
+	setAddr(2, "5", a5)
+	setAddr(3, "4", Addresses{})
+	want := []change{{4, a4}, {5, a5}, {4, Addresses{}}}
+	if fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Fatalf("watcher saw %v, want %v", seen, want)
+	}
+	if _, ok := s.Addresses(4); ok {
+		t.Fatal("cleared address still in the table")
+	}
+	data, _ := s.Snapshot()
+	r := NewStore()
+	seen = nil
+	r.OnAddresses(func(id spec.ServerID, a Addresses) { seen = append(seen, change{id, a}) })
+	if err := r.Restore(3, data); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := r.Addresses(5); !ok || got != a5 || len(r.AddressTable()) != 1 || fmt.Sprint(seen) != fmt.Sprint([]change{{5, a5}}) {
+		t.Fatalf("restored table %v, watcher saw %v", r.AddressTable(), seen)
+	}
+	v1 := append([]byte(snapshotMagicV1), 3, 0, 0) // index 3, no keys, no sessions
+	if err := r.Restore(3, v1); err != nil || len(r.AddressTable()) != 0 || seen[len(seen)-1] != (change{5, Addresses{}}) {
+		t.Fatalf("version-1 snapshot: %v, table %v, watcher saw %v", err, r.AddressTable(), seen)
+	}
+	for name, v := range map[string]spec.Value{
+		"id 0":        (&Command{Op: OpAddress, Client: 1, Key: "0", Value: "a:1 b:2"}).Encode(),
+		"id 8":        (&Command{Op: OpAddress, Client: 1, Key: "8", Value: "a:1 b:2"}).Encode(),
+		"id 04":       (&Command{Op: OpAddress, Client: 1, Key: "04", Value: "a:1 b:2"}).Encode(),
+		"one address": (&Command{Op: OpAddress, Client: 1, Key: "4", Value: "a:1"}).Encode(),
+		"three":       (&Command{Op: OpAddress, Client: 1, Key: "4", Value: "a:1 b:2 c:3"}).Encode(),
+	} {
+		if _, err := DecodeCommand(v); !errors.Is(err, ErrBadCommand) {
+			t.Errorf("%s: %v, want ErrBadCommand", name, err)
+		}
 	}
 }

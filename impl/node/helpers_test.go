@@ -59,11 +59,12 @@ func (r *recorder) Restore(i spec.Index, data []byte) error {
 	return nil
 }
 
-// values returns the applied values other than NoOp.
+// values returns the applied values other than NoOp and configuration
+// entries (whose value is empty).
 func (r *recorder) values() []spec.Value {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return slices.DeleteFunc(slices.Clone(r.vals), func(v spec.Value) bool { return v == NoOp })
+	return slices.DeleteFunc(slices.Clone(r.vals), func(v spec.Value) bool { return v == NoOp || v == "" })
 }
 
 func (r *recorder) err() error {

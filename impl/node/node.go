@@ -29,7 +29,8 @@ import (
 
 // StateMachine is what a Node replicates. Its methods are called from the
 // node's goroutine only, one at a time. Entries with the value NoOp are the
-// node's own and change nothing.
+// node's own and change nothing, and so are configuration entries
+// (Config != 0, Value empty): the node follows those itself.
 type StateMachine interface {
 	// Apply applies the committed entry at index; entries come in index
 	// order, each exactly once per process lifetime after the last Restore
@@ -45,13 +46,23 @@ type StateMachine interface {
 // Config configures a Node. ID, Servers, Listen (or Peers[ID]), Dir and
 // StateMachine are required; zero knobs take the defaults given.
 type Config struct {
-	ID      spec.ServerID
-	Servers int // cluster size N; the servers are 1..N
+	ID spec.ServerID
+	// Servers is the largest server id that exists: the servers of the
+	// initial configuration and every one that may join later.
+	Servers int
+	// Initial is the configuration before any configuration entry; zero
+	// makes every server 1..Servers a voter. It must be the same on every
+	// server and every start. A server started outside it (a new server,
+	// to be added with ChangeMembership) does not campaign and waits for
+	// the leader.
+	Initial spec.Configuration
 	// Listen is the Raft address to listen on; empty means Peers[ID].
 	// "127.0.0.1:0" picks a free port (see Addr and SetPeer).
 	Listen string
 	// Peers maps server ids to Raft addresses; more can be set later with
-	// SetPeer. The own entry, if any, is used only as the default Listen.
+	// SetPeer (for instance from an address table the state machine
+	// replicates). The own entry, if any, is used only as the default
+	// Listen.
 	Peers map[spec.ServerID]string
 	// Dir holds the write-ahead log.
 	Dir          string
@@ -123,6 +134,10 @@ type Status struct {
 	// SnapshotIndex is the index of the last state machine snapshot (0 if
 	// none); the core's Status.Snapshot is where its log starts.
 	SnapshotIndex spec.Index
+	// ConfigPending: the configuration in effect (Config) is not
+	// committed yet, so a leader refuses another change
+	// (raft.ErrChangeInProgress).
+	ConfigPending bool
 }
 
 // ErrStopped is returned by calls on a stopped Node.
@@ -142,6 +157,7 @@ type Node struct {
 
 	recvc  chan spec.Message
 	propc  chan proposal
+	confc  chan *confProposal
 	snapc  chan transport.InstallSnapshot
 	stop   chan struct{}
 	done   chan struct{}
@@ -156,7 +172,16 @@ type Node struct {
 	sending  map[spec.ServerID]time.Time // snapshot transfers started
 	incoming *incomingSnapshot
 	stepErrs int
-	noopTerm spec.Term // the last term in which this node appended NoOp
+	sendErrs int
+	noopTerm spec.Term                    // the last term in which this node appended NoOp
+	changes  map[spec.Index]*confProposal // membership changes waiting to be applied
+	finished []finishedChange             // applied, to answer after the next publish
+
+	// Peers (SetPeer, from any goroutine; setAppliedConfig on the loop).
+	peerMu  sync.Mutex
+	addrs   map[spec.ServerID]string // every Raft address known
+	applied spec.Configuration       // the last committed configuration applied
+	removed spec.Members             // members that a committed configuration removed
 }
 
 // NoOp is the entry a node appends when it becomes leader. The state
@@ -189,7 +214,7 @@ func Start(cfg Config) (*Node, error) {
 		}
 	}
 	core, err := raft.New(raft.Config{
-		ID: cfg.ID, Servers: cfg.Servers, Restore: p,
+		ID: cfg.ID, Servers: cfg.Servers, Initial: cfg.Initial, Restore: p,
 		ElectionTick: cfg.ElectionTick, HeartbeatTick: cfg.HeartbeatTick, Rand: cfg.Rand,
 		MaxBatch: cfg.MaxBatch, ReplicateOnPropose: true, MaxInflight: cfg.MaxInflight, ConflictHint: true, SnapshotKeepalive: true,
 	})
@@ -200,15 +225,22 @@ func Start(cfg Config) (*Node, error) {
 		cfg: cfg, core: core, st: st, snap: snap,
 		recvc:   make(chan spec.Message, 4096),
 		propc:   make(chan proposal, 1024),
+		confc:   make(chan *confProposal),
+		changes: map[spec.Index]*confProposal{},
+		addrs:   map[spec.ServerID]string{},
+		applied: initialConfig(cfg),
 		snapc:   make(chan transport.InstallSnapshot, 16),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 		sending: map[spec.ServerID]time.Time{},
 	}
+	if snap != nil && p.Snapshot.Config != (spec.Configuration{}) {
+		n.applied = p.Snapshot.Config
+	}
 	peers := map[spec.ServerID]string{}
 	for id, addr := range cfg.Peers {
 		if id != cfg.ID && addr != "" {
-			peers[id] = addr
+			peers[id], n.addrs[id] = addr, addr
 		}
 	}
 	n.tr, err = transport.New(transport.Config{ID: cfg.ID, Listen: cfg.Listen, Peers: peers, Handler: n.receive, Logf: cfg.Logf})
@@ -224,9 +256,6 @@ func Start(cfg Config) (*Node, error) {
 
 // Addr is the address the node's transport listens on.
 func (n *Node) Addr() net.Addr { return n.tr.Addr() }
-
-// SetPeer sets the Raft address of server id.
-func (n *Node) SetPeer(id spec.ServerID, addr string) error { return n.tr.SetPeer(id, addr) }
 
 // Block cuts the link with peer in both directions (tests: partitions).
 func (n *Node) Block(peer spec.ServerID) { n.tr.Block(peer) }
@@ -344,6 +373,8 @@ func (n *Node) loop() error {
 			n.step(m)
 		case p := <-n.propc:
 			p.errc <- n.core.Propose(p.v)
+		case p := <-n.confc:
+			n.takeChange(p)
 		case s := <-n.snapc:
 			if err := n.receiveSnapshot(s); err != nil {
 				return err
@@ -431,6 +462,8 @@ func (n *Node) handleReady() error {
 		return err
 	}
 	n.publish()
+	n.followConfig(n.status.Load().Config)
+	n.answerChanges()
 	return nil
 }
 
@@ -449,17 +482,38 @@ func durableCommitted(rd *raft.Ready) int {
 func (n *Node) apply(from spec.Index, es []spec.Entry) {
 	for k, e := range es {
 		n.cfg.StateMachine.Apply(from+spec.Index(k), e)
+		n.appliedEntry(from+spec.Index(k), e)
 	}
 }
 
 func (n *Node) send(m spec.Message) {
-	if err := n.tr.Send(m); err != nil && !errors.Is(err, transport.ErrClosed) {
+	err := n.tr.Send(m)
+	switch {
+	case err == nil, errors.Is(err, transport.ErrClosed):
+	case errors.Is(err, transport.ErrUnknownPeer):
+		// An answer to a server whose address is not known yet, or to a
+		// removed one: normal around membership changes, so logged
+		// sparingly.
+		if n.sendErrs++; n.sendErrs <= 10 || n.sendErrs%1000 == 0 {
+			n.cfg.Logf("raft node %v: send %v (%d such so far): %v", n.cfg.ID, m.Type, n.sendErrs, err)
+		}
+	default:
 		n.cfg.Logf("raft node %v: send %v: %v", n.cfg.ID, m.Type, err)
 	}
 }
 
+// initialConfig is cfg.Initial, or every server a voter when it is zero
+// (as the core reads it).
+func initialConfig(cfg Config) spec.Configuration {
+	if cfg.Initial.Voters == 0 {
+		return spec.Configuration{Voters: spec.AllServers(cfg.Servers)}
+	}
+	return cfg.Initial
+}
+
 func (n *Node) publish() {
 	s := Status{Status: n.core.Status()}
+	s.ConfigPending = n.core.ConfigurationAt(s.CommitIndex) != s.Config
 	if n.snap != nil {
 		s.SnapshotIndex = n.snap.Index
 	}

@@ -76,7 +76,7 @@ func (n *Node) sendSnapshot(j spec.ServerID) {
 		for off := 0; ; off += chunk {
 			end := min(off+chunk, len(snap.Data))
 			f := &transport.Frame{Kind: transport.KindInstallSnapshot, Snapshot: transport.InstallSnapshot{
-				Term: term, Leader: n.cfg.ID, To: j, LastIncludedIndex: snap.Index, LastIncludedTerm: snap.Term,
+				Term: term, Leader: n.cfg.ID, To: j, LastIncludedIndex: snap.Index, LastIncludedTerm: snap.Term, Config: snap.Config,
 				Offset: uint64(off), Data: snap.Data[off:end], Done: end == len(snap.Data),
 			}}
 			if err := n.tr.SendFrame(f); err != nil {
@@ -98,6 +98,7 @@ type incomingSnapshot struct {
 	term     spec.Term
 	index    spec.Index
 	lastTerm spec.Term
+	config   spec.Configuration
 	data     []byte
 }
 
@@ -110,10 +111,10 @@ type incomingSnapshot struct {
 func (n *Node) receiveSnapshot(c transport.InstallSnapshot) error {
 	in := n.incoming
 	if c.Offset == 0 {
-		in = &incomingSnapshot{leader: c.Leader, term: c.Term, index: c.LastIncludedIndex, lastTerm: c.LastIncludedTerm}
+		in = &incomingSnapshot{leader: c.Leader, term: c.Term, index: c.LastIncludedIndex, lastTerm: c.LastIncludedTerm, config: c.Config}
 		n.incoming = in
 	} else if in == nil || in.leader != c.Leader || in.term != c.Term || in.index != c.LastIncludedIndex ||
-		in.lastTerm != c.LastIncludedTerm || uint64(len(in.data)) != c.Offset {
+		in.lastTerm != c.LastIncludedTerm || in.config != c.Config || uint64(len(in.data)) != c.Offset {
 		return nil
 	}
 	in.data = append(in.data, c.Data...)
@@ -125,7 +126,7 @@ func (n *Node) receiveSnapshot(c transport.InstallSnapshot) error {
 	if err := n.handleReady(); err != nil {
 		return err
 	}
-	meta := raft.SnapshotMeta{Index: in.index, Term: in.lastTerm}
+	meta := raft.SnapshotMeta{Index: in.index, Term: in.lastTerm, Config: in.config}
 	install, err := n.core.InstallSnapshot(in.leader, in.term, meta)
 	if err != nil {
 		n.cfg.Logf("raft node %v: refused snapshot from %v: %v", n.cfg.ID, in.leader, err)
@@ -139,11 +140,12 @@ func (n *Node) receiveSnapshot(c transport.InstallSnapshot) error {
 		// serve it. The WAL is untouched, so a restart is clean.
 		return fmt.Errorf("restore snapshot at %d from %v: %w", in.index, in.leader, err)
 	}
-	snap := &wal.Snapshot{Index: in.index, Term: in.lastTerm, Data: in.data}
+	snap := &wal.Snapshot{Index: in.index, Term: in.lastTerm, Config: in.config, Data: in.data}
 	if err := n.st.SaveSnapshot(*snap, in.index); err != nil {
 		return err
 	}
 	n.snap = snap
+	n.installedSnapshot(in.index, in.config)
 	n.publish()
 	n.cfg.Logf("raft node %v: installed snapshot at %d from %v", n.cfg.ID, in.index, in.leader)
 	return nil

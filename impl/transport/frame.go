@@ -62,9 +62,13 @@ type InstallSnapshot struct {
 	To                spec.ServerID
 	LastIncludedIndex spec.Index
 	LastIncludedTerm  spec.Term
-	Offset            uint64
-	Data              []byte
-	Done              bool
+	// Config is the configuration in effect at LastIncludedIndex (thesis
+	// §4.1: a snapshot carries the latest configuration it covers), zero
+	// when the snapshot covers no configuration entry.
+	Config spec.Configuration
+	Offset uint64
+	Data   []byte
+	Done   bool
 }
 
 // InstallSnapshotResponse answers an InstallSnapshot chunk: the follower's
@@ -122,6 +126,11 @@ func (f *Frame) Validate() error {
 			return fmt.Errorf("hello: sender id 0")
 		}
 	case KindMessage:
+		for k, e := range f.Message.Entries {
+			if c := e.Configuration(); c != (spec.Configuration{}) && e.Value != "" {
+				return fmt.Errorf("entries[%d]: a configuration entry (%v) carries no value", k, c)
+			}
+		}
 		return f.Message.Validate()
 	case KindInstallSnapshot:
 		s := &f.Snapshot
@@ -167,7 +176,7 @@ func EncodeFrame(f *Frame) ([]byte, error) {
 	}
 	size := 64 + len(f.Snapshot.Data) // fixed fields take at most 64 bytes
 	for _, e := range f.Message.Entries {
-		size += 2*binary.MaxVarintLen64 + len(e.Value)
+		size += 2*binary.MaxVarintLen64 + 3 + len(e.Value)
 	}
 	b := append(make([]byte, lenPrefix, size), Version<<4|byte(f.Kind))
 	switch f.Kind {
@@ -181,6 +190,7 @@ func EncodeFrame(f *Frame) ([]byte, error) {
 		b = append(b, byte(s.Leader), byte(s.To))
 		b = binary.AppendUvarint(b, uint64(s.LastIncludedIndex))
 		b = binary.AppendUvarint(b, uint64(s.LastIncludedTerm))
+		b = appendConfig(b, s.Config)
 		b = binary.AppendUvarint(b, s.Offset)
 		b = appendBool(b, s.Done)
 		b = binary.AppendUvarint(b, uint64(len(s.Data)))
@@ -199,6 +209,16 @@ func EncodeFrame(f *Frame) ([]byte, error) {
 	return b, nil
 }
 
+// appendConfig encodes a configuration as three member bytes: voters,
+// outgoing voters, learners.
+func appendConfig(b []byte, c spec.Configuration) []byte {
+	return append(b, byte(c.Voters), byte(c.Outgoing), byte(c.Learners))
+}
+
+func (d *decoder) config() spec.Configuration {
+	return spec.Configuration{Voters: spec.Members(d.byte("voters")), Outgoing: spec.Members(d.byte("outgoing")), Learners: spec.Members(d.byte("learners"))}
+}
+
 func appendBool(b []byte, v bool) []byte {
 	if v {
 		return append(b, 1)
@@ -209,8 +229,9 @@ func appendBool(b []byte, v bool) []byte {
 // appendMessage encodes the fields of m's type: type, from, to, term, then
 // RequestVote: lastLogIndex, lastLogTerm; RequestVoteResponse: granted;
 // AppendEntries: prevLogIndex, prevLogTerm, leaderCommit, entry count,
-// then per entry term, value length, value; AppendEntriesResponse:
-// success, matchIndex.
+// then per entry term, value length, value, and for an empty value (a
+// configuration entry: clients' values are never empty) its configuration
+// (appendConfig); AppendEntriesResponse: success, matchIndex.
 func appendMessage(b []byte, m *spec.Message) []byte {
 	b = append(b, byte(m.Type), byte(m.From), byte(m.To))
 	b = binary.AppendUvarint(b, uint64(m.Term))
@@ -229,6 +250,9 @@ func appendMessage(b []byte, m *spec.Message) []byte {
 			b = binary.AppendUvarint(b, uint64(e.Term))
 			b = binary.AppendUvarint(b, uint64(len(e.Value)))
 			b = append(b, e.Value...)
+			if e.Value == "" {
+				b = appendConfig(b, e.Configuration())
+			}
 		}
 	case spec.AppendEntriesResponse:
 		b = appendBool(b, m.Success)
@@ -380,6 +404,7 @@ func decodeBody(b []byte) (Frame, error) {
 		s.Leader, s.To = spec.ServerID(d.byte("leader")), spec.ServerID(d.byte("to"))
 		s.LastIncludedIndex = spec.Index(d.uvarint("last included index"))
 		s.LastIncludedTerm = spec.Term(d.uvarint("last included term"))
+		s.Config = d.config()
 		s.Offset = d.uvarint("offset")
 		s.Done = d.bool("done")
 		s.Data = d.bytes("data")
@@ -430,7 +455,12 @@ func decodeMessage(d *decoder) spec.Message {
 		}
 		for k := range m.Entries {
 			m.Entries[k].Term = spec.Term(d.uvarint("entry term"))
-			m.Entries[k].Value = spec.Value(d.bytes("entry value"))
+			e := &m.Entries[k]
+			e.Value = spec.Value(d.bytes("entry value"))
+			if e.Value == "" {
+				c := d.config()
+				e.Config, e.Outgoing, e.Learners = c.Voters, c.Outgoing, c.Learners
+			}
 		}
 	case spec.AppendEntriesResponse:
 		m.Success = d.bool("success")

@@ -23,9 +23,13 @@ func sampleFrames() []Frame {
 		{Kind: KindMessage, Message: spec.Message{Type: spec.AppendEntries, From: 1, To: 3, Term: 7, PrevLogIndex: 300, PrevLogTerm: 6,
 			LeaderCommit: 299, Entries: []spec.Entry{{Term: 6, Value: "set x 1"}, {Term: 7}, {Term: 7, Value: "\x00\xff"}}}},
 		{Kind: KindMessage, Message: spec.Message{Type: spec.AppendEntries, From: 1, To: 3, Term: 7}},
+		{Kind: KindMessage, Message: spec.Message{Type: spec.AppendEntries, From: 1, To: 4, Term: 7, Entries: []spec.Entry{
+			{Term: 7, Config: 0b111, Learners: 0b1000}, {Term: 7, Config: 0b1011, Outgoing: 0b111}, {Term: 7, Value: "v"}}}},
 		{Kind: KindMessage, Message: spec.Message{Type: spec.AppendEntriesResponse, From: 3, To: 1, Term: 7, Success: true, MatchIndex: 303}},
 		{Kind: KindInstallSnapshot, Snapshot: InstallSnapshot{Term: 8, Leader: 1, To: 2, LastIncludedIndex: 1000, LastIncludedTerm: 8,
 			Offset: 65536, Data: []byte("chunk of the key-value map"), Done: true}},
+		{Kind: KindInstallSnapshot, Snapshot: InstallSnapshot{Term: 8, Leader: 1, To: 5, LastIncludedIndex: 1000, LastIncludedTerm: 8,
+			Config: spec.Configuration{Voters: 0b1111, Learners: 0b10000}, Data: []byte("x")}},
 		{Kind: KindInstallSnapshotResponse, SnapshotResponse: InstallSnapshotResponse{Term: 8, From: 2, To: 1, LastIncludedIndex: 1000, Received: 65562}},
 	}
 }
@@ -150,6 +154,8 @@ func TestEncodeRefusesInvalidFrames(t *testing.T) {
 		{Frame{Kind: KindInstallSnapshotResponse, SnapshotResponse: InstallSnapshotResponse{Term: 1, From: 2}}, "need two distinct servers"},
 		{Frame{Kind: KindMessage, Message: spec.Message{Type: spec.AppendEntries, From: 1, To: 2, Term: 1,
 			Entries: []spec.Entry{{Term: 1, Value: spec.Value(make([]byte, DefaultMaxFrameSize))}}}}, "exceeds maximum"},
+		{Frame{Kind: KindMessage, Message: spec.Message{Type: spec.AppendEntries, From: 1, To: 2, Term: 1,
+			Entries: []spec.Entry{{Term: 1, Value: "v", Config: 1}}}}, "a configuration entry ({S1}) carries no value"},
 	} {
 		if _, err := EncodeFrame(&c.f); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("EncodeFrame(%v): %v, want %q", c.f.Kind, err, c.want)

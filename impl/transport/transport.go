@@ -70,6 +70,12 @@ type Stats struct {
 // ErrClosed is returned by Send and SendFrame after Close.
 var ErrClosed = errors.New("transport: closed")
 
+// ErrUnknownPeer is wrapped by the error of Send and SendFrame for a
+// receiver that is not (or no longer) a peer: with membership changes, a
+// server may answer one it has not learnt the address of yet, or one that
+// was removed.
+var ErrUnknownPeer = errors.New("unknown peer")
+
 // Transport is a TCP endpoint for one Raft server. Its methods are safe for
 // concurrent use.
 type Transport struct {
@@ -84,6 +90,10 @@ type Transport struct {
 	peers  map[spec.ServerID]*peer
 	conns  map[net.Conn]struct{} // every open connection, closed by Close
 	closed bool
+	// strangers counts the hellos refused per unknown id: a removed
+	// server still running redials at every message, so only the first
+	// few and then every 100th are logged.
+	strangers map[spec.ServerID]int
 
 	sent, received, queueFull, blocked, unsent, badPeers, dials, connections atomic.Uint64
 }
@@ -98,6 +108,11 @@ type peer struct {
 	// restarted server would otherwise miss heartbeats for up to
 	// BackoffMax and start an election).
 	alive chan struct{}
+	// gone is closed by RemovePeer: the sender exits, closing its
+	// connection. inbound (guarded by Transport.mu) are the connections
+	// the peer dialled to us, closed by RemovePeer too.
+	gone    chan struct{}
+	inbound map[net.Conn]struct{}
 }
 
 // New starts a Transport: it listens on cfg.Listen and starts a sender for
@@ -138,6 +153,8 @@ func New(cfg Config) (*Transport, error) {
 		stop:  make(chan struct{}),
 		peers: map[spec.ServerID]*peer{},
 		conns: map[net.Conn]struct{}{},
+
+		strangers: map[spec.ServerID]int{},
 	}
 	t.ctx, t.halt = context.WithCancel(context.Background())
 	for id, addr := range cfg.Peers {
@@ -169,12 +186,43 @@ func (t *Transport) SetPeer(id spec.ServerID, addr string) error {
 		p.addr.Store(&addr)
 		return nil
 	}
-	p := &peer{id: id, queue: make(chan []byte, t.cfg.QueueSize), alive: make(chan struct{}, 1)}
+	p := &peer{id: id, queue: make(chan []byte, t.cfg.QueueSize), alive: make(chan struct{}, 1),
+		gone: make(chan struct{}), inbound: map[net.Conn]struct{}{}}
 	p.addr.Store(&addr)
 	t.peers[id] = p
 	t.wg.Add(1)
 	go t.send(p)
 	return nil
+}
+
+// RemovePeer forgets peer id (a server removed from the cluster): its
+// sender stops, its queued frames are discarded, and the connections in
+// both directions are closed; a hello from it is refused from now on. It
+// reports whether id was a peer. SetPeer may add it again later.
+func (t *Transport) RemovePeer(id spec.ServerID) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p, ok := t.peers[id]
+	if !ok {
+		return false
+	}
+	delete(t.peers, id)
+	close(p.gone)
+	for c := range p.inbound {
+		c.Close() // serve untracks it
+	}
+	return true
+}
+
+// Peers lists the ids of the current peers, in no particular order.
+func (t *Transport) Peers() []spec.ServerID {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ids := make([]spec.ServerID, 0, len(t.peers))
+	for id := range t.peers {
+		ids = append(ids, id)
+	}
+	return ids
 }
 
 // Block cuts the link with peer in both directions: frames to it are
@@ -225,7 +273,7 @@ func (t *Transport) SendFrame(f *Frame) error {
 	case closed:
 		return ErrClosed
 	case !ok:
-		return fmt.Errorf("transport: send: unknown peer %v", f.To())
+		return fmt.Errorf("transport: send: %w %v", ErrUnknownPeer, f.To())
 	case p.blocked.Load():
 		t.blocked.Add(1)
 		return nil
@@ -311,7 +359,8 @@ const (
 	stopped
 )
 
-// wait sleeps d, or less if p connects to us meanwhile or on Close.
+// wait sleeps d, or less if p connects to us meanwhile, on Close or on
+// RemovePeer(p).
 func (t *Transport) wait(p *peer, d time.Duration) waited {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
@@ -321,6 +370,8 @@ func (t *Transport) wait(p *peer, d time.Duration) waited {
 	case <-p.alive:
 		return woken
 	case <-t.stop:
+		return stopped
+	case <-p.gone:
 		return stopped
 	}
 }
@@ -342,6 +393,8 @@ func (t *Transport) send(p *peer) {
 		var b []byte
 		select {
 		case <-t.stop:
+			return
+		case <-p.gone:
 			return
 		case b = <-p.queue:
 		}
@@ -472,12 +525,28 @@ func (t *Transport) serve(c net.Conn) {
 	}
 	from := f.Hello
 	t.mu.Lock()
-	p, known := t.peers[from] // peers are never removed: p stays valid
+	p, known := t.peers[from]
+	refused := 0
+	if known {
+		p.inbound[c] = struct{}{} // RemovePeer closes it
+	} else {
+		t.strangers[from]++
+		refused = t.strangers[from]
+	}
 	t.mu.Unlock()
 	if !known {
-		bad(from.String(), fmt.Errorf("not a configured peer"))
+		if refused <= 3 || refused%100 == 0 {
+			bad(from.String(), fmt.Errorf("not a configured peer (hello %d refused)", refused))
+		} else {
+			t.badPeers.Add(1)
+		}
 		return
 	}
+	defer func() {
+		t.mu.Lock()
+		delete(p.inbound, c)
+		t.mu.Unlock()
+	}()
 	c.SetReadDeadline(time.Time{})
 	select {
 	case p.alive <- struct{}{}:

@@ -157,8 +157,9 @@ func TestLoopbackThreeNodes(t *testing.T) {
 	}
 	// Everything arrived; a sender counts a frame once its write returns.
 	for _, n := range nodes {
-		waitFor(t, "send counters", func() bool { return n.Stats().Sent == 16 })
-		if s := n.Stats(); s.Received != 16 || s.Connections != 2 || s.QueueFull+s.Blocked+s.Unsent+s.BadPeers != 0 {
+		sent := uint64(len(want[n.cfg.ID])) // every node sends as many as it receives
+		waitFor(t, "send counters", func() bool { return n.Stats().Sent == sent })
+		if s := n.Stats(); s.Received != sent || s.Connections != 2 || s.QueueFull+s.Blocked+s.Unsent+s.BadPeers != 0 {
 			t.Errorf("%v: stats %+v", n.cfg.ID, s)
 		}
 	}
@@ -418,4 +419,64 @@ func restartOn(t *testing.T, id spec.ServerID, addr string, peer *node) *node {
 		return true
 	})
 	return n
+}
+
+// TestRemovePeer: a removed peer's connections close in both directions,
+// frames to it are refused with ErrUnknownPeer and its hello is refused;
+// SetPeer brings it back.
+func TestRemovePeer(t *testing.T) {
+	nodes := cluster(t, 2)
+	n1, n2 := nodes[0], nodes[1]
+	mustSend(t, n1, vote(1, 2, 1))
+	mustSend(t, n2, vote(2, 1, 1))
+	receive(t, n2)
+	receive(t, n1)
+	if !n1.RemovePeer(2) || n1.RemovePeer(2) {
+		t.Fatal("RemovePeer(2) should report true once, then false")
+	}
+	if got := n1.Peers(); len(got) != 0 {
+		t.Fatalf("Peers after RemovePeer = %v", got)
+	}
+	if err := n1.Send(vote(1, 2, 2)); !errors.Is(err, ErrUnknownPeer) {
+		t.Fatalf("Send to a removed peer = %v, want ErrUnknownPeer", err)
+	}
+	// S2's connection to S1 was closed; its next frames make it redial,
+	// and S1 refuses the hello of a server that is no longer a peer.
+	waitFor(t, "S1 refusing S2's hello", func() bool {
+		n2.Send(vote(2, 1, 2))
+		return n1.Stats().BadPeers > 0
+	})
+	select {
+	case f := <-n1.got:
+		t.Fatalf("S1 received %+v from a removed peer", f)
+	default:
+	}
+	if !strings.Contains(n1.logged(), "not a configured peer") {
+		t.Errorf("S1's log does not say why it refused S2:\n%s", n1.logged())
+	}
+	// A removed server left running redials at every message: the
+	// refusals are counted, but only the first three are logged.
+	waitFor(t, "ten refused hellos", func() bool {
+		n2.Send(vote(2, 1, 2))
+		time.Sleep(time.Millisecond)
+		return n1.Stats().BadPeers >= 10
+	})
+	if k := strings.Count(n1.logged(), "not a configured peer"); k != 3 {
+		t.Errorf("S1 logged %d refusals of S2, want 3:\n%s", k, n1.logged())
+	}
+	if err := n1.SetPeer(2, n2.Addr().String()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "S2's frames to arrive again", func() bool {
+		n2.Send(vote(2, 1, 3))
+		select {
+		case f := <-n1.got:
+			return f.Message.From == 2
+		case <-time.After(20 * time.Millisecond):
+			return false
+		}
+	})
+	mustSend(t, n1, vote(1, 2, 4))
+	for f := receive(t, n2); f.Message.Term != 4; f = receive(t, n2) {
+	}
 }

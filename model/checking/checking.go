@@ -35,12 +35,12 @@ func (a Adapter) Decode(src []byte, s *model.State) error { return a.DecodeTrust
 func (a Adapter) ActionKind(x model.Action) int { return int(x.Kind) - 1 }
 
 // ActionKinds names the action kinds in spec order. The membership
-// changes, the last two, are left out when they are off, so that a report
-// without them reads as before they existed.
+// changes and Wipe, from AddServer on, are left out when they are off, so
+// that a report without them reads as before they existed.
 func (a Adapter) ActionKinds() []string {
 	kinds := spec.ActionKinds
 	if a.Config().MaxReconfigs == 0 {
-		kinds = kinds[:len(kinds)-2]
+		kinds = kinds[:spec.AddServer-1]
 	}
 	names := make([]string, len(kinds))
 	for i, k := range kinds {
@@ -80,6 +80,7 @@ func (v *views) of(s *model.State) *spec.State {
 // changes nothing it reads, so they are not evaluated there.
 var changesServers = [...]bool{spec.Timeout: true, spec.ClientRequest: true, spec.Deliver: true, spec.Restart: true, spec.Compact: true,
 	spec.AddServer: true, spec.RemoveServer: true,
+	spec.AddLearner: true, spec.EnterJoint: true, spec.LeaveJoint: true, spec.Wipe: true,
 	spec.Heartbeat: false, spec.Drop: false, spec.Duplicate: false, spec.Partition: false, spec.Heal: false}
 
 // Properties returns the checker properties for the named spec properties

@@ -323,10 +323,20 @@ func TestMembershipFixesHold(t *testing.T) {
 		if res.Depth < b.MaxLength {
 			t.Fatalf("%s's bounds: explored to depth %d only", b.Name, res.Depth)
 		}
-		for _, k := range []spec.ActionKind{spec.AddServer, spec.RemoveServer} {
-			if b.Name == "count-nonmember-votes" {
-				break // its counterexample is a first election, before any change
-			}
+		kinds := []spec.ActionKind{spec.AddServer, spec.RemoveServer}
+		switch {
+		case b.Bounds.Reconfig == model.ReconfigJoint:
+			// LeaveJoint comes after the joint entry commits, deeper than
+			// these counterexamples (TestPinnedMembershipCounts fires it).
+			kinds = []spec.ActionKind{spec.EnterJoint}
+		case b.Name == "rejoin-blank-disk":
+			// One change among three members: a removal (the correct
+			// protocol never wipes, so Wipe cannot fire).
+			kinds = []spec.ActionKind{spec.RemoveServer}
+		case b.Name == "count-nonmember-votes":
+			kinds = nil // its counterexample is a first election, before any change
+		}
+		for _, k := range kinds {
 			if c := &res.Coverage; c.Fired[int(k)-1] == 0 || c.New[int(k)-1] == 0 {
 				t.Errorf("%s's bounds: %v fired %d times, %d new states", b.Name, k, c.Fired[int(k)-1], c.New[int(k)-1])
 			}
