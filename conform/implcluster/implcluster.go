@@ -38,6 +38,12 @@ type Options struct {
 	// vocabulary where every step ends with a Ready, as on the replay
 	// path, which conformance with it on checks.
 	ProposalBatch int
+	// SoleVoterWaits makes the cores wait for a response in a one-voter
+	// configuration, as the model does (raft.Faults.SoleVoterWaits; needs
+	// -tags raftfaults): joint and learner changes reach such
+	// configurations in a few steps, where the implementation otherwise
+	// elects and commits at once and the model cannot.
+	SoleVoterWaits bool
 }
 
 // Factory returns the factory of impl/cluster systems.
@@ -59,7 +65,9 @@ func Factory(opts Options) conform.Factory {
 		if s.Reconfigs {
 			initial.Voters = spec.AllServers(s.Servers) // the joiners are outside it
 		}
-		c, err := cluster.New(s.Size(), cluster.Options{Dir: dir, Faults: opts.Faults, MaxCopies: s.MaxCopies, Clock: opts.Clock, Initial: initial,
+		faults := opts.Faults
+		faults.SoleVoterWaits = faults.SoleVoterWaits || opts.SoleVoterWaits
+		c, err := cluster.New(s.Size(), cluster.Options{Dir: dir, Faults: faults, MaxCopies: s.MaxCopies, Clock: opts.Clock, Initial: initial,
 			Configure: func(c *raft.Config) { configure(c, s.Features); c.MaxBatch = opts.ProposalBatch }})
 		if err != nil {
 			sys.removeTemp()

@@ -154,6 +154,7 @@ func TestTransitionsMembership(t *testing.T) {
 type memberCounts struct {
 	mu                            sync.Mutex
 	adds, removes, removedLeaders int
+	kinds                         map[spec.ActionKind]int // every membership change taken
 }
 
 func (c *memberCounts) counting(f conform.Factory) conform.Factory {
@@ -184,6 +185,13 @@ func (s *memberCountingSystem) Apply(a spec.Action) error {
 		s.c.adds++
 	case spec.RemoveServer:
 		s.c.removes++
+	}
+	switch a.Kind {
+	case spec.AddServer, spec.RemoveServer, spec.AddLearner, spec.EnterJoint, spec.LeaveJoint:
+		if s.c.kinds == nil {
+			s.c.kinds = map[spec.ActionKind]int{}
+		}
+		s.c.kinds[a.Kind]++
 	}
 	for i := range before {
 		v := &after[i]
@@ -279,5 +287,49 @@ func TestTransitionsCatchAcceptedForbidden(t *testing.T) {
 	want := spec.Action{Kind: spec.Heartbeat, Server: 1}
 	if !res.Accepted || !res.Confirmed || res.Forbidden.String() != want.String() || len(res.Divergence.Steps) != 0 {
 		t.Fatalf("accepted %v confirmed %v forbidden %v after %d steps: %v", res.Accepted, res.Confirmed, res.Forbidden, len(res.Divergence.Steps), res.Explored.Violation)
+	}
+}
+
+// TestTransitionsJointAndLearners: every transition with joint consensus
+// (EnterJoint to any other set of servers, LeaveJoint) and with learners
+// (AddLearner, AddServer of a caught-up learner) conforms exactly, the
+// cores waiting for a response in one-voter configurations as the model
+// does (Options.SoleVoterWaits); the counts are pinned.
+func TestTransitionsJointAndLearners(t *testing.T) {
+	if raceEnabled {
+		t.Skip("state-space test: make test runs it without -race")
+	}
+	if !raft.FaultsCompiled {
+		t.Skipf("needs the model's one-voter behaviour, a fault switch: go test -tags %s", raft.BuildTag)
+	}
+	sys := Factory(Options{Memory: true, SoleVoterWaits: true})
+	for _, tc := range []struct {
+		cfg                 model.Config
+		states, transitions int64
+		taken               []spec.ActionKind // changes the implementation must have taken
+	}{
+		{model.Config{Servers: 3, MaxReconfigs: 1, Reconfig: "joint", MaxTerm: 2, MaxValues: 1, MaxMsgs: 2, MaxCopies: 1, MaxDrops: 1}, 21410, 46243,
+			[]spec.ActionKind{spec.EnterJoint, spec.LeaveJoint}},
+		{model.Config{Servers: 3, Joiners: 1, MaxReconfigs: 2, Learners: true, MaxTerm: 2, MaxValues: 1, MaxMsgs: 3, MaxCopies: 1}, 365121, 1072493,
+			[]spec.ActionKind{spec.AddLearner, spec.AddServer, spec.RemoveServer}},
+	} {
+		var n memberCounts
+		res, err := conform.Transitions(conform.TransitionOptions{Config: tc.cfg, System: n.counting(sys), Abstraction: conform.Exact, Workers: 2, Symmetry: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Divergence != nil {
+			t.Fatalf("%v: diverged (restore only %v): %v", tc.cfg, res.RestoreOnly, res.Replay.Divergence)
+		}
+		t.Logf("%v: %d states, %d transitions; %+v", tc.cfg, res.Explored.Distinct, res.Explored.Generated, n.kinds)
+		for _, k := range tc.taken {
+			if n.kinds[k] == 0 {
+				t.Errorf("%v: the implementation took no %v", tc.cfg, k)
+			}
+		}
+		if res.Explored.Verdict() != checker.VerdictOK || res.Explored.Distinct != tc.states || res.Explored.Generated != tc.transitions {
+			t.Fatalf("%v: complete %v, %d states, %d transitions (pinned %d, %d)", tc.cfg, res.Explored.Complete,
+				res.Explored.Distinct, res.Explored.Generated, tc.states, tc.transitions)
+		}
 	}
 }

@@ -90,14 +90,17 @@ func (r *Node) ConfigurationAt(i spec.Index) spec.Configuration {
 // ProposeConfChange appends the configuration entry of change c to a
 // leader's log, in effect at once (§4.1), if the guards of spec/README.md
 // hold: the node leads (*NotLeaderError), has committed an entry of its
-// term (ErrNoTermCommit), holds no uncommitted configuration entry
-// (ErrChangeInProgress), and c applies to its configuration
-// (*BadChangeError). It is replicated like any entry.
+// term (ErrNoTermCommit; not asked of LeaveJoint, which only completes a
+// change whose joint entry is committed), holds no uncommitted
+// configuration entry (ErrChangeInProgress), and c applies to its
+// configuration (*BadChangeError). It is replicated like any entry.
 func (r *Node) ProposeConfChange(c ConfChange) error {
 	if r.role != spec.Leader {
 		return fmt.Errorf("raft: propose %v: %w", c, r.notLeader())
 	}
-	if r.termAt(r.commit) != r.term && !r.faults.reconfigBeforeTermCommit() {
+	// LeaveJoint only completes a change whose joint entry is committed
+	// (its own guard, in nextConfig): the 2015 guard is EnterJoint's.
+	if c.Kind != spec.LeaveJoint && r.termAt(r.commit) != r.term && !r.faults.reconfigBeforeTermCommit() {
 		return fmt.Errorf("raft: %v: propose %v: %w (commit index %d)", r.id, c, ErrNoTermCommit, r.commit)
 	}
 	if r.confIndex > r.commit && !r.faults.concurrentReconfigs() {
@@ -239,7 +242,7 @@ func (r *Node) noteAppended(from spec.Index, es []spec.Entry) {
 // configuration: no acknowledgement it gets counts towards a commit.
 func (r *Node) soleVoter() bool {
 	c := r.config()
-	return !c.Joint() && c.Voters == 1<<(r.id-1)
+	return !c.Joint() && c.Voters == 1<<(r.id-1) && !r.faults.soleVoterWaits()
 }
 
 // isVoter reports whether the node votes in its own configuration.

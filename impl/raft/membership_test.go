@@ -458,3 +458,19 @@ func TestCommitAfterChangeWaitsForAnAcknowledgement(t *testing.T) {
 		t.Fatal("a sole voter sent heartbeats to a removed server")
 	}
 }
+
+// TestNewLeaderLeavesJointWithoutTermCommit: a leader elected while joint
+// whose joint entry it knows committed may leave at once (LeaveJoint's
+// own guard), while any other change waits for an entry of its term.
+func TestNewLeaderLeavesJointWithoutTermCommit(t *testing.T) {
+	joint := spec.Entry{Term: 1, Config: members(1, 2, 4), Outgoing: members(1, 2, 3)}
+	r := newNode(t, 2, 4, Persistent{}, func(c *Config) { c.Initial = spec.Configuration{Voters: members(1, 2, 3)} })
+	step(t, r, ae(1, 2, 1, 0, 0, 2, e(1, "a"), joint))
+	r = win(t, campaign(t, r))
+	wantErr(t, r.ProposeConfChange(ConfChange{Kind: spec.AddLearner, Target: 3}), ErrNoTermCommit)
+	if err := r.ProposeConfChange(ConfChange{Kind: spec.LeaveJoint}); err != nil {
+		t.Fatalf("LeaveJoint on a new leader of a committed joint entry: %v", err)
+	}
+	wantConfig(t, r, spec.Configuration{Voters: members(1, 2, 4)})
+	wantErr(t, r.ProposeConfChange(ConfChange{Kind: spec.RemoveServer, Target: 4}), ErrNoTermCommit)
+}
