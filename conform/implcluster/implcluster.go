@@ -154,14 +154,25 @@ func mirroredBugs() []string {
 	return out
 }
 
+// SoleVoterWaitsName names, among the bugs FaultsFor takes, the switch
+// that is not a seeded bug but the model's one-voter gap
+// (raft.Faults.SoleVoterWaits): explore conform --impl-faults
+// sole-voter-waits compares joint and learner changes beyond it.
+const SoleVoterWaitsName = "sole-voter-waits"
+
 // FaultsFor returns the implementation's fault switches that mirror the
-// named seeded bugs of the model, or an error naming a bug without one.
+// named seeded bugs of the model (and SoleVoterWaitsName), or an error
+// naming a bug without one.
 func FaultsFor(bugs []string) (raft.Faults, error) {
 	var f raft.Faults
 	for _, b := range bugs {
+		if b == SoleVoterWaitsName {
+			f.SoleVoterWaits = true
+			continue
+		}
 		set, ok := mirrors[b]
 		if !ok {
-			return f, fmt.Errorf("no implementation fault switch mirrors %q (there are: %s)", b, strings.Join(FaultNames, ", "))
+			return f, fmt.Errorf("no implementation fault switch mirrors %q (there are: %s; and %s)", b, strings.Join(FaultNames, ", "), SoleVoterWaitsName)
 		}
 		set(&f)
 	}
