@@ -27,7 +27,11 @@ import (
 // state as a trace records it (servers, network, partition; no history
 // needed). "features" are the optional mechanisms switched on, as the
 // trace's configuration names them (spec.Features); a program that lacks
-// one answers the setup with an error. "restore" (optional: only
+// one answers the setup with an error. With membership changes on the
+// setup also has "reconfigs": true and "joiners": J, the servers after
+// "servers" that start outside the initial configuration (the cluster has
+// servers + joiners servers); a program without membership changes
+// answers such a setup with an error. "restore" (optional: only
 // exhaustive transition conformance sends it) puts the system directly
 // into a state, DURABLE being each server's stable storage (term,
 // voted_for, log, snapshot_index); a program that cannot answers it with an

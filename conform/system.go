@@ -38,7 +38,7 @@ import (
 var ErrNotEnabled = spec.ErrNotEnabled
 
 // System is a deterministic Raft cluster under test. Its servers are
-// 1..Setup.Servers; it starts with every server fresh (term 0, no vote,
+// 1..Setup.Size() (the initial members, then the joiners); it starts with every server fresh (term 0, no vote,
 // empty log) and an empty, whole network.
 type System interface {
 	// Apply takes one action of the shared vocabulary: Timeout, Heartbeat,

@@ -41,6 +41,12 @@ type Options struct {
 	// Timers drives the cores' timers as the model's (cluster.Options.Timers);
 	// set it to model.ElectionTicks for traces of a model with timers.
 	Timers int
+	// SoleVoterWaits makes the cores wait for a response in a one-voter
+	// configuration, as the model does (raft.Faults.SoleVoterWaits; needs
+	// -tags raftfaults): joint and learner changes reach such
+	// configurations in a few steps, where the implementation otherwise
+	// elects and commits at once and the model cannot.
+	SoleVoterWaits bool
 }
 
 // Factory returns the factory of impl/cluster systems.
@@ -62,7 +68,9 @@ func Factory(opts Options) conform.Factory {
 		if s.Reconfigs {
 			initial.Voters = spec.AllServers(s.Servers) // the joiners are outside it
 		}
-		c, err := cluster.New(s.Size(), cluster.Options{Dir: dir, Faults: opts.Faults, MaxCopies: s.MaxCopies, Clock: opts.Clock, Initial: initial, Timers: opts.Timers,
+		faults := opts.Faults
+		faults.SoleVoterWaits = faults.SoleVoterWaits || opts.SoleVoterWaits
+		c, err := cluster.New(s.Size(), cluster.Options{Dir: dir, Faults: faults, MaxCopies: s.MaxCopies, Clock: opts.Clock, Initial: initial, Timers: opts.Timers,
 			Configure: func(c *raft.Config) { configure(c, s.Features); c.MaxBatch = opts.ProposalBatch }})
 		if err != nil {
 			sys.removeTemp()
@@ -149,14 +157,25 @@ func mirroredBugs() []string {
 	return out
 }
 
+// SoleVoterWaitsName names, among the bugs FaultsFor takes, the switch
+// that is not a seeded bug but the model's one-voter gap
+// (raft.Faults.SoleVoterWaits): explore conform --impl-faults
+// sole-voter-waits compares joint and learner changes beyond it.
+const SoleVoterWaitsName = "sole-voter-waits"
+
 // FaultsFor returns the implementation's fault switches that mirror the
-// named seeded bugs of the model, or an error naming a bug without one.
+// named seeded bugs of the model (and SoleVoterWaitsName), or an error
+// naming a bug without one.
 func FaultsFor(bugs []string) (raft.Faults, error) {
 	var f raft.Faults
 	for _, b := range bugs {
+		if b == SoleVoterWaitsName {
+			f.SoleVoterWaits = true
+			continue
+		}
 		set, ok := mirrors[b]
 		if !ok {
-			return f, fmt.Errorf("no implementation fault switch mirrors %q (there are: %s)", b, strings.Join(FaultNames, ", "))
+			return f, fmt.Errorf("no implementation fault switch mirrors %q (there are: %s; and %s)", b, strings.Join(FaultNames, ", "), SoleVoterWaitsName)
 		}
 		set(&f)
 	}

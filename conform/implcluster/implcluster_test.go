@@ -236,3 +236,59 @@ func TestDurableStateComparedEveryStep(t *testing.T) {
 		t.Fatalf("correct implementation: %v %+v", err, r.Divergence)
 	}
 }
+
+// TestConformMembership: with membership changes on (joiners outside the
+// initial configuration, AddServer and RemoveServer), every path of a
+// small configuration and random walks at larger ones — five servers
+// with three changes, pipelining and the conflict hint; four with
+// replicate-on-propose and bounded batches; four on the write-ahead log —
+// replay identically, stable storage included. Paths and steps are
+// pinned for the exhaustive part.
+func TestConformMembership(t *testing.T) {
+	if !raceEnabled { // under -race only the walks, fewer
+		cfg := model.Config{Servers: 3, Joiners: 1, MaxReconfigs: 1, MaxTerm: 2, MaxValues: 1, MaxMsgs: 3, MaxCopies: 1, MaxDrops: 1}
+		var n memberCounts
+		res, err := conform.Run(conform.Options{Config: cfg, Depth: 9, System: n.counting(memory)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Divergence != nil {
+			t.Fatalf("depth 9: diverged: %v", res.Replay.Divergence.Lines())
+		}
+		if res.Paths != 13053 || res.Steps != 102243 || len(res.Vacuous(cfg)) != 0 || n.adds == 0 || n.removes == 0 {
+			t.Fatalf("depth 9: %d paths, %d steps (pinned 13053, 102243), vacuous %v, %d AddServer, %d RemoveServer",
+				res.Paths, res.Steps, res.Vacuous(cfg), n.adds, n.removes)
+		}
+		t.Logf("depth 9: %d AddServer, %d RemoveServer", n.adds, n.removes)
+	}
+	nwalks := 200
+	if raceEnabled {
+		nwalks = 30
+	}
+	walks := []struct {
+		cfg   model.Config
+		opts  Options
+		walks int
+	}{
+		{model.Config{Servers: 5, Joiners: 2, MaxReconfigs: 3, MaxTerm: 4, MaxValues: 3, MaxMsgs: 10, MaxCopies: 2, MaxDups: 1, MaxRestarts: 2,
+			MaxPartitions: 2, MaxDrops: 2, MaxSnapshots: 2, Features: spec.Features{ConflictHint: true, MaxInflight: 2}}, Options{Memory: true}, nwalks},
+		{model.Config{Servers: 4, Joiners: 3, MaxReconfigs: 2, MaxTerm: 5, MaxValues: 4, MaxMsgs: 10, MaxCopies: 2, MaxRestarts: 3,
+			MaxPartitions: 2, MaxDrops: 3, MaxSnapshots: 2, Features: spec.Features{ReplicateOnPropose: true, MaxBatch: 1}}, Options{Memory: true}, nwalks},
+		{model.Config{Servers: 4, Joiners: 1, MaxReconfigs: 2, MaxTerm: 3, MaxValues: 3, MaxMsgs: 6, MaxCopies: 1, MaxRestarts: 2,
+			MaxDrops: 2, MaxSnapshots: 1}, Options{}, nwalks / 10}, // on the write-ahead log: fsyncs, fewer
+	}
+	for _, w := range walks {
+		var n memberCounts
+		res, err := conform.Run(conform.Options{Config: w.cfg, Walks: w.walks, Length: 150, Seed: 7, System: n.counting(Factory(w.opts))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Divergence != nil {
+			t.Fatalf("%v: diverged: %v", w.cfg, res.Replay.Divergence.Lines())
+		}
+		if res.Paths != w.walks || len(res.Vacuous(w.cfg)) != 0 || n.adds == 0 || n.removes == 0 {
+			t.Fatalf("%v: %d paths, vacuous %v, %d AddServer, %d RemoveServer", w.cfg, res.Paths, res.Vacuous(w.cfg), n.adds, n.removes)
+		}
+		t.Logf("%v: %d steps; %d AddServer, %d RemoveServer", w.cfg, res.Steps, n.adds, n.removes)
+	}
+}

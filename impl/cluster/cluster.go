@@ -223,6 +223,10 @@ func (c *Cluster) Apply(a spec.Action) error {
 		return c.ChangeConfig(a.Server, raft.ConfChange{Kind: a.Kind})
 	case spec.Tick:
 		return c.Tick(a.Server)
+	case spec.Wipe:
+		// The model enables it only under its seeded bug rejoin-blank-disk:
+		// a removed server's id is retired, never reused by a blank disk.
+		return fmt.Errorf("cluster: %v: %w: a removed server's id is retired; the harness never brings a blank disk back under it", a, ErrNotEnabled)
 	}
 	return fmt.Errorf("cluster: %v: %w: unknown kind", a, ErrInvalidAction) // unreachable after Validate
 }

@@ -79,6 +79,15 @@ type Faults struct {
 	// entry instead of the last one in its log (§4.1's rule inverted;
 	// model bug config-on-commit).
 	ConfigOnCommit bool
+	// SoleVoterWaits is not a bug of the protocol but the model's gap in
+	// a configuration of one voter: a candidate that is the only voter
+	// does not win on its own vote, and a leader that is the only voter
+	// does not commit its own appends, at a heartbeat tick either — both
+	// wait for a response to arrive, which may never come
+	// (impl/CONFORMANCE.md, item 4). Conformance switches it on to
+	// compare joint and learner changes, which reach one-voter
+	// configurations, beyond that gap.
+	SoleVoterWaits bool
 }
 
 // Any reports whether any fault is switched on.
@@ -113,6 +122,7 @@ func (f Faults) names() string {
 		{f.CountNonmemberVotes, "CountNonmemberVotes"},
 		{f.ConcurrentReconfigs, "ConcurrentReconfigs"},
 		{f.ConfigOnCommit, "ConfigOnCommit"},
+		{f.SoleVoterWaits, "SoleVoterWaits"},
 	} {
 		if s.on {
 			on = append(on, s.name)

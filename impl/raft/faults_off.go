@@ -26,3 +26,4 @@ func (faultSwitches) reconfigBeforeTermCommit() bool       { return false }
 func (faultSwitches) countNonmemberVotes() bool            { return false }
 func (faultSwitches) concurrentReconfigs() bool            { return false }
 func (faultSwitches) configOnCommit() bool                 { return false }
+func (faultSwitches) soleVoterWaits() bool                 { return false }

@@ -28,3 +28,4 @@ func (s faultSwitches) reconfigBeforeTermCommit() bool { return s.f.ReconfigBefo
 func (s faultSwitches) countNonmemberVotes() bool      { return s.f.CountNonmemberVotes }
 func (s faultSwitches) concurrentReconfigs() bool      { return s.f.ConcurrentReconfigs }
 func (s faultSwitches) configOnCommit() bool           { return s.f.ConfigOnCommit }
+func (s faultSwitches) soleVoterWaits() bool           { return s.f.SoleVoterWaits }

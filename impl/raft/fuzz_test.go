@@ -23,7 +23,7 @@ type seed struct {
 
 // op is one input to the node.
 type op struct {
-	Kind  uint8 // 0-4 Step, 5 Tick, 6 Campaign, 7 Heartbeat, 8 Propose
+	Kind  uint8 // 0-4 Step, 5 Tick, 6 Campaign, 7 Heartbeat, 8 Propose, 9 ProposeConfChange
 	Msg   spec.Message
 	Value spec.Value
 }
@@ -54,7 +54,14 @@ func newFuzzer(f *fuzz.Fuzzer) *fuzz.Fuzzer {
 				t := m.PrevLogTerm
 				for range small(c, 4) {
 					t = min(t+spec.Term(small(c, 2)), m.Term)
-					m.Entries = append(m.Entries, spec.Entry{Term: max(t, 1), Value: spec.Value(fmt.Sprint(small(c, 3)))})
+					e := spec.Entry{Term: max(t, 1), Value: spec.Value(fmt.Sprint(small(c, 3)))}
+					if small(c, 5) == 0 { // a configuration entry, sometimes outside the cluster
+						e = spec.Entry{Term: e.Term, Config: spec.Members(1 + small(c, 7))}
+						if small(c, 4) == 0 {
+							e.Learners = spec.Members(1 << small(c, 5))
+						}
+					}
+					m.Entries = append(m.Entries, e)
 				}
 			case spec.AppendEntriesResponse:
 				m.Success, m.MatchIndex = c.RandBool(), spec.Index(small(c, 8))
@@ -156,7 +163,7 @@ func exercise(t testing.TB, s *seed, ops []op) (accepted, refused, leading int) 
 		before := r.View()
 		hadReady := r.HasReady()
 		var err error
-		switch o.Kind % 9 {
+		switch o.Kind % 10 {
 		case 5:
 			r.Tick()
 		case 6:
@@ -165,16 +172,19 @@ func exercise(t testing.TB, s *seed, ops []op) (accepted, refused, leading int) 
 			err = r.Heartbeat()
 		case 8:
 			err = r.Propose(o.Value)
+		case 9:
+			kinds := []spec.ActionKind{spec.AddServer, spec.RemoveServer, spec.AddLearner, spec.EnterJoint, spec.LeaveJoint}
+			err = r.ProposeConfChange(ConfChange{Kind: kinds[o.Msg.Term%spec.Term(len(kinds))], Target: o.Msg.From, Voters: spec.Members(o.Msg.LastLogIndex)})
 		default:
 			// Mostly from a peer to this node; kinds 3 and 4 keep the fuzzed
 			// endpoints.
-			if o.Kind%9 < 3 && r.n > 1 {
+			if o.Kind%10 < 3 && r.n > 1 {
 				o.Msg.From = spec.ServerID(1 + int(o.Msg.From)%r.n)
 				if o.Msg.From == r.id {
 					o.Msg.From = spec.ServerID(1 + int(o.Msg.From)%r.n)
 				}
 			}
-			if o.Kind%9 != 4 {
+			if o.Kind%10 != 4 {
 				o.Msg.To = r.id
 			}
 			err = r.Step(o.Msg)
@@ -193,7 +203,8 @@ func exercise(t testing.TB, s *seed, ops []op) (accepted, refused, leading int) 
 				t.Fatalf("op %d refused (%v) but changed %v", k, err, d)
 			}
 			if !errors.Is(err, ErrInvalidMessage) && !errors.Is(err, ErrCommittedConflict) && !errors.Is(err, ErrNotLeader) &&
-				!errors.Is(err, ErrLeader) && !errors.Is(err, ErrInvalidProposal) {
+				!errors.Is(err, ErrLeader) && !errors.Is(err, ErrInvalidProposal) && !errors.Is(err, ErrNotVoter) &&
+				!errors.Is(err, ErrNoTermCommit) && !errors.Is(err, ErrChangeInProgress) && !errors.Is(err, ErrBadChange) {
 				t.Fatalf("op %d: unclassified error %v", k, err)
 			}
 		}

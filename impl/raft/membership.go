@@ -90,15 +90,17 @@ func (r *Node) ConfigurationAt(i spec.Index) spec.Configuration {
 // ProposeConfChange appends the configuration entry of change c to a
 // leader's log, in effect at once (§4.1), if the guards of spec/README.md
 // hold: the node leads (*NotLeaderError), has committed an entry of its
-// term (ErrNoTermCommit), holds no uncommitted configuration entry
-// (ErrChangeInProgress), and c applies to its configuration
-// (*BadChangeError). It is replicated like any entry.
+// term (ErrNoTermCommit; not asked of LeaveJoint, which only completes a
+// change whose joint entry is committed), holds no uncommitted
+// configuration entry (ErrChangeInProgress), and c applies to its
+// configuration (*BadChangeError). It is replicated like any entry.
 func (r *Node) ProposeConfChange(c ConfChange) error {
-	r.flushProposals()
 	if r.role != spec.Leader {
 		return fmt.Errorf("raft: propose %v: %w", c, r.notLeader())
 	}
-	if r.termAt(r.commit) != r.term && !r.faults.reconfigBeforeTermCommit() {
+	// LeaveJoint only completes a change whose joint entry is committed
+	// (its own guard, in nextConfig): the 2015 guard is EnterJoint's.
+	if c.Kind != spec.LeaveJoint && r.termAt(r.commit) != r.term && !r.faults.reconfigBeforeTermCommit() {
 		return fmt.Errorf("raft: %v: propose %v: %w (commit index %d)", r.id, c, ErrNoTermCommit, r.commit)
 	}
 	if r.confIndex > r.commit && !r.faults.concurrentReconfigs() {
@@ -114,6 +116,7 @@ func (r *Node) ProposeConfChange(c ConfChange) error {
 	// heartbeat tick, see Tick).
 	// Nor is it sent at once with ReplicateOnPropose, a feature of client
 	// proposals in the model too: the next heartbeat replicates it.
+	r.flushProposals() // batched proposals go first, in order; only on success, so a refusal changes nothing
 	r.appendLog(spec.Entry{Term: r.term, Config: next.Voters, Outgoing: next.Outgoing, Learners: next.Learners})
 	return nil
 }
@@ -239,7 +242,7 @@ func (r *Node) noteAppended(from spec.Index, es []spec.Entry) {
 // configuration: no acknowledgement it gets counts towards a commit.
 func (r *Node) soleVoter() bool {
 	c := r.config()
-	return !c.Joint() && c.Voters == 1<<(r.id-1)
+	return !c.Joint() && c.Voters == 1<<(r.id-1) && !r.faults.soleVoterWaits()
 }
 
 // isVoter reports whether the node votes in its own configuration.
@@ -291,6 +294,25 @@ func (r *Node) maybeStepDown() {
 		r.becomeFollower()
 		r.leader = spec.None
 	}
+}
+
+// checkConfigEntries reports a configuration entry of log that is not a
+// configuration of servers 1..n, or an entry with outgoing voters or
+// learners but no voters: no correct server writes one, and adopting it
+// would make the node replicate to servers that do not exist.
+func checkConfigEntries(log []spec.Entry, n int) error {
+	for k := range log {
+		e := &log[k]
+		if e.Config == 0 && (e.Outgoing != 0 || e.Learners != 0) {
+			return fmt.Errorf("log[%d]: outgoing voters or learners without voters", k+1)
+		}
+		if e.Config != 0 {
+			if err := validateConfiguration(e.Configuration(), n); err != nil {
+				return fmt.Errorf("log[%d]: configuration: %w", k+1, err)
+			}
+		}
+	}
+	return nil
 }
 
 // validateConfiguration reports a configuration that is not over servers

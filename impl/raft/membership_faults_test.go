@@ -86,3 +86,40 @@ func TestFaultConfigOnCommit(t *testing.T) {
 		wantConfig(t, r, four)
 	}
 }
+
+func TestFaultSoleVoterWaits(t *testing.T) {
+	for _, wait := range []bool{false, true} {
+		r := faultyNode(t, 1, 2, Persistent{}, Faults{SoleVoterWaits: wait}, func(c *Config) { c.Initial = spec.Configuration{Voters: members(1)} })
+		if err := r.Campaign(); err != nil {
+			t.Fatal(err)
+		}
+		if (r.role == spec.Leader) == wait {
+			t.Fatalf("SoleVoterWaits=%v: a sole voter's campaign: %v", wait, r.View())
+		}
+		if wait {
+			continue
+		}
+		if err := r.Propose("a"); err != nil {
+			t.Fatal(err)
+		}
+		wantCommit(t, r, 1)
+	}
+	// A sole voter leader (elected before a removal) does not commit its
+	// own append with the switch, nor at a tick: it waits for a response.
+	r := faultyNode(t, 1, 2, Persistent{}, Faults{SoleVoterWaits: true})
+	r = win(t, campaign(t, r))
+	if err := r.Propose("a"); err != nil {
+		t.Fatal(err)
+	}
+	step(t, r, aer(2, 1, 1, true, 1))
+	if err := r.ProposeConfChange(ConfChange{Kind: spec.RemoveServer, Target: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Propose("b"); err != nil {
+		t.Fatal(err)
+	}
+	r.Tick()
+	wantCommit(t, r, 1)
+	step(t, r, aer(2, 1, 1, true, 1)) // a late response: the commit rule runs
+	wantCommit(t, r, 3)
+}

@@ -390,6 +390,20 @@ func TestInitialConfigurationValidated(t *testing.T) {
 		Snapshot: SnapshotMeta{Index: 1, Term: 1, Config: spec.Configuration{Voters: members(4)}}}}); err == nil {
 		t.Error("a snapshot configuration outside the cluster accepted")
 	}
+	for _, bad := range []spec.Entry{
+		{Term: 1, Config: members(4)},
+		{Term: 1, Config: members(1), Learners: members(1)},
+		{Term: 1, Value: "x", Learners: members(2)},
+	} {
+		if _, err := New(Config{ID: 1, Servers: 3, Restore: persistent(1, 0, bad)}); err == nil {
+			t.Errorf("a restored log with %+v accepted", bad)
+		}
+		r := newNode(t, 1, 3, Persistent{})
+		wantErr(t, r.Step(ae(2, 1, 1, 0, 0, 0, bad)), ErrInvalidMessage)
+		if len(r.log) != 0 || r.term != 0 {
+			t.Errorf("a refused AppendEntries with %+v changed the node: %v", bad, r.View())
+		}
+	}
 }
 
 // TestPipelinedLeaderStepsDownOnRemoval: a pipelined leader (MaxInflight)
@@ -443,4 +457,20 @@ func TestCommitAfterChangeWaitsForAnAcknowledgement(t *testing.T) {
 	if len(sent(t, two)) != 0 {
 		t.Fatal("a sole voter sent heartbeats to a removed server")
 	}
+}
+
+// TestNewLeaderLeavesJointWithoutTermCommit: a leader elected while joint
+// whose joint entry it knows committed may leave at once (LeaveJoint's
+// own guard), while any other change waits for an entry of its term.
+func TestNewLeaderLeavesJointWithoutTermCommit(t *testing.T) {
+	joint := spec.Entry{Term: 1, Config: members(1, 2, 4), Outgoing: members(1, 2, 3)}
+	r := newNode(t, 2, 4, Persistent{}, func(c *Config) { c.Initial = spec.Configuration{Voters: members(1, 2, 3)} })
+	step(t, r, ae(1, 2, 1, 0, 0, 2, e(1, "a"), joint))
+	r = win(t, campaign(t, r))
+	wantErr(t, r.ProposeConfChange(ConfChange{Kind: spec.AddLearner, Target: 3}), ErrNoTermCommit)
+	if err := r.ProposeConfChange(ConfChange{Kind: spec.LeaveJoint}); err != nil {
+		t.Fatalf("LeaveJoint on a new leader of a committed joint entry: %v", err)
+	}
+	wantConfig(t, r, spec.Configuration{Voters: members(1, 2, 4)})
+	wantErr(t, r.ProposeConfChange(ConfChange{Kind: spec.RemoveServer, Target: 4}), ErrNoTermCommit)
 }

@@ -199,7 +199,9 @@ func (r *Node) Campaign() error {
 		r.send(spec.Message{Type: spec.RequestVote, To: j,
 			LastLogIndex: r.lastIndex(), LastLogTerm: r.lastTerm()})
 	}
-	r.maybeWin() // a one-server cluster elects itself at once
+	if !r.faults.soleVoterWaits() {
+		r.maybeWin() // a one-voter configuration elects itself at once
+	}
 	return nil
 }
 

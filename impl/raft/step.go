@@ -81,6 +81,9 @@ func (r *Node) check(m *spec.Message) error {
 	if err := checkLog(m.Entries, m.PrevLogTerm, m.Term); err != nil {
 		return fmt.Errorf("%w: entries: %w", ErrInvalidMessage, err)
 	}
+	if err := checkConfigEntries(m.Entries, r.n); err != nil {
+		return fmt.Errorf("%w: entries: %w", ErrInvalidMessage, err)
+	}
 	if r.faults.truncateOnStaleAppend() {
 		return nil // the seeded bug deletes entries whatever they are
 	}

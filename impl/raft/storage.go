@@ -59,6 +59,9 @@ func (p *Persistent) validate(n int) error {
 			return fmt.Errorf("snapshot: configuration: %w", err)
 		}
 	}
+	if err := checkConfigEntries(p.Log, n); err != nil {
+		return err
+	}
 	return checkLog(p.Log, p.Snapshot.Term, p.Term)
 }
 
