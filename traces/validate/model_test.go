@@ -73,11 +73,22 @@ func (tr *translator) step(before, after *spec.State, a spec.Action) error {
 		ev.Msg = &validate.Message{ID: tr.ids[k][0], Message: *a.Message}
 		tr.ids[k] = tr.ids[k][1:]
 		cb[k]--
-	case spec.AddServer, spec.RemoveServer:
+	case spec.AddServer, spec.RemoveServer, spec.AddLearner, spec.EnterJoint, spec.LeaveJoint:
 		ev.Kind = validate.Reconfigure
 		log := after.Servers[id-1].Log
 		c := log[len(log)-1].Configuration()
 		ev.Config = &c
+	case spec.Wipe:
+		// A blank disk under the old id: to the validator a restart whose
+		// recovered state is not the state the server had.
+		ev.Kind = validate.Restart
+	case spec.Tick:
+		// A tick changes a timer, which no event records, or is a leader's
+		// heartbeat.
+		if len(after.Network) == len(before.Network) && fmt.Sprint(ca) == fmt.Sprint(cb) {
+			return nil
+		}
+		ev.Kind = validate.Heartbeat
 	case spec.Timeout, spec.Heartbeat, spec.Restart:
 	default:
 		return fmt.Errorf("action %v not translated", a.Kind)
