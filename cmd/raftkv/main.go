@@ -80,7 +80,7 @@ type config struct {
 	join      bool
 	trace     string      // --trace: the event log file
 	faults    raft.Faults // --fault (raftfaults builds only)
-	version   bool // print the version and exit; nothing else is set
+	version   bool        // print the version and exit; nothing else is set
 }
 
 func main() {
