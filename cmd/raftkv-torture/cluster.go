@@ -16,8 +16,8 @@ import (
 // cluster is the raftkv processes and the proxies between them.
 type cluster struct {
 	o       *options
-	raft    []string  // server i+1's own Raft address
-	http    []string  // and HTTP address
+	raft    []string   // server i+1's own Raft address
+	http    []string   // and HTTP address
 	proxies [][]*proxy // proxies[i][j]: i's connections to j
 	procs   []*exec.Cmd
 	paused  []bool

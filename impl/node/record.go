@@ -214,14 +214,11 @@ func (n *Node) traceNoOp() error {
 	return nil
 }
 
-// readyTraced handles the Ready of one input and records ev: persist,
-// write the event, send, apply, advance; then a snapshot, if one is due,
+// readyTraced handles the Ready of one input and records ev: write the
+// event, persist, send, apply, advance; then a snapshot, if one is due,
 // is a Compact event of its own.
 func (n *Node) readyTraced(ev validate.Event) error {
 	rd := n.core.Ready()
-	if err := n.st.Save(rd.Update); err != nil {
-		return err
-	}
 	if rd.HardState != nil {
 		n.rec.vote = rd.HardState.VotedFor
 	}
@@ -235,7 +232,13 @@ func (n *Node) readyTraced(ev validate.Event) error {
 		}
 	}
 	ev.State = n.traceState()
+	if k := len(rd.Entries); k > 0 {
+		*ev.State.LastTerm = rd.Entries[k-1].Term // not in the WAL yet
+	}
 	if err := n.rec.write(&ev); err != nil {
+		return err
+	}
+	if err := n.st.Save(rd.Update); err != nil {
 		return err
 	}
 	for _, m := range rd.Messages {
