@@ -244,5 +244,8 @@ func (h *history) lostWrites() []string {
 		}
 	}
 	sort.Strings(out)
+	if len(out) > 5 {
+		out = append(out[:5], fmt.Sprintf("lost write: %d more", len(out)-5))
+	}
 	return out
 }
