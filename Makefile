@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test test-deps vet staticcheck fmt explore cluster cluster-stop coverage
+.PHONY: test test-deps vet staticcheck fmt explore cluster cluster-stop coverage torture
 
 # The test command CI runs (.ci/run) and the README gives. On a machine with
 # only Go, make and git it first installs what the tests need (test-deps).
@@ -54,3 +54,8 @@ cluster-stop:
 coverage:
 	$(GO) test -tags raftfaults -coverpkg=./impl/raft -coverprofile=coverage.out ./conform/implcluster ./traces
 	$(GO) tool cover -func=coverage.out | tail -1
+
+# The fault-injection harness on a 3-server raftkv cluster, every fault
+# kind, 20 s (cmd/raftkv-torture; README "Checking a real run").
+torture:
+	$(GO) run ./cmd/raftkv-torture --servers 3 --duration 20s --out .torture

@@ -30,6 +30,7 @@ import (
 
 	"github.com/raftcheck/raftcheck/impl/kv"
 	"github.com/raftcheck/raftcheck/impl/node"
+	"github.com/raftcheck/raftcheck/impl/raft"
 	"github.com/raftcheck/raftcheck/spec"
 )
 
@@ -59,6 +60,8 @@ flags:
                         on every server and every restart
   --join                this server is new: it is not in the initial configuration, does not campaign,
                         and waits to be added with POST /members on the leader
+  --trace FILE          record the Raft core's event log (traces/validate's format) in FILE, appended
+                        across restarts; check it with explore validate
   --version             print the build's module, version and VCS revision, and exit
 
 Ports are numbers in 1..65535; no two servers share an address.
@@ -75,7 +78,9 @@ type config struct {
 	snapEvery int
 	initial   spec.Members // voters of the initial configuration
 	join      bool
-	version   bool // print the version and exit; nothing else is set
+	trace     string      // --trace: the event log file
+	faults    raft.Faults // --fault (raftfaults builds only)
+	version   bool        // print the version and exit; nothing else is set
 }
 
 func main() {
@@ -139,6 +144,8 @@ func parseFlags(args []string) (*config, error) {
 	initial := fs.String("initial-cluster", "", "")
 	join := fs.Bool("join", false, "")
 	version := fs.Bool("version", false, "")
+	trace := fs.String("trace", "", "")
+	faults := faultFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -151,8 +158,12 @@ func parseFlags(args []string) (*config, error) {
 	if err := required(fs); err != nil {
 		return nil, err
 	}
-	c := &config{http: *httpAddr, data: *data, tick: *tick, snapEvery: *snapEvery, join: *join}
-	if err := c.setServers(*id, *peers, *httpPeers); err != nil {
+	c := &config{http: *httpAddr, data: *data, tick: *tick, snapEvery: *snapEvery, join: *join, trace: *trace}
+	var err error
+	if c.faults, err = faults(); err != nil {
+		return nil, err
+	}
+	if err = c.setServers(*id, *peers, *httpPeers); err != nil {
 		return nil, err
 	}
 	if err := c.setInitial(*initial); err != nil {
@@ -382,6 +393,7 @@ func serve(c *config, stderr io.Writer) error {
 		ID: c.id, Servers: spec.MaxServers, Initial: spec.Configuration{Voters: c.initial},
 		Peers: c.peers, Dir: c.data, StateMachine: store,
 		TickInterval: c.tick, SnapshotEntries: c.snapEvery, Logf: logger.Printf,
+		TracePath: c.trace, Faults: c.faults,
 	})
 	if err != nil {
 		return fmt.Errorf("starting the Raft node: %w", err)

@@ -84,6 +84,14 @@ type Config struct {
 	// SnapshotChunk is the size of one InstallSnapshot chunk (default 1 MiB).
 	SnapshotChunk int
 
+	// TracePath, if set, is the file the node records its event log in
+	// (record.go; the format of traces/validate), appending to it across
+	// restarts. Recording takes one Ready per input.
+	TracePath string
+	// Faults are seeded bugs of the core (impl/raft; tests, and only in a
+	// build with -tags raftfaults: Start fails otherwise).
+	Faults raft.Faults
+
 	// Logf receives notable events. Nil means log.Printf.
 	Logf func(format string, args ...any)
 	// Rand is the source of election timeouts (uniform in [0, n)). Nil
@@ -182,6 +190,9 @@ type Node struct {
 	addrs   map[spec.ServerID]string // every Raft address known
 	applied spec.Configuration       // the last committed configuration applied
 	removed spec.Members             // members that a committed configuration removed
+
+	rec       *traceLog     // the event log (Config.TracePath), or nil
+	installed *spec.Message // the InstallSnapshot the core last took (recording)
 }
 
 // NoOp is the entry a node appends when it becomes leader. The state
@@ -213,11 +224,11 @@ func Start(cfg Config) (*Node, error) {
 			return fail(fmt.Errorf("restore snapshot at %d: %w", snap.Index, err))
 		}
 	}
-	core, err := raft.New(raft.Config{
+	core, err := raft.NewWithFaults(raft.Config{
 		ID: cfg.ID, Servers: cfg.Servers, Initial: cfg.Initial, Restore: p,
 		ElectionTick: cfg.ElectionTick, HeartbeatTick: cfg.HeartbeatTick, Rand: cfg.Rand,
 		MaxBatch: cfg.MaxBatch, ReplicateOnPropose: true, MaxInflight: cfg.MaxInflight, ConflictHint: true, SnapshotKeepalive: true,
-	})
+	}, cfg.Faults)
 	if err != nil {
 		return fail(err)
 	}
@@ -246,6 +257,15 @@ func Start(cfg Config) (*Node, error) {
 	n.tr, err = transport.New(transport.Config{ID: cfg.ID, Listen: cfg.Listen, Peers: peers, Handler: n.receive, Logf: cfg.Logf})
 	if err != nil {
 		return fail(err)
+	}
+	if cfg.TracePath != "" {
+		if n.rec, err = openRecorder(cfg.TracePath, cfg.ID); err == nil {
+			err = n.traceRestart(p)
+		}
+		if err != nil {
+			_ = n.tr.Close()
+			return fail(err)
+		}
 	}
 	n.publish()
 	cfg.Logf("raft node %v: started on %v: term %d, log %d..%d, snapshot at %d", cfg.ID, n.tr.Addr(), p.Term,
@@ -351,6 +371,11 @@ func (n *Node) run() {
 	if cerr := n.st.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
+	if n.rec != nil {
+		if cerr := n.rec.f.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("trace: %w", cerr)
+		}
+	}
 	n.err = err
 	close(n.done)
 }
@@ -361,6 +386,9 @@ func (n *Node) run() {
 const maxDrain = 4096
 
 func (n *Node) loop() error {
+	if n.rec != nil {
+		return n.loopTraced()
+	}
 	ticker := time.NewTicker(n.cfg.TickInterval)
 	defer ticker.Stop()
 	for {

@@ -132,6 +132,8 @@ func (n *Node) receiveSnapshot(c transport.InstallSnapshot) error {
 		n.cfg.Logf("raft node %v: refused snapshot from %v: %v", n.cfg.ID, in.leader, err)
 		return nil
 	}
+	n.installed = &spec.Message{Type: spec.InstallSnapshot, From: in.leader, To: n.cfg.ID, Term: in.term,
+		LastIncludedIndex: in.index, LastIncludedTerm: in.lastTerm}
 	if !install {
 		return nil
 	}

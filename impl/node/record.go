@@ -1,0 +1,292 @@
+package node
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/raftcheck/raftcheck/impl/raft"
+	"github.com/raftcheck/raftcheck/spec"
+	"github.com/raftcheck/raftcheck/traces/validate"
+)
+
+// Recording (Config.TracePath): the node writes one event per core step
+// in the event format of package traces/validate (README.md, "Checking a
+// real run"), so that a real run can be validated against the rules of
+// spec/README.md. Every input gets a Ready of its own (no batching of
+// received messages), and the Ready's order becomes persist, write the
+// event, send: a message another server receives is then always in the
+// sender's log, and an event is in the log only if what it persisted is
+// on disk, whenever the process is killed. Events are written with one
+// write(2) each, unbuffered: a kill -9 loses no event the kernel has.
+// Message ids are validate.ContentID on both sides, so the wire format is
+// unchanged.
+
+// traceLog writes a node's event log.
+type traceLog struct {
+	f    *os.File
+	id   spec.ServerID
+	seq  uint64
+	vote spec.ServerID // the vote as last persisted
+	buf  bytes.Buffer
+	enc  *json.Encoder
+}
+
+// openRecorder opens path for appending and continues the numbering from
+// its last event, so that one file covers the server's life across
+// crashes.
+func openRecorder(path string, id spec.ServerID) (*traceLog, error) {
+	seq, err := lastSeq(path)
+	if err != nil {
+		return nil, fmt.Errorf("trace %s: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("trace: %w", err)
+	}
+	r := &traceLog{f: f, id: id, seq: seq}
+	r.enc = json.NewEncoder(&r.buf)
+	return r, nil
+}
+
+// lastSeq is the seq of the last event in the log at path (0 if there is
+// none or no file).
+func lastSeq(path string) (uint64, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	} else if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	var last []byte
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	for sc.Scan() {
+		if b := bytes.TrimSpace(sc.Bytes()); len(b) > 0 {
+			last = append(last[:0], b...)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	if last == nil {
+		return 0, nil
+	}
+	var ev struct {
+		Seq uint64 `json:"seq"`
+	}
+	if err := json.Unmarshal(last, &ev); err != nil {
+		return 0, fmt.Errorf("last line: %w", err)
+	}
+	return ev.Seq, nil
+}
+
+// write numbers ev and writes it as one line.
+func (r *traceLog) write(ev *validate.Event) error {
+	r.seq++
+	ev.Server, ev.Seq = r.id, r.seq
+	r.buf.Reset()
+	if err := r.enc.Encode(ev); err != nil {
+		return fmt.Errorf("trace: event %d: %w", ev.Seq, err)
+	}
+	if _, err := r.f.Write(r.buf.Bytes()); err != nil {
+		return fmt.Errorf("trace: event %d: %w", ev.Seq, err)
+	}
+	return nil
+}
+
+// state is the node's state after a step, in the format's vocabulary.
+func (n *Node) traceState() *validate.State {
+	st := n.core.Status()
+	last := st.Snapshot.Term
+	if st.LastIndex > st.Snapshot.Index {
+		if t, err := n.st.TermAt(st.LastIndex); err == nil {
+			last = t
+		}
+	}
+	vote, snap, cfg := n.rec.vote, st.Snapshot.Index, st.Config
+	return &validate.State{Term: &st.Term, Vote: &vote, Role: &st.Role, LogLen: &st.LastIndex,
+		LastTerm: &last, Commit: &st.CommitIndex, Snapshot: &snap, Config: &cfg}
+}
+
+// loopTraced is loop with recording: one Ready, and one event, per input.
+func (n *Node) loopTraced() error {
+	ticker := time.NewTicker(n.cfg.TickInterval)
+	defer ticker.Stop()
+	for {
+		var err error
+		select {
+		case <-n.stop:
+			return nil
+		case <-ticker.C:
+			err = n.traceTick()
+		case m := <-n.recvc:
+			if e := n.core.Step(m); e != nil {
+				n.step(m) // logs the refusal; the core refuses again and changes nothing
+				continue
+			}
+			err = n.readyTraced(validate.Event{Kind: validate.Receive, Msg: &validate.Message{ID: validate.ContentID(&m), Message: m}})
+		case p := <-n.propc:
+			err = n.traceProposals(p)
+		case p := <-n.confc:
+			n.takeChange(p)
+			if n.core.HasReady() {
+				cfg := n.core.Status().Config
+				err = n.readyTraced(validate.Event{Kind: validate.Reconfigure, Config: &cfg})
+			}
+		case s := <-n.snapc:
+			n.installed = nil
+			if err = n.receiveSnapshot(s); err == nil && n.installed != nil {
+				m := *n.installed
+				err = n.readyTraced(validate.Event{Kind: validate.Receive, Msg: &validate.Message{ID: validate.ContentID(&m), Message: m}})
+			}
+		}
+		if err == nil {
+			err = n.traceNoOp()
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// traceTick ticks the core; a tick that raised the term is a Timeout, a
+// leader's tick with output a Heartbeat, and any other tick no event.
+func (n *Node) traceTick() error {
+	before := n.core.Status()
+	n.core.Tick()
+	after := n.core.Status()
+	switch {
+	case after.Term > before.Term:
+		return n.readyTraced(validate.Event{Kind: validate.Timeout})
+	case n.core.HasReady():
+		// A leader's heartbeat (or snapshot retry); anything else is not
+		// a tick the format knows, and the validator will say so.
+		return n.readyTraced(validate.Event{Kind: validate.Heartbeat})
+	}
+	return nil
+}
+
+// traceProposals proposes p and the proposals queued behind it, and
+// records the accepted ones as one ClientRequest (one batch, as without
+// recording).
+func (n *Node) traceProposals(p proposal) error {
+	var vs []spec.Value
+	for k := 0; ; k++ {
+		err := n.core.Propose(p.v)
+		if err == nil {
+			vs = append(vs, p.v)
+		}
+		p.errc <- err
+		if k == maxDrain {
+			break
+		}
+		var ok bool
+		select {
+		case p, ok = <-n.propc:
+		default:
+		}
+		if !ok {
+			break
+		}
+	}
+	if len(vs) == 0 {
+		return nil
+	}
+	return n.readyTraced(validate.Event{Kind: validate.ClientRequest, Values: vs})
+}
+
+// traceNoOp appends a new leader's NoOp (handleReady's first step) as a
+// ClientRequest of its own.
+func (n *Node) traceNoOp() error {
+	if st := n.core.Status(); st.Role == spec.Leader && st.Term != n.noopTerm {
+		n.noopTerm = st.Term
+		if err := n.core.Propose(NoOp); err != nil {
+			return fmt.Errorf("propose no-op: %w", err)
+		}
+		return n.readyTraced(validate.Event{Kind: validate.ClientRequest, Values: []spec.Value{NoOp}})
+	}
+	return nil
+}
+
+// readyTraced handles the Ready of one input and records ev: write the
+// event, persist, send, apply, advance; then a snapshot, if one is due,
+// is a Compact event of its own.
+func (n *Node) readyTraced(ev validate.Event) error {
+	rd := n.core.Ready()
+	if rd.HardState != nil {
+		n.rec.vote = rd.HardState.VotedFor
+	}
+	st := n.core.Status()
+	for _, m := range rd.Messages {
+		ev.Sent = append(ev.Sent, validate.Message{ID: validate.ContentID(&m), Message: m})
+	}
+	for _, j := range rd.Snapshots {
+		if m, ok := n.snapshotMessage(j, st.Term); ok {
+			ev.Sent = append(ev.Sent, validate.Message{ID: validate.ContentID(&m), Message: m})
+		}
+	}
+	ev.State = n.traceState()
+	if k := len(rd.Entries); k > 0 {
+		*ev.State.LastTerm = rd.Entries[k-1].Term // not in the WAL yet
+	}
+	if err := n.rec.write(&ev); err != nil {
+		return err
+	}
+	if err := n.st.Save(rd.Update); err != nil {
+		return err
+	}
+	for _, m := range rd.Messages {
+		n.send(m)
+	}
+	for _, j := range rd.Snapshots {
+		n.sendSnapshot(j)
+	}
+	n.apply(rd.CommitFrom, rd.CommittedEntries)
+	if err := n.core.Advance(rd); err != nil {
+		return fmt.Errorf("advance: %w", err)
+	}
+	return n.afterReadyTraced(st.Snapshot.Index)
+}
+
+// afterReadyTraced is handleReady's tail: a due snapshot (recorded as a
+// Compact when the core's log was cut), then publishing the state.
+func (n *Node) afterReadyTraced(snapBefore spec.Index) error {
+	if err := n.maybeSnapshot(); err != nil {
+		return err
+	}
+	if st := n.core.Status(); st.Snapshot.Index != snapBefore {
+		if err := n.rec.write(&validate.Event{Kind: validate.Compact, Index: st.Snapshot.Index, State: n.traceState()}); err != nil {
+			return err
+		}
+	}
+	n.publish()
+	n.followConfig(n.status.Load().Config)
+	n.answerChanges()
+	return nil
+}
+
+// snapshotMessage is the InstallSnapshot sendSnapshot sends j, without
+// its data; false if the transfer would not start now (a retry too soon).
+func (n *Node) snapshotMessage(j spec.ServerID, term spec.Term) (spec.Message, bool) {
+	if n.snap == nil {
+		return spec.Message{}, false
+	}
+	if t, ok := n.sending[j]; ok && time.Since(t) < n.cfg.SnapshotRetry {
+		return spec.Message{}, false
+	}
+	return spec.Message{Type: spec.InstallSnapshot, From: n.cfg.ID, To: j, Term: term,
+		LastIncludedIndex: n.snap.Index, LastIncludedTerm: n.snap.Term}, true
+}
+
+// traceRestart records the start: the state recovered from the WAL (a
+// fresh server's too).
+func (n *Node) traceRestart(p raft.Persistent) error {
+	n.rec.vote = p.VotedFor
+	return n.rec.write(&validate.Event{Kind: validate.Restart, State: n.traceState()})
+}
