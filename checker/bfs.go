@@ -198,17 +198,11 @@ func (r *run[S, A]) levelLimit() string {
 // firstLevel opens the parent file and returns level 1, the initial
 // states; it returns nil after a violation (then in the result).
 func (r *run[S, A]) firstLevel() (*frontier, error) {
-	dir := r.opts.TempDir
-	budget := r.opts.FrontierMemory
-	if budget <= 0 {
-		budget = 1 << 30
-	}
 	var err error
-	if r.parents, err = newRecords(dir); err != nil {
+	if r.parents, err = newRecords(r.opts.TempDir); err != nil {
 		return nil, err
 	}
-	r.blocks.max = int(budget / blockSize)
-	level := newFrontier(dir, budget, &r.blocks)
+	level := r.newLevel()
 	w0 := r.newWorker()
 	for _, s := range r.m.Init() {
 		r.generated.Add(1)
@@ -237,6 +231,19 @@ func (r *run[S, A]) firstLevel() (*frontier, error) {
 		}
 	}
 	return level, nil
+}
+
+// newLevel returns the search's first frontier level, empty, with the
+// memory budget of Options.FrontierMemory (1 GiB by default) and the
+// block pool sized to it; later levels take the budget from their
+// predecessor.
+func (r *run[S, A]) newLevel() *frontier {
+	budget := r.opts.FrontierMemory
+	if budget <= 0 {
+		budget = 1 << 30
+	}
+	r.blocks.max = int(budget / blockSize)
+	return newFrontier(r.opts.TempDir, budget, &r.blocks)
 }
 
 // addInit adds an initial state to the first level: its encoding, or

@@ -324,6 +324,13 @@ func newCoverage(kinds []string) Coverage {
 	return Coverage{Kinds: kinds, Enabled: make([]int64, n), Fired: make([]int64, n), New: make([]int64, n)}
 }
 
+// clone returns a copy of c that shares no counts with it.
+func (c *Coverage) clone() Coverage {
+	d := newCoverage(c.Kinds)
+	d.add(c)
+	return d
+}
+
 func (c *Coverage) reset() {
 	clear(c.Enabled)
 	clear(c.Fired)

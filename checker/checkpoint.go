@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -120,9 +121,7 @@ type levelStart struct {
 // startOfLevel captures the search before level, whose first state has
 // id base, is expanded.
 func (r *run[S, A]) startOfLevel(level *frontier, base int64) levelStart {
-	cov := newCoverage(r.kinds)
-	cov.add(&r.res.Coverage)
-	return levelStart{level: level, base: base, records: r.parents.n, generated: r.levelGenerated, cov: cov}
+	return levelStart{level: level, base: base, records: r.parents.n, generated: r.levelGenerated, cov: r.res.Coverage.clone()}
 }
 
 // maybeCheckpoint writes a checkpoint of st when the interval has passed,
@@ -274,7 +273,7 @@ func (r *run[S, A]) resume() (*frontier, int64, error) {
 	if meta.ID != r.opts.CheckpointID {
 		return nil, 0, fmt.Errorf("resume from %s: the checkpoint is of another run (%s), not of this one (%s)", c.dir, meta.ID, r.opts.CheckpointID)
 	}
-	if len(meta.Goals) != len(r.goalHit) || !sameKinds(meta.Coverage.Kinds, r.kinds) {
+	if len(meta.Goals) != len(r.goalHit) || !slices.Equal(meta.Coverage.Kinds, r.kinds) {
 		return nil, 0, fmt.Errorf("resume from %s: the checkpoint's goals or action kinds differ from this run's", c.dir)
 	}
 	if err := r.restoreParents(meta.Records); err != nil {
@@ -304,18 +303,6 @@ func (r *run[S, A]) resume() (*frontier, int64, error) {
 	return level, meta.Base, nil
 }
 
-func sameKinds(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // restoreParents opens the run's parent file with the first n records of
 // parents.bin and puts their fingerprints in the visited set.
 func (r *run[S, A]) restoreParents(n int64) error {
@@ -327,32 +314,20 @@ func (r *run[S, A]) restoreParents(n int64) error {
 	if r.parents, err = newRecords(r.opts.TempDir); err != nil {
 		return err
 	}
-	in := bufio.NewReaderSize(io.LimitReader(src, n*16), 1<<20)
-	var rec [16]byte
-	for k := int64(0); k < n; k++ {
-		if _, err := io.ReadFull(in, rec[:]); err != nil {
-			return fmt.Errorf("parents.bin holds %d records, checkpoint.json says %d", k, n)
-		}
-		fp := binary.LittleEndian.Uint64(rec[:8])
+	return eachRecord(src, n, func(k int64, fp, parent uint64) error {
 		if !r.table.insert(fp) {
 			return fmt.Errorf("parents.bin: record %d repeats a fingerprint", k)
 		}
-		if err := r.parents.add(fp, binary.LittleEndian.Uint64(rec[8:])); err != nil {
-			return err
-		}
-	}
-	return nil
+		return r.parents.add(fp, parent)
+	}, func(k int64) error {
+		return fmt.Errorf("parents.bin holds %d records, checkpoint.json says %d", k, n)
+	})
 }
 
 // readLevel reads a level file of n states into a frontier, checking
 // that every item decodes.
 func (r *run[S, A]) readLevel(path string, n int64) (*frontier, error) {
-	budget := r.opts.FrontierMemory
-	if budget <= 0 {
-		budget = 1 << 30
-	}
-	r.blocks.max = int(budget / blockSize)
-	level := newFrontier(r.opts.TempDir, budget, &r.blocks)
+	level := r.newLevel()
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

@@ -288,3 +288,20 @@ func (r *records) chain(id uint64) ([]uint64, error) {
 }
 
 func (r *records) close() { r.f.Close() }
+
+// eachRecord calls fn on each of the first n parent records (fingerprint,
+// parent id) read from src, in id order; short(k) is the error when src
+// ends at record k.
+func eachRecord(src io.Reader, n int64, fn func(k int64, fp, parent uint64) error, short func(k int64) error) error {
+	in := bufio.NewReaderSize(io.LimitReader(src, n*16), 1<<20)
+	var rec [16]byte
+	for k := int64(0); k < n; k++ {
+		if _, err := io.ReadFull(in, rec[:]); err != nil {
+			return short(k)
+		}
+		if err := fn(k, binary.LittleEndian.Uint64(rec[:8]), binary.LittleEndian.Uint64(rec[8:])); err != nil {
+			return err
+		}
+	}
+	return nil
+}

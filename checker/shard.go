@@ -96,8 +96,7 @@ func (r *run[S, A]) maybeSplit(level *frontier) {
 	sh.info.SplitDepth = r.res.Depth
 	sh.info.PrefixGenerated = r.levelGenerated
 	sh.info.PrefixDistinct = r.table.len()
-	sh.info.PrefixCoverage = newCoverage(r.kinds)
-	sh.info.PrefixCoverage.add(&r.res.Coverage)
+	sh.info.PrefixCoverage = r.res.Coverage.clone()
 }
 
 // otherShard reports whether the split level's state encoded as item
@@ -114,13 +113,12 @@ func (r *run[S, A]) writeShardFingerprints(path string) error {
 		return err
 	}
 	fps := make([]uint64, 0, r.parents.n)
-	in := bufio.NewReaderSize(io.NewSectionReader(r.parents.f, 0, r.parents.n*16), 1<<20)
-	var rec [16]byte
-	for range r.parents.n {
-		if _, err := io.ReadFull(in, rec[:]); err != nil {
-			return fmt.Errorf("parent file: %w", err)
-		}
-		fps = append(fps, binary.LittleEndian.Uint64(rec[:8]))
+	err := eachRecord(io.NewSectionReader(r.parents.f, 0, r.parents.n*16), r.parents.n, func(_ int64, fp, _ uint64) error {
+		fps = append(fps, fp)
+		return nil
+	}, func(k int64) error { return fmt.Errorf("parent file: record %d unreadable", k) })
+	if err != nil {
+		return err
 	}
 	slices.Sort(fps)
 	return writeFileSynced(path, func(w io.Writer) error {
