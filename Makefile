@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test test-deps vet staticcheck fmt explore cluster cluster-stop coverage torture
+.PHONY: test test-deps vet staticcheck fmt explore cluster cluster-stop coverage torture bench-etcd bench-recording
 
 # The test command CI runs (.ci/run) and the README gives. On a machine with
 # only Go, make and git it first installs what the tests need (test-deps).
@@ -59,3 +59,14 @@ coverage:
 # kind, 20 s (cmd/raftkv-torture; README "Checking a real run").
 torture:
 	$(GO) run ./cmd/raftkv-torture --servers 3 --duration 20s --out .torture
+
+# raftkv's core side by side with etcd raft (go.etcd.io/raft/v3, same WAL,
+# same transport design, same kv.Server), rounds interleaved; a module of
+# its own (bench/), so neither CI nor `go test ./...` runs it (README
+# "Performance").
+bench-etcd:
+	cd bench && $(GO) run . -rounds 6 -duration 5s -systems raftkv,etcd
+
+# raftkv with recording (--trace) off and on, rounds interleaved.
+bench-recording:
+	cd bench && $(GO) run . -rounds 6 -duration 5s -clients 16 -systems raftkv,raftkv-trace
