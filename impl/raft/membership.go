@@ -83,6 +83,12 @@ func (r *Node) Configuration() spec.Configuration { return r.config() }
 // index). A caller taking a state machine snapshot at i stores it with
 // the snapshot (wal.Snapshot.Config).
 func (r *Node) ConfigurationAt(i spec.Index) spec.Configuration {
+	if i >= r.confIndex {
+		// No configuration entry after confIndex: the one in effect at the
+		// end of the log. The runtime asks for the commit index after
+		// every Ready, and configAt scans the log back to the snapshot.
+		return r.conf
+	}
 	c, _ := r.configAt(max(i, r.snap.Index))
 	return c
 }

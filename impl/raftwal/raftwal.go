@@ -121,14 +121,13 @@ func (s *Storage) TermAt(i spec.Index) (spec.Term, error) {
 	if err := s.usable(); err != nil {
 		return 0, err
 	}
-	st := s.w.State()
-	if e, ok := st.Entry(i); ok {
-		return e.Term, nil
+	// WAL.TermAt, not State: State copies the whole log, and recording
+	// asks for the last term after every step (often of an entry not
+	// written yet, so the error path must be cheap too).
+	if t, ok := s.w.TermAt(i); ok && i > 0 {
+		return t, nil
 	}
-	if st.Snapshot != nil && st.Snapshot.Index == i {
-		return st.Snapshot.Term, nil
-	}
-	return 0, fmt.Errorf("WAL %s: no entry at %d (log %d..%d)", s.dir, i, st.FirstIndex, st.LastIndex())
+	return 0, fmt.Errorf("WAL %s: no entry at %d", s.dir, i)
 }
 
 // Reopen closes the log and opens it again from disk, as a restarted

@@ -306,6 +306,15 @@ func (w *WAL) State() State {
 	return w.st.clone()
 }
 
+// TermAt returns the term of the entry at index i as State would show it
+// (a held entry, the snapshot's last entry, or index 0), without copying
+// the state: ok is false if i is neither.
+func (w *WAL) TermAt(i spec.Index) (term spec.Term, ok bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.st.termAt(i)
+}
+
 // Save durably records a hard state (if hs is non-nil) and entries, the
 // first of which has index first; entries may be empty. If first is not
 // past the last index, the log's suffix from first on is replaced (a
