@@ -193,6 +193,7 @@ type Node struct {
 
 	rec       *traceLog     // the event log (Config.TracePath), or nil
 	installed *spec.Message // the InstallSnapshot the core last took (recording)
+	batch     traceBatch    // the Readys of the inputs being recorded (recording)
 }
 
 // NoOp is the entry a node appends when it becomes leader. The state

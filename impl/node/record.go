@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/raftcheck/raftcheck/impl/raft"
@@ -86,16 +87,33 @@ func lastSeq(path string) (uint64, error) {
 	return ev.Seq, nil
 }
 
-// write numbers ev and writes it as one line.
+// write numbers ev and writes it, after any queued events, at once.
 func (r *traceLog) write(ev *validate.Event) error {
+	if err := r.queue(ev); err != nil {
+		return err
+	}
+	return r.flush()
+}
+
+// queue numbers ev and adds it to the events flush writes.
+func (r *traceLog) queue(ev *validate.Event) error {
 	r.seq++
 	ev.Server, ev.Seq = r.id, r.seq
-	r.buf.Reset()
 	if err := r.enc.Encode(ev); err != nil {
 		return fmt.Errorf("trace: event %d: %w", ev.Seq, err)
 	}
-	if _, err := r.f.Write(r.buf.Bytes()); err != nil {
-		return fmt.Errorf("trace: event %d: %w", ev.Seq, err)
+	return nil
+}
+
+// flush writes the queued events with one write(2).
+func (r *traceLog) flush() error {
+	if r.buf.Len() == 0 {
+		return nil
+	}
+	_, err := r.f.Write(r.buf.Bytes())
+	r.buf.Reset()
+	if err != nil {
+		return fmt.Errorf("trace: event %d: %w", r.seq, err)
 	}
 	return nil
 }
@@ -104,8 +122,11 @@ func (r *traceLog) write(ev *validate.Event) error {
 func (n *Node) traceState() *validate.State {
 	st := n.core.Status()
 	last := st.Snapshot.Term
-	if st.LastIndex > st.Snapshot.Index {
-		if t, err := n.st.TermAt(st.LastIndex); err == nil {
+	u := &n.batch.u // entries not in the WAL yet
+	if i := st.LastIndex; u.LogFrom != 0 && i >= u.LogFrom && i < u.LogFrom+spec.Index(len(u.Entries)) {
+		last = u.Entries[i-u.LogFrom].Term
+	} else if i > st.Snapshot.Index {
+		if t, err := n.st.TermAt(i); err == nil {
 			last = t
 		}
 	}
@@ -114,7 +135,10 @@ func (n *Node) traceState() *validate.State {
 		LastTerm: &last, Commit: &st.CommitIndex, Snapshot: &snap, Config: &cfg}
 }
 
-// loopTraced is loop with recording: one Ready, and one event, per input.
+// loopTraced is loop with recording: one Ready, and one event, per
+// input; the inputs already queued behind the first (messages and
+// proposals, up to maxDrain) join its batch, which is written with one
+// fsync (flushTraced), as loop batches them.
 func (n *Node) loopTraced() error {
 	ticker := time.NewTicker(n.cfg.TickInterval)
 	defer ticker.Stop()
@@ -126,11 +150,7 @@ func (n *Node) loopTraced() error {
 		case <-ticker.C:
 			err = n.traceTick()
 		case m := <-n.recvc:
-			if e := n.core.Step(m); e != nil {
-				n.step(m) // logs the refusal; the core refuses again and changes nothing
-				continue
-			}
-			err = n.readyTraced(validate.Event{Kind: validate.Receive, Msg: &validate.Message{ID: validate.ContentID(&m), Message: m}})
+			err = n.traceReceive(m)
 		case p := <-n.propc:
 			err = n.traceProposals(p)
 		case p := <-n.confc:
@@ -149,10 +169,49 @@ func (n *Node) loopTraced() error {
 		if err == nil {
 			err = n.traceNoOp()
 		}
+		if err == nil {
+			err = n.drainTraced()
+		}
+		if err == nil {
+			err = n.flushTraced()
+		}
 		if err != nil {
 			return err
 		}
 	}
+}
+
+// drainTraced takes the messages and proposals queued now into the batch,
+// one Ready (and event) each.
+func (n *Node) drainTraced() error {
+	for range maxDrain {
+		var err error
+		select {
+		case m := <-n.recvc:
+			err = n.traceReceive(m)
+		case p := <-n.propc:
+			err = n.traceProposals(p)
+		default:
+			return nil
+		}
+		if err == nil {
+			err = n.traceNoOp()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// traceReceive steps m and records it; a message the core refuses
+// changes nothing and is no event.
+func (n *Node) traceReceive(m spec.Message) error {
+	if e := n.core.Step(m); e != nil {
+		n.step(m) // logs the refusal; the core refuses again and changes nothing
+		return nil
+	}
+	return n.readyTraced(validate.Event{Kind: validate.Receive, Msg: &validate.Message{ID: validate.ContentID(&m), Message: m}})
 }
 
 // traceTick ticks the core; a tick that raised the term is a Timeout, a
@@ -214,15 +273,36 @@ func (n *Node) traceNoOp() error {
 	return nil
 }
 
-// readyTraced handles the Ready of one input and records ev: write the
-// event, persist, send, apply, advance; then a snapshot, if one is due,
-// is a Compact event of its own.
+// traceBatch is what the Readys of one batch of inputs leave to do once
+// their merged Update is durable: the events not written yet, the
+// messages, the snapshots to send and the committed entries to apply.
+type traceBatch struct {
+	n          int // Readys in the batch
+	snapBefore spec.Index
+	u          raft.Update
+	msgs       []spec.Message
+	snaps      []spec.ServerID
+	commitFrom spec.Index
+	committed  []spec.Entry
+}
+
+// readyTraced takes the Ready of one input into the batch and records ev.
+// The core is advanced at once (the next input needs its next Ready), but
+// nothing of the Ready leaves the process before flushTraced has made the
+// batch's merged Update durable: the core may have counted this Ready's
+// entries as the leader's own copy when it stepped a later input. The
+// first Ready of a batch alone sends its AppendEntries at once, after
+// its event, as loop does (everything before it is on disk).
 func (n *Node) readyTraced(ev validate.Event) error {
+	b := &n.batch
 	rd := n.core.Ready()
 	if rd.HardState != nil {
 		n.rec.vote = rd.HardState.VotedFor
 	}
 	st := n.core.Status()
+	if b.n == 0 {
+		b.snapBefore = st.Snapshot.Index
+	}
 	for _, m := range rd.Messages {
 		ev.Sent = append(ev.Sent, validate.Message{ID: validate.ContentID(&m), Message: m})
 	}
@@ -231,27 +311,90 @@ func (n *Node) readyTraced(ev validate.Event) error {
 			ev.Sent = append(ev.Sent, validate.Message{ID: validate.ContentID(&m), Message: m})
 		}
 	}
+	if err := mergeUpdate(&b.u, rd.Update); err != nil {
+		return err
+	}
 	ev.State = n.traceState()
-	if k := len(rd.Entries); k > 0 {
-		*ev.State.LastTerm = rd.Entries[k-1].Term // not in the WAL yet
-	}
-	if err := n.rec.write(&ev); err != nil {
+	if err := n.takeReady(b, &rd, &ev); err != nil {
 		return err
 	}
-	if err := n.st.Save(rd.Update); err != nil {
-		return err
-	}
-	for _, m := range rd.Messages {
-		n.send(m)
-	}
-	for _, j := range rd.Snapshots {
-		n.sendSnapshot(j)
-	}
-	n.apply(rd.CommitFrom, rd.CommittedEntries)
+	b.n++
 	if err := n.core.Advance(rd); err != nil {
 		return fmt.Errorf("advance: %w", err)
 	}
-	return n.afterReadyTraced(st.Snapshot.Index)
+	return nil
+}
+
+// takeReady records ev and queues rd's output in b (see readyTraced).
+func (n *Node) takeReady(b *traceBatch, rd *raft.Ready, ev *validate.Event) error {
+	if b.n == 0 {
+		if err := n.rec.write(ev); err != nil {
+			return err
+		}
+	} else if err := n.rec.queue(ev); err != nil {
+		return err
+	}
+	for _, m := range rd.Messages {
+		if b.n == 0 && m.Type == spec.AppendEntries {
+			n.send(m)
+			continue
+		}
+		m.Entries = slices.Clone(m.Entries) // the core's log may change under a held message
+		b.msgs = append(b.msgs, m)
+	}
+	b.snaps = append(b.snaps, rd.Snapshots...)
+	if len(rd.CommittedEntries) > 0 {
+		if len(b.committed) == 0 {
+			b.commitFrom = rd.CommitFrom
+		}
+		b.committed = append(b.committed, rd.CommittedEntries...)
+	}
+	return nil
+}
+
+// flushTraced ends a batch: its queued events (one write), its merged
+// Update (one Save, one fsync), then the messages, snapshots and applies.
+func (n *Node) flushTraced() error {
+	b := &n.batch
+	if b.n == 0 {
+		return nil
+	}
+	if err := n.rec.flush(); err != nil {
+		return err
+	}
+	if err := n.st.Save(b.u); err != nil {
+		return err
+	}
+	for _, m := range b.msgs {
+		n.send(m)
+	}
+	for _, j := range b.snaps {
+		n.sendSnapshot(j)
+	}
+	n.apply(b.commitFrom, b.committed)
+	snapBefore := b.snapBefore
+	*b = traceBatch{msgs: b.msgs[:0], snaps: b.snaps[:0], committed: b.committed[:0]}
+	return n.afterReadyTraced(snapBefore)
+}
+
+// mergeUpdate adds v, the Update of a later Ready, to u: v's hard state
+// replaces u's, and v's log change applies on top of u's (u owns its
+// entries).
+func mergeUpdate(u *raft.Update, v raft.Update) error {
+	if v.HardState != nil {
+		hs := *v.HardState
+		u.HardState = &hs
+	}
+	switch {
+	case v.LogFrom == 0:
+	case u.LogFrom == 0 || v.LogFrom <= u.LogFrom:
+		u.LogFrom, u.Entries = v.LogFrom, slices.Clone(v.Entries)
+	case v.LogFrom <= u.LogFrom+spec.Index(len(u.Entries)):
+		u.Entries = append(u.Entries[:v.LogFrom-u.LogFrom], v.Entries...)
+	default:
+		return fmt.Errorf("trace batch: log change at %d after one of %d entries at %d (a gap)", v.LogFrom, len(u.Entries), u.LogFrom)
+	}
+	return nil
 }
 
 // afterReadyTraced is handleReady's tail: a due snapshot (recorded as a
