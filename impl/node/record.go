@@ -327,7 +327,9 @@ func (n *Node) readyTraced(ev validate.Event) error {
 
 // takeReady records ev and queues rd's output in b (see readyTraced).
 func (n *Node) takeReady(b *traceBatch, rd *raft.Ready, ev *validate.Event) error {
-	if b.n == 0 {
+	early := b.n == 0 && slices.ContainsFunc(rd.Messages, func(m spec.Message) bool { return m.Type == spec.AppendEntries })
+	if early {
+		// The event goes before the messages it sent.
 		if err := n.rec.write(ev); err != nil {
 			return err
 		}
@@ -335,7 +337,7 @@ func (n *Node) takeReady(b *traceBatch, rd *raft.Ready, ev *validate.Event) erro
 		return err
 	}
 	for _, m := range rd.Messages {
-		if b.n == 0 && m.Type == spec.AppendEntries {
+		if early && m.Type == spec.AppendEntries {
 			n.send(m)
 			continue
 		}
