@@ -225,7 +225,8 @@ func summary(res map[string][]result, clients []int, systems []string) {
 			ops := median(rs, result.opsPerSec)
 			p50 := median(rs, func(r result) float64 { return ms(r.p50) })
 			p99 := median(rs, func(r result) float64 { return ms(r.p99) })
-			fmt.Printf("# %7d  %-12s %8.0f  %7.3f  %7.3f   %.2f\n", c, sys, ops, p50, p99, base/ops)
+			fmt.Printf("# %7d  %-12s %8.0f  %7.3f  %7.3f   %.2f%s\n", c, sys, ops, p50, p99, base/ops,
+				pairedRatios(res[fmt.Sprintf("%s/%d", systems[0], c)], rs))
 		}
 	}
 }
@@ -243,4 +244,17 @@ func median(rs []result, f func(result) float64) float64 {
 		return v[len(v)/2]
 	}
 	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+// pairedRatios lists the ratio of a's ops/s to b's round by round (the two
+// ran back to back in each round), empty when a is b.
+func pairedRatios(a, b []result) string {
+	if len(a) != len(b) || len(a) == 0 || &a[0] == &b[0] {
+		return ""
+	}
+	var out []string
+	for i := range a {
+		out = append(out, fmt.Sprintf("%.2f", a[i].opsPerSec()/b[i].opsPerSec()))
+	}
+	return "   per round: " + strings.Join(out, " ")
 }

@@ -18,14 +18,17 @@ import (
 // Recording (Config.TracePath): the node writes one event per core step
 // in the event format of package traces/validate (README.md, "Checking a
 // real run"), so that a real run can be validated against the rules of
-// spec/README.md. Every input gets a Ready of its own (no batching of
-// received messages), and the Ready's order becomes persist, write the
-// event, send: a message another server receives is then always in the
-// sender's log, and an event is in the log only if what it persisted is
-// on disk, whenever the process is killed. Events are written with one
-// write(2) each, unbuffered: a kill -9 loses no event the kernel has.
-// Message ids are validate.ContentID on both sides, so the wire format is
-// unchanged.
+// spec/README.md. Every input gets a Ready and an event of its own, but
+// the inputs queued behind the first one of a loop iteration form one
+// batch, as without recording: their Readys' Updates are merged and
+// written with one Save (one fsync), and nothing of the batch leaves the
+// process (messages, applies) before that Save has returned. The events
+// are written before the Save (one write(2) for the batch, unbuffered
+// beyond it: a kill -9 loses no event the kernel has), and the first
+// Ready's AppendEntries go out at once after its own event, as loop sends
+// them before the fsync: a message another server receives is then always
+// in the sender's log. Message ids are validate.ContentID on both sides,
+// so the wire format is unchanged.
 
 // traceLog writes a node's event log.
 type traceLog struct {
