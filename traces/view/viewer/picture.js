@@ -556,6 +556,7 @@ var RaftPicture = (function () {
         var odd = notes.odd_messages && notes.odd_messages[j];
         var m = html('li', 'message' + (l.blocked ? ' blocked' : '') + (odd ? ' odd' : ''), inner, messageText(network[j], notes, j, false));
         m.setAttribute('data-count', network[j].count);
+        m.setAttribute('data-message', j);
       });
     });
   }
