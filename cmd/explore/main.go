@@ -37,6 +37,7 @@ commands:
   bugs     list the seeded bugs and the bounds at which check finds each
   replay   replay a trace file on the model (--impl: and on the implementation)
   show     print a trace as a step list (--html OUT: as an animated page)
+  serve    the interactive explorer: step through the model in the browser
   shrink   minimise a violating or diverging trace
   conform  replay many model paths on the implementation, report the first divergence
   merge    combine the results of the shards of a search (check --shard I/N)
@@ -67,6 +68,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdBugs(args[1:], stdout, stderr)
 	case "replay":
 		return cmdReplay(args[1:], stdout, stderr)
+	case "serve":
+		return cmdServe(args[1:], stdout, stderr)
 	case "show":
 		return cmdShow(args[1:], stdout, stderr)
 	case "shrink":
@@ -92,10 +95,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // positional names the arguments after the flags, for the usage line.
-var positional = map[string]string{"explore replay": " FILE", "explore show": " FILE", "explore shrink": " FILE", "explore merge": " RESULT.json..."}
+var positional = map[string]string{"explore serve": " [TRACE]", "explore replay": " FILE", "explore show": " FILE", "explore shrink": " FILE", "explore merge": " RESULT.json..."}
 
 // parseFlags parses a command's flags and checks that exactly nargs
-// arguments follow them. A bad flag gives only the flag package's one-line
+// arguments follow them (nargs -1: any number, the caller checks). A bad flag gives only the flag package's one-line
 // message, not the whole usage; -h prints the usage on stdout and returns
 // flag.ErrHelp.
 func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer, nargs int) error {

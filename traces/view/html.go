@@ -20,8 +20,14 @@ var (
 	viewerHTML string
 	//go:embed viewer/viewer.css
 	viewerCSS string
+	//go:embed viewer/picture.js
+	pictureJS string
 	//go:embed viewer/viewer.js
-	viewerJS string
+	playbackJS string
+
+	// viewerJS is the page's one script: the shared picture code, then the
+	// playback that drives it.
+	viewerJS = pictureJS + "\n" + playbackJS
 
 	viewerTemplate = template.Must(template.New("viewer.html").Parse(viewerHTML))
 
@@ -228,4 +234,26 @@ func viewerIDs(ids []spec.ServerID) []int {
 		out[i] = int(id)
 	}
 	return out
+}
+
+// PictureJS is the script that draws a cluster state (it defines the
+// global RaftPicture, whose panel function the viewer draws every frame
+// with), and PictureCSS the style it needs: shared with the interactive
+// explorer (traces/explorer), so both show states alike.
+func PictureJS() string { return pictureJS }
+
+// PictureCSS is the viewer's style sheet, which the pictures need (see
+// PictureJS).
+func PictureCSS() string { return viewerCSS }
+
+// PictureFrame encodes f as the JSON the pictures are drawn from: the
+// frame with its action's text and, for each picture (the model's and the
+// implementation's when there is one), the roles, votes, partition,
+// tooltips and divergences, as the viewer's page embeds them.
+func PictureFrame(f *Frame) ([]byte, error) {
+	b, err := json.Marshal(newViewerFrame(f))
+	if err != nil {
+		return nil, fmt.Errorf("traces: encoding a frame for the pictures: %w", err)
+	}
+	return b, nil
 }
